@@ -1,0 +1,30 @@
+/*
+ * cli.h: the `arcd` program's subcommands. main() dispatches on argv[1]; each
+ * subcommand parses its own options and returns the process exit status
+ * (0 success, 2 usage, 3 bad input, 4 I/O, 70 internal; see arc_exit_code()).
+ * Runs in the foreground process only.
+ */
+#ifndef ARCD_CLI_H
+#define ARCD_CLI_H
+
+#include <stdint.h>
+
+/* arcd compile IN... -o OUT.mind [--json] [--threads N] [--max-pixels N] [--quiet] */
+int arc_cli_compile(int argc, char **argv);
+
+/* arcd inspect FILE.mind [--json] */
+int arc_cli_inspect(int argc, char **argv);
+
+/* arcd compare REFERENCE.mind CANDIDATE.mind [--verbose] [--json] */
+int arc_cli_compare(int argc, char **argv);
+
+/* Parses a whole decimal number in [min, max]; returns 0 or -1. */
+int arc_cli_parse_u64(const char *s, uint64_t min, uint64_t max, uint64_t *out);
+
+/* Monotonic milliseconds. */
+double arc_cli_now_ms(void);
+
+/* Peak resident set size of this process, in KiB. */
+long arc_cli_peak_rss_kb(void);
+
+#endif

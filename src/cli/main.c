@@ -1,0 +1,84 @@
+/* arcd: the AR marker compile daemon's single program, dispatching on its subcommand. */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/resource.h>
+#include <time.h>
+
+#include "arcd/cli.h"
+#include "arcd/compiler.h"
+
+static void usage(FILE *f)
+{
+    fprintf(f,
+            "usage: arcd <command> [options]\n"
+            "\n"
+            "commands:\n"
+            "  compile IN... -o OUT.mind   compile photos (.jpg .jpeg .png .pgm) into a MindAR\n"
+            "                              1.2.5 .mind, one target per input, in order\n"
+            "      --json                  print a JSON summary on stdout\n"
+            "      --threads N             worker threads (default: one per core)\n"
+            "      --max-pixels N          refuse larger images (default 40000000)\n"
+            "      --quiet                 no progress bar\n"
+            "  inspect FILE.mind [--json]  summarise a .mind file\n"
+            "  compare REF.mind CAND.mind [--verbose] [--json]\n"
+            "                              compare two .mind files feature by feature\n"
+            "  version                     print the version\n");
+}
+
+int arc_cli_parse_u64(const char *s, uint64_t min, uint64_t max, uint64_t *out)
+{
+    char *end = NULL;
+    unsigned long long v;
+
+    if (s == NULL || *s < '0' || *s > '9')
+        return -1;
+    errno = 0;
+    v = strtoull(s, &end, 10);
+    if (errno != 0 || *end != '\0' || v < min || v > max)
+        return -1;
+    *out = v;
+    return 0;
+}
+
+double arc_cli_now_ms(void)
+{
+    struct timespec ts;
+
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec * 1e3 + (double)ts.tv_nsec / 1e6;
+}
+
+long arc_cli_peak_rss_kb(void)
+{
+    struct rusage ru;
+
+    if (getrusage(RUSAGE_SELF, &ru) != 0)
+        return -1;
+    return ru.ru_maxrss;
+}
+
+int main(int argc, char **argv)
+{
+    const char *cmd = argc > 1 ? argv[1] : NULL;
+
+    if (cmd == NULL || strcmp(cmd, "help") == 0 || strcmp(cmd, "--help") == 0 ||
+        strcmp(cmd, "-h") == 0) {
+        usage(cmd == NULL ? stderr : stdout);
+        return cmd == NULL ? 2 : 0;
+    }
+    if (strcmp(cmd, "compile") == 0)
+        return arc_cli_compile(argc - 1, argv + 1);
+    if (strcmp(cmd, "inspect") == 0)
+        return arc_cli_inspect(argc - 1, argv + 1);
+    if (strcmp(cmd, "compare") == 0)
+        return arc_cli_compare(argc - 1, argv + 1);
+    if (strcmp(cmd, "version") == 0 || strcmp(cmd, "--version") == 0) {
+        printf("arcd %s (compiler %s)\n", ARCD_VERSION, ARC_COMPILER_VERSION);
+        return 0;
+    }
+    fprintf(stderr, "arcd: unknown command '%s'\n\n", cmd);
+    usage(stderr);
+    return 2;
+}

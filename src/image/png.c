@@ -1,0 +1,117 @@
+/* PNG decoding with libpng (palette, grey, 16-bit, alpha, interlaced) to MindAR grey. */
+#include <setjmp.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <png.h>
+
+#include "image_internal.h"
+
+typedef struct png_src_s {
+    const uint8_t *buf;
+    size_t len;
+    size_t pos;
+    char message[256];
+} png_src_t;
+
+static void on_read(png_structp png, png_bytep data, size_t n)
+{
+    png_src_t *src = png_get_io_ptr(png);
+
+    if (n > src->len - src->pos) {
+        snprintf(src->message, sizeof(src->message), "the file ends early (truncated)");
+        png_error(png, "truncated");
+    }
+    memcpy(data, src->buf + src->pos, n);
+    src->pos += n;
+}
+
+static void on_error(png_structp png, png_const_charp msg)
+{
+    png_src_t *src = png_get_error_ptr(png);
+
+    if (src->message[0] == '\0')
+        snprintf(src->message, sizeof(src->message), "%s", msg);
+    png_longjmp(png, 1);
+}
+
+static void on_warning(png_structp png, png_const_charp msg)
+{
+    (void)png;
+    (void)msg;
+}
+
+int arc__image_decode_png(const uint8_t *buf, size_t len, uint64_t max_pixels,
+                          arc_image_t *out, arc_err_t *err)
+{
+    png_src_t src = {.buf = buf, .len = len};
+    png_structp png = NULL;
+    png_infop info = NULL;
+    uint8_t *volatile grey = NULL;
+    uint8_t *volatile rgba = NULL;
+    int rc = 0;
+
+    png = png_create_read_struct(PNG_LIBPNG_VER_STRING, &src, on_error, on_warning);
+    if (png == NULL)
+        return arc_err_set(err, ARC_EINTERNAL, "libpng: cannot create a reader");
+    info = png_create_info_struct(png);
+    if (info == NULL) {
+        rc = arc_err_set(err, ARC_EINTERNAL, "libpng: cannot create an info struct");
+        goto out;
+    }
+    if (setjmp(png_jmpbuf(png))) {
+        rc = arc_err_set(err, ARC_ECORRUPT, "corrupt PNG: %s", src.message);
+        goto out;
+    }
+    png_set_read_fn(png, &src, on_read);
+    png_set_user_limits(png, 0x7fffffff, 0x7fffffff);
+    png_read_info(png, info);
+
+    png_uint_32 w = png_get_image_width(png, info);
+    png_uint_32 h = png_get_image_height(png, info);
+    rc = arc__image_check_size(w, h, max_pixels, err);
+    if (rc != 0)
+        goto out;
+
+    png_set_expand(png);
+    png_set_scale_16(png);
+    png_set_gray_to_rgb(png);
+    int passes = png_set_interlace_handling(png);
+    png_read_update_info(png, info);
+
+    int ch = png_get_channels(png, info);
+    if (ch != 3 && ch != 4) {
+        rc = arc_err_set(err, ARC_ECORRUPT, "PNG decodes to %d channels", ch);
+        goto out;
+    }
+    size_t stride = (size_t)w * (size_t)ch;
+    grey = arc_xmallocarray((size_t)w, (size_t)h);
+    if (passes > 1) {
+        /* Interlaced images need every row in memory until the last pass. */
+        rgba = arc_xmallocarray(stride, h);
+        png_bytep *rows = arc_xmallocarray(h, sizeof(*rows));
+        for (png_uint_32 y = 0; y < h; y++)
+            rows[y] = rgba + (size_t)y * stride;
+        png_read_image(png, rows);
+        free(rows);
+        for (png_uint_32 y = 0; y < h; y++)
+            arc__image_grey_row(rgba + (size_t)y * stride, ch, (int)w, grey + (size_t)y * w);
+    } else {
+        rgba = arc_xmalloc(stride);
+        for (png_uint_32 y = 0; y < h; y++) {
+            png_read_row(png, rgba, NULL);
+            arc__image_grey_row(rgba, ch, (int)w, grey + (size_t)y * w);
+        }
+    }
+    png_read_end(png, NULL);
+    out->width = (int)w;
+    out->height = (int)h;
+    out->data = grey;
+    grey = NULL;
+out:
+    png_destroy_read_struct(&png, info ? &info : NULL, NULL);
+    free(rgba);
+    free(grey);
+    return rc;
+}

@@ -50,13 +50,12 @@ const char *arc_image_format_name(arc_image_format_t fmt);
  * JPEG/PNG/PGM), ARC_ECORRUPT (damaged or truncated) or ARC_ETOOBIG, with a
  * human message in err.
  */
-int arc_image_decode_grey(const uint8_t *buf, size_t len, uint64_t max_pixels,
-                          arc_image_t *out, arc_err_t *err);
+int arc_image_decode_grey(const uint8_t *buf, size_t len, uint64_t max_pixels, arc_image_t *out,
+                          arc_err_t *err);
 
 /* Reads path and decodes it as arc_image_decode_grey() does; ARC_EIO if the
  * file cannot be read. */
-int arc_image_load_grey(const char *path, uint64_t max_pixels, arc_image_t *out,
-                        arc_err_t *err);
+int arc_image_load_grey(const char *path, uint64_t max_pixels, arc_image_t *out, arc_err_t *err);
 
 /* Writes img as a binary PGM (P5). Returns 0 or ARC_EIO. */
 int arc_image_save_pgm(const arc_image_t *img, const char *path, arc_err_t *err);

@@ -26,19 +26,19 @@
 
 /* One matching feature point of a keyframe. */
 typedef struct arc_mind_point_s {
-    double x, y;   /* in keyframe pixels */
-    double scale;  /* 2^octave */
-    double angle;  /* radians, a float32 value */
+    double x, y;  /* in keyframe pixels */
+    double scale; /* 2^octave */
+    double angle; /* radians, a float32 value */
     uint32_t desc[ARC_MIND_DESC_WORDS];
-    int maxima;    /* 1 for a DoG maximum, 0 for a minimum */
+    int maxima; /* 1 for a DoG maximum, 0 for a minimum */
 } arc_mind_point_t;
 
 /* A node of a hierarchical k-medoids tree over a keyframe's point list. */
 typedef struct arc_mind_node_s {
     int64_t center; /* index of the centre point; -1 for the root (null) */
     int leaf;
-    size_t count;   /* points (leaf) or children (inner node) */
-    uint32_t *points;               /* leaf: point indexes */
+    size_t count;                     /* points (leaf) or children (inner node) */
+    uint32_t *points;                 /* leaf: point indexes */
     struct arc_mind_node_s *children; /* inner node */
 } arc_mind_node_t;
 
@@ -108,8 +108,7 @@ int arc_mind_decode(const uint8_t *buf, size_t len, arc_mind_t **out, arc_err_t 
 int arc_mind_load(const char *path, arc_mind_t **out, arc_err_t *err);
 
 /* Counts and depth of a tree: nodes, leaves, deepest level (root = 1). */
-void arc_mind_tree_stats(const arc_mind_node_t *root, size_t *nodes, size_t *leaves,
-                         size_t *depth);
+void arc_mind_tree_stats(const arc_mind_node_t *root, size_t *nodes, size_t *leaves, size_t *depth);
 
 /* 1 when two trees are identical (centres, leaf flags, point lists, order). */
 int arc_mind_tree_equal(const arc_mind_node_t *a, const arc_mind_node_t *b);

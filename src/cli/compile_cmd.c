@@ -8,6 +8,7 @@
 
 #include "arcd/cli.h"
 #include "arcd/compiler.h"
+#include "arcd/config.h"
 
 typedef struct progress_s {
     int enabled;
@@ -33,8 +34,8 @@ static size_t total_points(const arc_mind_keyframe_t *kf)
     return kf->n_maxima + kf->n_minima;
 }
 
-static json_t *summary(const arc_mind_t *m, char **inputs, const char *out, size_t bytes,
-                       double ms, json_t *warnings)
+static json_t *summary(const arc_mind_t *m, char **inputs, const char *out, size_t bytes, double ms,
+                       json_t *warnings)
 {
     json_t *targets = json_array();
 
@@ -44,19 +45,20 @@ static json_t *summary(const arc_mind_t *m, char **inputs, const char *out, size
         json_t *tracking = json_array();
         size_t pts = 0, tpts = 0;
         for (size_t k = 0; k < tg->n_keyframes; k++) {
-            json_array_append_new(per_kf, json_integer((json_int_t)total_points(&tg->keyframes[k])));
+            json_array_append_new(per_kf,
+                                  json_integer((json_int_t)total_points(&tg->keyframes[k])));
             pts += total_points(&tg->keyframes[k]);
         }
         for (size_t k = 0; k < tg->n_tracking; k++) {
             json_array_append_new(tracking, json_integer((json_int_t)tg->tracking[k].n_points));
             tpts += tg->tracking[k].n_points;
         }
-        json_array_append_new(
-            targets, json_pack("{s:s, s:i, s:i, s:i, s:o, s:i, s:o, s:i}", "input", inputs[t],
-                               "width", tg->width, "height", tg->height, "keyframes",
-                               (int)tg->n_keyframes, "pointsPerKeyframe", per_kf, "points",
-                               (json_int_t)pts, "trackingPointsPerImage", tracking,
-                               "trackingPoints", (json_int_t)tpts));
+        json_array_append_new(targets,
+                              json_pack("{s:s, s:i, s:i, s:i, s:o, s:i, s:o, s:i}", "input",
+                                        inputs[t], "width", tg->width, "height", tg->height,
+                                        "keyframes", (int)tg->n_keyframes, "pointsPerKeyframe",
+                                        per_kf, "points", (json_int_t)pts, "trackingPointsPerImage",
+                                        tracking, "trackingPoints", (json_int_t)tpts));
     }
     return json_pack("{s:s, s:I, s:i, s:o, s:f, s:I, s:s, s:o}", "output", out, "bytes",
                      (json_int_t)bytes, "version", m->version, "targets", targets, "ms", ms,
@@ -67,6 +69,7 @@ static json_t *summary(const arc_mind_t *m, char **inputs, const char *out, size
 int arc_cli_compile(int argc, char **argv)
 {
     const char *out = NULL;
+    const char *grey_out = NULL;
     char **inputs = arc_xcalloc((size_t)argc, sizeof(char *));
     size_t n_inputs = 0;
     int as_json = 0, quiet = 0;
@@ -80,12 +83,35 @@ int arc_cli_compile(int argc, char **argv)
     int rc = 0, status = 0;
     uint64_t v;
 
+    /* The config file first (--config, else $ARCD_CONFIG), then the options
+     * on the command line over it. */
+    const char *config_path = getenv("ARCD_CONFIG");
+    for (int i = 1; i + 1 < argc; i++)
+        if (strcmp(argv[i], "--config") == 0)
+            config_path = argv[i + 1];
+    arc_config_t cfg;
+    arc_config_defaults(&cfg);
+    if (config_path != NULL && config_path[0] != '\0' &&
+        (rc = arc_config_load(config_path, &cfg, &err)) != 0) {
+        fprintf(stderr, "arcd compile: %s\n", err.msg);
+        status = 2;
+        goto out;
+    }
+    opts.max_pixels = cfg.compile.max_pixels;
+    opts.threads = cfg.compile.threads;
+
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i];
-        if (strcmp(a, "-o") == 0 || strcmp(a, "--output") == 0) {
+        if (strcmp(a, "--config") == 0) {
+            i++;
+        } else if (strcmp(a, "-o") == 0 || strcmp(a, "--output") == 0) {
             if (++i >= argc)
                 goto usage;
             out = argv[i];
+        } else if (strcmp(a, "--grey-out") == 0) {
+            if (++i >= argc)
+                goto usage;
+            grey_out = argv[i];
         } else if (strcmp(a, "--json") == 0) {
             as_json = 1;
         } else if (strcmp(a, "--quiet") == 0 || strcmp(a, "-q") == 0) {
@@ -119,6 +145,13 @@ int arc_cli_compile(int argc, char **argv)
             status = arc_exit_code(rc);
             goto out;
         }
+    }
+    /* As the reference tool's --grey-out: the first target's grey pixels, for
+     * feeding both compilers exactly the same input. */
+    if (grey_out != NULL && (rc = arc_image_save_pgm(&images[0], grey_out, &err)) != 0) {
+        fprintf(stderr, "arcd compile: %s\n", err.msg);
+        status = arc_exit_code(rc);
+        goto out;
     }
     prog.enabled = !quiet && isatty(STDERR_FILENO);
     opts.progress = draw_progress;
@@ -177,8 +210,9 @@ int arc_cli_compile(int argc, char **argv)
     goto out;
 
 usage:
-    fprintf(stderr, "usage: arcd compile IN.(jpg|jpeg|png|pgm)... -o OUT.mind [--json] "
-                    "[--threads N] [--max-pixels N] [--quiet]\n");
+    fprintf(stderr,
+            "usage: arcd compile IN.(jpg|jpeg|png|pgm)... -o OUT.mind [--json] "
+            "[--threads N] [--max-pixels N] [--grey-out G.pgm] [--config FILE] [--quiet]\n");
     status = 2;
 out:
     for (size_t i = 0; images != NULL && i < n_inputs; i++)

@@ -14,8 +14,8 @@ static json_t *tree_json(const arc_mind_node_t *root)
     size_t nodes, leaves, depth;
 
     arc_mind_tree_stats(root, &nodes, &leaves, &depth);
-    return json_pack("{s:I, s:I, s:I}", "nodes", (json_int_t)nodes, "leaves",
-                     (json_int_t)leaves, "depth", (json_int_t)depth);
+    return json_pack("{s:I, s:I, s:I}", "nodes", (json_int_t)nodes, "leaves", (json_int_t)leaves,
+                     "depth", (json_int_t)depth);
 }
 
 static json_t *inspect_json(const arc_mind_t *m, const char *path, size_t bytes)
@@ -33,19 +33,19 @@ static json_t *inspect_json(const arc_mind_t *m, const char *path, size_t bytes)
         }
         for (size_t i = 0; i < tg->n_keyframes; i++) {
             const arc_mind_keyframe_t *kf = &tg->keyframes[i];
-            json_array_append_new(
-                kfs, json_pack("{s:i, s:i, s:f, s:I, s:I, s:o, s:o}", "width", kf->width,
-                               "height", kf->height, "scale", kf->scale, "maxima",
-                               (json_int_t)kf->n_maxima, "minima", (json_int_t)kf->n_minima,
-                               "maximaTree", tree_json(&kf->maxima_tree), "minimaTree",
-                               tree_json(&kf->minima_tree)));
+            json_array_append_new(kfs, json_pack("{s:i, s:i, s:f, s:I, s:I, s:o, s:o}", "width",
+                                                 kf->width, "height", kf->height, "scale",
+                                                 kf->scale, "maxima", (json_int_t)kf->n_maxima,
+                                                 "minima", (json_int_t)kf->n_minima, "maximaTree",
+                                                 tree_json(&kf->maxima_tree), "minimaTree",
+                                                 tree_json(&kf->minima_tree)));
         }
         json_array_append_new(targets,
                               json_pack("{s:i, s:i, s:o, s:o}", "width", tg->width, "height",
                                         tg->height, "tracking", tracking, "keyframes", kfs));
     }
-    return json_pack("{s:s, s:I, s:i, s:o}", "file", path, "bytes", (json_int_t)bytes,
-                     "version", m->version, "targets", targets);
+    return json_pack("{s:s, s:I, s:i, s:o}", "file", path, "bytes", (json_int_t)bytes, "version",
+                     m->version, "targets", targets);
 }
 
 static void inspect_text(const arc_mind_t *m, const char *path, size_t bytes)
@@ -69,8 +69,7 @@ static void inspect_text(const arc_mind_t *m, const char *path, size_t bytes)
             arc_mind_tree_stats(&kf->minima_tree, &n2, &l2, &d2);
             printf("  keyframe %2zu: %4dx%-4d scale %.6f  %3zu maxima %3zu minima  trees %zu/%zu "
                    "nodes, depth %zu/%zu\n",
-                   i, kf->width, kf->height, kf->scale, kf->n_maxima, kf->n_minima, n1, n2, d1,
-                   d2);
+                   i, kf->width, kf->height, kf->scale, kf->n_maxima, kf->n_minima, n1, n2, d1, d2);
             pts += kf->n_maxima + kf->n_minima;
         }
         printf("  total: %zu keyframes, %zu feature points, %zu tracking points%s\n",
@@ -162,8 +161,7 @@ int arc_cli_compare(int argc, char **argv)
            c.structure_ok ? "true" : "false");
     printf("keypoints: %zu identical of %zu reference / %zu candidate (%.2f%%), %zu at the "
            "same position\n",
-           c.fully_matched, c.ref_points, c.cand_points, c.keypoint_agreement,
-           c.position_matched);
+           c.fully_matched, c.ref_points, c.cand_points, c.keypoint_agreement, c.position_matched);
     printf("tracking: %zu of %zu reference points (%.2f%%), grey levels identical %zu/%zu\n",
            c.tracking_matched, c.tracking_ref_points, c.tracking_agreement,
            c.tracking_data_identical, c.tracking_levels);
@@ -175,11 +173,10 @@ int arc_cli_compare(int argc, char **argv)
         (json_int_t)c.position_matched, "fullyMatched", (json_int_t)c.fully_matched,
         "trackingLevels", (json_int_t)c.tracking_levels, "trackingDataIdentical",
         (json_int_t)c.tracking_data_identical, "trackingRefPoints",
-        (json_int_t)c.tracking_ref_points, "trackingCandPoints",
-        (json_int_t)c.tracking_cand_points, "trackingMatched", (json_int_t)c.tracking_matched,
-        "treesCompared", (json_int_t)c.trees_compared, "treesIdentical",
-        (json_int_t)c.trees_identical, "keypointAgreement", c.keypoint_agreement,
-        "trackingAgreement", c.tracking_agreement);
+        (json_int_t)c.tracking_ref_points, "trackingCandPoints", (json_int_t)c.tracking_cand_points,
+        "trackingMatched", (json_int_t)c.tracking_matched, "treesCompared",
+        (json_int_t)c.trees_compared, "treesIdentical", (json_int_t)c.trees_identical,
+        "keypointAgreement", c.keypoint_agreement, "trackingAgreement", c.tracking_agreement);
     char *s = json_dumps(js, JSON_COMPACT | JSON_PRESERVE_ORDER);
     puts(s);
     free(s);

@@ -11,20 +11,22 @@
 
 static void usage(FILE *f)
 {
-    fprintf(f,
-            "usage: arcd <command> [options]\n"
-            "\n"
-            "commands:\n"
-            "  compile IN... -o OUT.mind   compile photos (.jpg .jpeg .png .pgm) into a MindAR\n"
-            "                              1.2.5 .mind, one target per input, in order\n"
-            "      --json                  print a JSON summary on stdout\n"
-            "      --threads N             worker threads (default: one per core)\n"
-            "      --max-pixels N          refuse larger images (default 40000000)\n"
-            "      --quiet                 no progress bar\n"
-            "  inspect FILE.mind [--json]  summarise a .mind file\n"
-            "  compare REF.mind CAND.mind [--verbose] [--json]\n"
-            "                              compare two .mind files feature by feature\n"
-            "  version                     print the version\n");
+    fprintf(f, "usage: arcd <command> [options]\n"
+               "\n"
+               "commands:\n"
+               "  compile IN... -o OUT.mind   compile photos (.jpg .jpeg .png .pgm) into a MindAR\n"
+               "                              1.2.5 .mind, one target per input, in order\n"
+               "      --json                  print a JSON summary on stdout\n"
+               "      --threads N             worker threads (default: one per core)\n"
+               "      --max-pixels N          refuse larger images (default 40000000)\n"
+               "      --grey-out G.pgm        also write the first target's grey pixels\n"
+               "      --config FILE           settings file (default: $ARCD_CONFIG; see\n"
+               "                              config/README.md)\n"
+               "      --quiet                 no progress bar\n"
+               "  inspect FILE.mind [--json]  summarise a .mind file\n"
+               "  compare REF.mind CAND.mind [--verbose] [--json]\n"
+               "                              compare two .mind files feature by feature\n"
+               "  version                     print the version\n");
 }
 
 int arc_cli_parse_u64(const char *s, uint64_t min, uint64_t max, uint64_t *out)

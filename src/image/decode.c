@@ -58,8 +58,8 @@ void arc__image_grey_row(const uint8_t *src, int channels, int width, uint8_t *d
     }
 }
 
-int arc_image_decode_grey(const uint8_t *buf, size_t len, uint64_t max_pixels,
-                          arc_image_t *out, arc_err_t *err)
+int arc_image_decode_grey(const uint8_t *buf, size_t len, uint64_t max_pixels, arc_image_t *out,
+                          arc_err_t *err)
 {
     memset(out, 0, sizeof(*out));
     if (len == 0)
@@ -74,8 +74,7 @@ int arc_image_decode_grey(const uint8_t *buf, size_t len, uint64_t max_pixels,
     }
 }
 
-int arc_image_load_grey(const char *path, uint64_t max_pixels, arc_image_t *out,
-                        arc_err_t *err)
+int arc_image_load_grey(const char *path, uint64_t max_pixels, arc_image_t *out, arc_err_t *err)
 {
     uint8_t *buf = NULL;
     size_t len = 0;

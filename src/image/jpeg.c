@@ -39,8 +39,8 @@ static void on_emit_message(j_common_ptr cinfo, int level)
     }
 }
 
-int arc__image_decode_jpeg(const uint8_t *buf, size_t len, uint64_t max_pixels,
-                           arc_image_t *out, arc_err_t *err)
+int arc__image_decode_jpeg(const uint8_t *buf, size_t len, uint64_t max_pixels, arc_image_t *out,
+                           arc_err_t *err)
 {
     struct jpeg_decompress_struct cinfo;
     jpeg_guard_t guard;

@@ -41,8 +41,8 @@ static int header_field(const uint8_t *buf, size_t len, size_t *pos, uint64_t *v
     return 0;
 }
 
-int arc__image_decode_pgm(const uint8_t *buf, size_t len, uint64_t max_pixels,
-                          arc_image_t *out, arc_err_t *err)
+int arc__image_decode_pgm(const uint8_t *buf, size_t len, uint64_t max_pixels, arc_image_t *out,
+                          arc_err_t *err)
 {
     uint64_t w = 0, h = 0, maxval = 0;
     size_t pos = 2;

@@ -42,8 +42,8 @@ static void on_warning(png_structp png, png_const_charp msg)
     (void)msg;
 }
 
-int arc__image_decode_png(const uint8_t *buf, size_t len, uint64_t max_pixels,
-                          arc_image_t *out, arc_err_t *err)
+int arc__image_decode_png(const uint8_t *buf, size_t len, uint64_t max_pixels, arc_image_t *out,
+                          arc_err_t *err)
 {
     png_src_t src = {.buf = buf, .len = len};
     png_structp png = NULL;
@@ -52,6 +52,17 @@ int arc__image_decode_png(const uint8_t *buf, size_t len, uint64_t max_pixels,
     uint8_t *volatile rgba = NULL;
     int rc = 0;
 
+    /* libpng's png_read_info() reads on to the first IDAT; the size sits at a
+     * fixed place in IHDR, so check it first and refuse a huge image even when
+     * the rest of the file is missing. */
+    if (len >= 24 && memcmp(buf + 12, "IHDR", 4) == 0) {
+        uint32_t w =
+            (uint32_t)buf[16] << 24 | (uint32_t)buf[17] << 16 | (uint32_t)buf[18] << 8 | buf[19];
+        uint32_t h =
+            (uint32_t)buf[20] << 24 | (uint32_t)buf[21] << 16 | (uint32_t)buf[22] << 8 | buf[23];
+        if (w != 0 && h != 0 && (rc = arc__image_check_size(w, h, max_pixels, err)) != 0)
+            return rc;
+    }
     png = png_create_read_struct(PNG_LIBPNG_VER_STRING, &src, on_error, on_warning);
     if (png == NULL)
         return arc_err_set(err, ARC_EINTERNAL, "libpng: cannot create a reader");

@@ -90,8 +90,7 @@ static double pct(size_t x, size_t y)
     return y ? round(10000.0 * (double)x / (double)y) / 100.0 : 100.0;
 }
 
-void arc_mind_compare(const arc_mind_t *ref, const arc_mind_t *cand, arc_mind_cmp_t *out,
-                      void *log)
+void arc_mind_compare(const arc_mind_t *ref, const arc_mind_t *cand, arc_mind_cmp_t *out, void *log)
 {
     cmp_ctx_t c = {.s = out, .log = log};
     size_t nt = ref->n_targets < cand->n_targets ? ref->n_targets : cand->n_targets;
@@ -113,8 +112,8 @@ void arc_mind_compare(const arc_mind_t *ref, const arc_mind_t *cand, arc_mind_cm
             out->tracking_levels++;
             if (a->width != b->width || a->height != b->height || a->scale != b->scale) {
                 out->structure_ok = 0;
-                note(&c, "target %zu tracking %zu: %dx%d@%g vs %dx%d@%g", t, l, a->width,
-                     a->height, a->scale, b->width, b->height, b->scale);
+                note(&c, "target %zu tracking %zu: %dx%d@%g vs %dx%d@%g", t, l, a->width, a->height,
+                     a->scale, b->width, b->height, b->scale);
             }
             if (a->data_len == b->data_len && memcmp(a->data, b->data, a->data_len) == 0)
                 out->tracking_data_identical++;
@@ -139,7 +138,8 @@ void arc_mind_compare(const arc_mind_t *ref, const arc_mind_t *cand, arc_mind_cm
         for (size_t k = 0; k < kl; k++) {
             const arc_mind_keyframe_t *a = &R->keyframes[k], *b = &C->keyframes[k];
             char where[96];
-            if (a->width != b->width || a->height != b->height || fabs(a->scale - b->scale) > 1e-9) {
+            if (a->width != b->width || a->height != b->height ||
+                fabs(a->scale - b->scale) > 1e-9) {
                 out->structure_ok = 0;
                 note(&c, "target %zu keyframe %zu: %dx%d vs %dx%d", t, k, a->width, a->height,
                      b->width, b->height);
@@ -165,8 +165,8 @@ void arc_mind_compare(const arc_mind_t *ref, const arc_mind_t *cand, arc_mind_cm
     out->keypoint_agreement =
         pct(out->fully_matched,
             out->ref_points > out->cand_points ? out->ref_points : out->cand_points);
-    out->tracking_agreement = pct(out->tracking_matched,
-                                  out->tracking_ref_points > out->tracking_cand_points
-                                      ? out->tracking_ref_points
-                                      : out->tracking_cand_points);
+    out->tracking_agreement =
+        pct(out->tracking_matched, out->tracking_ref_points > out->tracking_cand_points
+                                       ? out->tracking_ref_points
+                                       : out->tracking_cand_points);
 }

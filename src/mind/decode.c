@@ -171,7 +171,8 @@ static int decode_points(walk_t *w, const msgpack_object *kf, const char *key,
             (rc = num_field(w, p, "angle", &pt->angle)) != 0)
             return rc;
         const msgpack_object *d = field(p, "descriptors");
-        if (d == NULL || d->type != MSGPACK_OBJECT_ARRAY || d->via.array.size != ARC_MIND_DESC_WORDS)
+        if (d == NULL || d->type != MSGPACK_OBJECT_ARRAY ||
+            d->via.array.size != ARC_MIND_DESC_WORDS)
             return bad(w, "a feature point's descriptors are not 21 words");
         for (int k = 0; k < ARC_MIND_DESC_WORDS; k++) {
             const msgpack_object *v = &d->via.array.ptr[k];
@@ -183,8 +184,7 @@ static int decode_points(walk_t *w, const msgpack_object *kf, const char *key,
     return 0;
 }
 
-static int decode_tree(walk_t *w, const msgpack_object *kf, const char *key,
-                       arc_mind_node_t *root)
+static int decode_tree(walk_t *w, const msgpack_object *kf, const char *key, arc_mind_node_t *root)
 {
     const msgpack_object *t = field(kf, key);
     const msgpack_object *r = t ? field(t, "rootNode") : NULL;
@@ -292,8 +292,12 @@ int arc_mind_decode(const uint8_t *buf, size_t len, arc_mind_t **out, arc_err_t 
         goto out;
     }
     root = &msg.data;
+    if (root->type != MSGPACK_OBJECT_MAP) {
+        rc = arc_err_set(err, ARC_EFORMAT, "not a .mind file: it does not hold a msgpack map");
+        goto out;
+    }
     v = field(root, "v");
-    if (root->type != MSGPACK_OBJECT_MAP || v == NULL || as_number(v, &version) != 0) {
+    if (v == NULL || as_number(v, &version) != 0) {
         rc = arc_err_set(err, ARC_EFORMAT, "not a .mind file: no version field 'v'");
         goto out;
     }

@@ -66,8 +66,7 @@ static void stats(const arc_mind_node_t *n, size_t level, size_t *nodes, size_t 
         stats(&n->children[i], level + 1, nodes, leaves, depth);
 }
 
-void arc_mind_tree_stats(const arc_mind_node_t *root, size_t *nodes, size_t *leaves,
-                         size_t *depth)
+void arc_mind_tree_stats(const arc_mind_node_t *root, size_t *nodes, size_t *leaves, size_t *depth)
 {
     *nodes = *leaves = *depth = 0;
     stats(root, 1, nodes, leaves, depth);

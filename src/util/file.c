@@ -34,8 +34,8 @@ int arc_file_read_all(const char *path, size_t max_bytes, uint8_t **out, size_t 
         goto out;
     }
     if ((uint64_t)st.st_size > max_bytes) {
-        rc = arc_err_set(err, ARC_ETOOBIG, "%s: file is %lld bytes, over the %zu byte limit",
-                         path, (long long)st.st_size, max_bytes);
+        rc = arc_err_set(err, ARC_ETOOBIG, "%s: file is %lld bytes, over the %zu byte limit", path,
+                         (long long)st.st_size, max_bytes);
         goto out;
     }
     buf = arc_xmalloc((size_t)st.st_size + 1);
@@ -97,8 +97,7 @@ int arc_file_write_atomic(const char *path, const void *data, size_t len, arc_er
     }
     fd = -1;
     if (rename(tmp, path) != 0) {
-        rc = arc_err_set(err, ARC_EIO, "%s: cannot rename into place: %s", path,
-                         strerror(errno));
+        rc = arc_err_set(err, ARC_EIO, "%s: cannot rename into place: %s", path, strerror(errno));
         goto out;
     }
 out:

@@ -109,8 +109,8 @@ int arc_compile_check(int width, int height, uint64_t max_pixels, arc_err_t *err
                                "image is %dx%d: MindAR would scale it to %dx%d (%.1f "
                                "megapixels, over the limit of %.1f) because it brings the "
                                "short side to %d px; crop it to a less extreme shape",
-                               width, height, w, h, (double)w * h / 1e6,
-                               (double)max_pixels / 1e6, i < n ? 100 : (i == n ? 256 : 128));
+                               width, height, w, h, (double)w * h / 1e6, (double)max_pixels / 1e6,
+                               i < n ? 100 : (i == n ? 256 : 128));
     }
     return 0;
 }

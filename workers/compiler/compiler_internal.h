@@ -40,8 +40,8 @@ void arc__resize_dims(int width, int height, double ratio, int *out_w, int *out_
 
 /* resize(): box average over MindAR's windows, floor of the mean; an empty
  * window (upscaling) gives 0 as JS's NaN does. dst holds out_w x out_h. */
-void arc__resize(const uint8_t *src, int width, int height, double ratio, uint8_t *dst,
-                 int out_w, int out_h);
+void arc__resize(const uint8_t *src, int width, int height, double ratio, uint8_t *dst, int out_w,
+                 int out_h);
 
 /* ---- pyramid.c: the BinomialFilter and DownsampleBilinear kernels ---- */
 
@@ -64,7 +64,7 @@ void arc__upsample(const float *in, int w, int h, float *out, int ow, int oh);
 /* ---- detector.c, orientation.c, freak.c: one keyframe's feature points ---- */
 
 typedef struct arc__pyramid_s {
-    int n;                           /* octaves */
+    int n; /* octaves */
     int w[ARC_PYRAMID_MAX_OCTAVES];
     int h[ARC_PYRAMID_MAX_OCTAVES];
     float *gauss[ARC_PYRAMID_MAX_OCTAVES]; /* B_i (second blur), octaves >= 1 */
@@ -124,7 +124,6 @@ void arc__cluster_build(const arc_mind_point_t *pts, size_t n, arc_mind_node_t *
 /* ---- tracking.c: tracker/extract.js ---- */
 
 /* extract(): the tracking template points of one tracking image. Owned array. */
-void arc__tracking_extract(const uint8_t *img, int w, int h, arc_mind_tpoint_t **pts,
-                           size_t *n);
+void arc__tracking_extract(const uint8_t *img, int w, int h, arc_mind_tpoint_t **pts, size_t *n);
 
 #endif

@@ -25,8 +25,7 @@ static inline int clampi(int v, int lo, int hi)
 /* The BuildExtremas kernel at (y, x) of octave image i1 (w x h), with i0 the
  * lower octave downsampled and i2 the upper one upsampled to the same size.
  * Returns the DoG value of an accepted extremum, else 0. */
-static float extremum(const float *i0, const float *i1, const float *i2, int w, int h, int y,
-                      int x)
+static float extremum(const float *i0, const float *i1, const float *i2, int w, int h, int y, int x)
 {
     const float *c = i1 + (size_t)y * (size_t)w + x;
     double v = *c;
@@ -58,8 +57,8 @@ static float extremum(const float *i0, const float *i1, const float *i2, int w, 
 
     double dxx = (double)c[1] + (double)c[-1] - 2. * v;
     double dyy = (double)c[w] + (double)c[-w] - 2. * v;
-    double dxy = 0.25 * ((double)c[-w - 1] + (double)c[w + 1] - (double)c[-w + 1] -
-                         (double)c[w - 1]);
+    double dxy =
+        0.25 * ((double)c[-w - 1] + (double)c[w + 1] - (double)c[-w + 1] - (double)c[w - 1]);
     double det = dxx * dyy - dxy * dxy;
     if (fabs(det) < 0.0001)
         return 0;

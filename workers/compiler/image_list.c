@@ -65,8 +65,8 @@ static void window(int i, double ratio, int size, int *lo, int *hi)
         *hi = size - 1;
 }
 
-void arc__resize(const uint8_t *src, int width, int height, double ratio, uint8_t *dst,
-                 int out_w, int out_h)
+void arc__resize(const uint8_t *src, int width, int height, double ratio, uint8_t *dst, int out_w,
+                 int out_h)
 {
     int *col_lo = arc_xmallocarray((size_t)out_w, sizeof(int));
     int *col_hi = arc_xmallocarray((size_t)out_w, sizeof(int));

@@ -22,8 +22,7 @@ static inline int clampi(int v, int lo, int hi)
 
 size_t arc__radial_table(arc__radial_t *out, size_t cap)
 {
-    const double gw_scale =
-        -1.0 / (2 * GAUSSIAN_EXPANSION_FACTOR * GAUSSIAN_EXPANSION_FACTOR);
+    const double gw_scale = -1.0 / (2 * GAUSSIAN_EXPANSION_FACTOR * GAUSSIAN_EXPANSION_FACTOR);
     const double radius = GAUSSIAN_EXPANSION_FACTOR * REGION_EXPANSION_FACTOR;
     const int radius_ceil = (int)ceil(radius);
     size_t n = 0;
@@ -82,7 +81,8 @@ float arc__orientation(const arc__pyramid_t *p, const arc__extremum_t *e)
         int w = p->w[o], h = p->h[o];
         /* this.int(): truncation toward zero of the float32 coordinates. */
         int y = (int)truncf(e->y), x = (int)truncf(e->x);
-#define PX(yy, xx) ((double)img[(size_t)clampi((yy), 0, h - 1) * (size_t)w + (size_t)clampi((xx), 0, w - 1)])
+#define PX(yy, xx)                                                                                 \
+    ((double)img[(size_t)clampi((yy), 0, h - 1) * (size_t)w + (size_t)clampi((xx), 0, w - 1)])
         for (size_t r = 0; r < nr; r++) {
             int xp = x + rad[r].x, yp = y + rad[r].y;
             double dy = PX(yp + 1, xp) - PX(yp - 1, xp);
@@ -111,9 +111,9 @@ float arc__orientation(const arc__pyramid_t *p, const arc__extremum_t *e)
         for (int b = 0; b < ORIENTATION_NUM_BINS; b++) {
             int prev = imod(b - 1 + ORIENTATION_NUM_BINS, ORIENTATION_NUM_BINS);
             int nx = imod(b + 1, ORIENTATION_NUM_BINS);
-            next[b] = (float)(0.274068619061197 * (double)hist[prev] +
-                              0.451862761877606 * (double)hist[b] +
-                              0.274068619061197 * (double)hist[nx]);
+            next[b] =
+                (float)(0.274068619061197 * (double)hist[prev] +
+                        0.451862761877606 * (double)hist[b] + 0.274068619061197 * (double)hist[nx]);
         }
         memcpy(hist, next, sizeof(hist));
     }

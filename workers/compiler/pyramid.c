@@ -73,15 +73,13 @@ ARC_HOT static void hpass_u8(const uint8_t *restrict p, int w, float *restrict o
     int x;
 
     for (x = 0; x < w && x < 2; x++)
-        out[x] = (float)(p[clampi(x - 2, 0, w - 1)] + 4 * p[clampi(x - 1, 0, w - 1)] +
-                         6 * p[x] + 4 * p[clampi(x + 1, 0, w - 1)] +
-                         p[clampi(x + 2, 0, w - 1)]);
+        out[x] = (float)(p[clampi(x - 2, 0, w - 1)] + 4 * p[clampi(x - 1, 0, w - 1)] + 6 * p[x] +
+                         4 * p[clampi(x + 1, 0, w - 1)] + p[clampi(x + 2, 0, w - 1)]);
     for (; x < w - 2; x++)
         out[x] = (float)(p[x - 2] + 4 * p[x - 1] + 6 * p[x] + 4 * p[x + 1] + p[x + 2]);
     for (; x < w; x++)
-        out[x] = (float)(p[clampi(x - 2, 0, w - 1)] + 4 * p[clampi(x - 1, 0, w - 1)] +
-                         6 * p[x] + 4 * p[clampi(x + 1, 0, w - 1)] +
-                         p[clampi(x + 2, 0, w - 1)]);
+        out[x] = (float)(p[clampi(x - 2, 0, w - 1)] + 4 * p[clampi(x - 1, 0, w - 1)] + 6 * p[x] +
+                         4 * p[clampi(x + 1, 0, w - 1)] + p[clampi(x + 2, 0, w - 1)]);
 }
 
 /* Kernel 2: the same sum down a column, divided by 256, rounded once. */

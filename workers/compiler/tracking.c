@@ -31,9 +31,9 @@
 typedef struct track_s {
     const uint8_t *img;
     int w, h;
-    int64_t *sum;  /* (w+1) x (h+1) inclusive prefix sums */
+    int64_t *sum; /* (w+1) x (h+1) inclusive prefix sums */
     int64_t *sqr;
-    uint8_t *pad;  /* the image with PAD zero pixels on every side */
+    uint8_t *pad; /* the image with PAD zero pixels on every side */
     int pw;
 } track_t;
 
@@ -42,8 +42,9 @@ typedef struct track_s {
 static double query(const int64_t *t, int w, int x1, int y1, int x2, int y2)
 {
     size_t s = (size_t)w + 1;
-    return (double)(t[(size_t)(y2 + 1) * s + (size_t)(x2 + 1)] - t[(size_t)y1 * s + (size_t)(x2 + 1)] -
-                    t[(size_t)(y2 + 1) * s + (size_t)x1] + t[(size_t)y1 * s + (size_t)x1]);
+    return (double)(t[(size_t)(y2 + 1) * s + (size_t)(x2 + 1)] -
+                    t[(size_t)y1 * s + (size_t)(x2 + 1)] - t[(size_t)(y2 + 1) * s + (size_t)x1] +
+                    t[(size_t)y1 * s + (size_t)x1]);
 }
 
 /* _templateVar: returns 0 and the template's vlen, or -1 for JS's null. */
@@ -101,8 +102,8 @@ ARC_HOT static void correlate_row(const track_t *t, int tx, int ty, int dy, int3
     const int pw = t->pw;
 
     for (int r = 0; r < TEMPLATE_WIDTH; r++) {
-        const uint8_t *trow =
-            t->pad + (size_t)(ty - TEMPLATE_SIZE + r + PAD) * (size_t)pw + (tx - TEMPLATE_SIZE + PAD);
+        const uint8_t *trow = t->pad + (size_t)(ty - TEMPLATE_SIZE + r + PAD) * (size_t)pw +
+                              (tx - TEMPLATE_SIZE + PAD);
         const uint8_t *srow = t->pad + (size_t)(ty + dy - TEMPLATE_SIZE + r + PAD) * (size_t)pw +
                               (tx - TEMPLATE_SIZE - SEARCH_SIZE1 + PAD);
         for (int c = 0; c < TEMPLATE_WIDTH; c++) {
@@ -141,8 +142,10 @@ static void prefix_sums(track_t *t)
             int64_t v = t->img[(size_t)y * (size_t)t->w + (size_t)x];
             rs += v;
             rq += v * v;
-            t->sum[(size_t)(y + 1) * s + (size_t)(x + 1)] = t->sum[(size_t)y * s + (size_t)(x + 1)] + rs;
-            t->sqr[(size_t)(y + 1) * s + (size_t)(x + 1)] = t->sqr[(size_t)y * s + (size_t)(x + 1)] + rq;
+            t->sum[(size_t)(y + 1) * s + (size_t)(x + 1)] =
+                t->sum[(size_t)y * s + (size_t)(x + 1)] + rs;
+            t->sqr[(size_t)(y + 1) * s + (size_t)(x + 1)] =
+                t->sqr[(size_t)y * s + (size_t)(x + 1)] + rq;
         }
     }
 }
@@ -216,7 +219,8 @@ void arc__tracking_extract(const uint8_t *img, int w, int h, arc_mind_tpoint_t *
             size_t pos = (size_t)y * (size_t)w + (size_t)x;
             int dx = 0, dy = 0;
             for (int k = -1; k <= 1; k++) {
-                dx += img[pos + (size_t)((ptrdiff_t)w * k + 1)] - img[pos + (size_t)((ptrdiff_t)w * k - 1)];
+                dx += img[pos + (size_t)((ptrdiff_t)w * k + 1)] -
+                      img[pos + (size_t)((ptrdiff_t)w * k - 1)];
                 dy += img[pos + (size_t)w + (size_t)k] - img[pos - (size_t)w + (size_t)k];
             }
             double fx = dx / 768.0, fy = dy / 768.0;
@@ -283,7 +287,8 @@ void arc__tracking_extract(const uint8_t *img, int w, int h, arc_mind_tpoint_t *
     qsort(cands, ncand, sizeof(*cands), cmp_cand);
     int occ = (w < h ? w : h) / 10;
     int div = TEMPLATE_WIDTH * 3;
-    double max_features = occ > 0 ? (double)(w / occ) * (double)(h / occ) + (double)(w / div) * (double)(h / div) : 0;
+    double max_features =
+        occ > 0 ? (double)(w / occ) * (double)(h / occ) + (double)(w / div) * (double)(h / div) : 0;
     size_t out_cap = 16;
     arc_mind_tpoint_t *out = arc_xmallocarray(out_cap, sizeof(*out));
     for (size_t c = 0; c < ncand && (double)count < max_features; c++) {

@@ -1,0 +1,29 @@
+#!/usr/bin/env bash
+# Installs the Debian packages arcd needs to build and test, if any is missing.
+# Idempotent and non-interactive (CI runs it with no stdin); needs root or sudo.
+set -euo pipefail
+
+packages=(
+  build-essential cmake pkg-config git python3 bsdutils time
+  clang-format
+  libjpeg62-turbo-dev libpng-dev libmsgpack-dev libjansson-dev
+)
+
+missing=()
+for p in "${packages[@]}"; do
+  if ! dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed"; then
+    missing+=("$p")
+  fi
+done
+if [ ${#missing[@]} -eq 0 ]; then
+  echo "setup: all ${#packages[@]} packages present"
+  exit 0
+fi
+
+echo "setup: installing ${missing[*]}"
+sudo=""
+if [ "$(id -u)" -ne 0 ]; then sudo="sudo"; fi
+export DEBIAN_FRONTEND=noninteractive
+$sudo apt-get update -qq
+$sudo apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+echo "setup: done"

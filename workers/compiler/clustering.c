@@ -36,9 +36,11 @@ typedef struct tree_ctx_s {
 } tree_ctx_t;
 
 /* _computeKMedoids: returns in best[] (per position) the position of the
- * chosen centre, from the first hypothesis with the strictly smallest sum. */
-static void kmedoids(tree_ctx_t *t, const uint32_t *idx, size_t m, uint32_t *rnd, uint32_t *best,
-                     uint32_t *cur)
+ * chosen centre, from the first hypothesis with the strictly smallest sum.
+ * sub is the node's own m x m distance matrix, so that each centre's
+ * distances are one contiguous row and the loops below vectorise. */
+ARC_HOT static void kmedoids(arc__rand_t *rand, const uint16_t *sub, size_t m, uint32_t *rnd,
+                             uint32_t *best, uint32_t *cur, uint16_t *bd)
 {
     uint64_t best_sum = UINT64_MAX;
 
@@ -46,27 +48,30 @@ static void kmedoids(tree_ctx_t *t, const uint32_t *idx, size_t m, uint32_t *rnd
         rnd[i] = (uint32_t)i;
     for (int hyp = 0; hyp < NUM_ASSIGNMENT_HYPOTHESES; hyp++) {
         for (int i = 0; i < NUM_CENTERS; i++) {
-            uint32_t k = arc__rand_next(&t->rand) % (uint32_t)m;
+            uint32_t k = arc__rand_next(rand) % (uint32_t)m;
             uint32_t tmp = rnd[i];
             rnd[i] = rnd[k];
             rnd[k] = tmp;
         }
-        const uint16_t *crow[NUM_CENTERS];
-        for (int k = 0; k < NUM_CENTERS; k++)
-            crow[k] = t->dist + (size_t)idx[rnd[k]] * t->n;
-        uint64_t sum = 0;
+        /* Each point takes the first centre with the strictly smallest
+         * distance: centres in order, replaced only when strictly closer. */
+        const uint16_t *row = sub + (size_t)rnd[0] * m;
         for (size_t j = 0; j < m; j++) {
-            uint32_t pj = idx[j];
-            uint32_t bd = crow[0][pj], bk = rnd[0];
-            for (int k = 1; k < NUM_CENTERS; k++) {
-                if (crow[k][pj] < bd) {
-                    bd = crow[k][pj];
-                    bk = rnd[k];
-                }
-            }
-            cur[j] = bk;
-            sum += bd;
+            bd[j] = row[j];
+            cur[j] = rnd[0];
         }
+        for (int k = 1; k < NUM_CENTERS; k++) {
+            const uint16_t *rk = sub + (size_t)rnd[k] * m;
+            uint32_t ck = rnd[k];
+            for (size_t j = 0; j < m; j++) {
+                int closer = rk[j] < bd[j];
+                bd[j] = closer ? rk[j] : bd[j];
+                cur[j] = closer ? ck : cur[j];
+            }
+        }
+        uint64_t sum = 0;
+        for (size_t j = 0; j < m; j++)
+            sum += bd[j];
         if (sum < best_sum) {
             best_sum = sum;
             memcpy(best, cur, m * sizeof(uint32_t));
@@ -91,7 +96,12 @@ static void build(tree_ctx_t *t, const uint32_t *idx, size_t m, int64_t center,
         assign = arc_xmallocarray(m, sizeof(uint32_t));
         scratch = arc_xmallocarray(m, sizeof(uint32_t));
         rnd = arc_xmallocarray(m, sizeof(uint32_t));
-        kmedoids(t, idx, m, rnd, assign, scratch);
+        uint16_t *sub = arc_xmallocarray(m * m + m, sizeof(uint16_t));
+        for (size_t a = 0; a < m; a++)
+            for (size_t b = 0; b < m; b++)
+                sub[a * m + b] = t->dist[(size_t)idx[a] * t->n + idx[b]];
+        kmedoids(&t->rand, sub, m, rnd, assign, scratch, sub + m * m);
+        free(sub);
         /* Clusters are keyed by the centre's point index; Object.keys() lists
          * integer keys in ascending numeric order, whatever the insertion. */
         keys = arc_xmallocarray(m, sizeof(uint32_t));
@@ -134,6 +144,21 @@ out:
     free(keys);
 }
 
+/* The Hamming distances of all pairs: popcount of XORed words (the JS counts
+ * bits with the SWAR trick; the count is the same). */
+ARC_HOT static void distances(const arc_mind_point_t *pts, size_t n, uint16_t *dist)
+{
+    for (size_t i = 0; i < n; i++) {
+        dist[i * n + i] = 0;
+        for (size_t j = i + 1; j < n; j++) {
+            unsigned d = 0;
+            for (int k = 0; k < ARC_MIND_DESC_WORDS; k++)
+                d += (unsigned)__builtin_popcount(pts[i].desc[k] ^ pts[j].desc[k]);
+            dist[i * n + j] = dist[j * n + i] = (uint16_t)d;
+        }
+    }
+}
+
 void arc__cluster_build(const arc_mind_point_t *pts, size_t n, arc_mind_node_t *root)
 {
     tree_ctx_t t = {.n = n};
@@ -143,15 +168,7 @@ void arc__cluster_build(const arc_mind_point_t *pts, size_t n, arc_mind_node_t *
     memset(root, 0, sizeof(*root));
     if (n > MIN_FEATURE_PER_NODE) {
         dist = arc_xmallocarray(n * n, sizeof(uint16_t));
-        for (size_t i = 0; i < n; i++) {
-            dist[i * n + i] = 0;
-            for (size_t j = i + 1; j < n; j++) {
-                unsigned d = 0;
-                for (int k = 0; k < ARC_MIND_DESC_WORDS; k++)
-                    d += (unsigned)__builtin_popcount(pts[i].desc[k] ^ pts[j].desc[k]);
-                dist[i * n + j] = dist[j * n + i] = (uint16_t)d;
-            }
-        }
+        distances(pts, n, dist);
     }
     t.dist = dist;
     arc__rand_init(&t.rand);

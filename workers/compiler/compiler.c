@@ -14,6 +14,7 @@
 
 typedef struct task_s {
     const arc_image_t *src;
+    const uint32_t *integral; /* the source's summed-area table */
     double scale;
     int tracking;                  /* 1: a tracking image, 0: a keyframe */
     arc_mind_keyframe_t *keyframe; /* the slot it fills */
@@ -34,13 +35,31 @@ typedef struct pool_s {
  * correlation search costs about this many keyframe pixels per pixel. */
 #define TRACKING_COST_FACTOR 6.0
 
+static void run_keyframe(const task_t *t, const uint8_t *img, int w, int h)
+{
+    arc_mind_keyframe_t *kf = t->keyframe;
+
+    arc__detect(img, w, h, &kf->maxima, &kf->n_maxima, &kf->minima, &kf->n_minima);
+    arc__cluster_build(kf->maxima, kf->n_maxima, &kf->maxima_tree);
+    arc__cluster_build(kf->minima, kf->n_minima, &kf->minima_tree);
+    kf->width = w;
+    kf->height = h;
+    kf->scale = t->scale;
+}
+
 static void run_task(task_t *t)
 {
     int w, h;
 
     arc__resize_dims(t->src->width, t->src->height, t->scale, &w, &h);
+    if (!t->tracking && w == t->src->width && h == t->src->height && t->scale == 1.0) {
+        /* The full-size keyframe is the source itself: no copy. */
+        run_keyframe(t, t->src->data, w, h);
+        return;
+    }
     uint8_t *img = arc_xmallocarray((size_t)w, (size_t)h);
-    arc__resize(t->src->data, t->src->width, t->src->height, t->scale, img, w, h);
+    arc__resize_integral(t->src->data, t->integral, t->src->width, t->src->height, t->scale, img, w,
+                         h);
     if (t->tracking) {
         arc_mind_tracking_t *tr = t->track;
         arc__tracking_extract(img, w, h, &tr->points, &tr->n_points);
@@ -51,14 +70,8 @@ static void run_task(task_t *t)
         tr->height = h;
         return;
     }
-    arc_mind_keyframe_t *kf = t->keyframe;
-    arc__detect(img, w, h, &kf->maxima, &kf->n_maxima, &kf->minima, &kf->n_minima);
+    run_keyframe(t, img, w, h);
     free(img);
-    arc__cluster_build(kf->maxima, kf->n_maxima, &kf->maxima_tree);
-    arc__cluster_build(kf->minima, kf->n_minima, &kf->minima_tree);
-    kf->width = w;
-    kf->height = h;
-    kf->scale = t->scale;
 }
 
 static void *worker(void *arg)
@@ -121,6 +134,7 @@ int arc_compile(const arc_image_t *targets, size_t n, const arc_compile_opts_t *
     static const arc_compile_opts_t defaults = {0};
     pool_t pool;
     pthread_t *threads = NULL;
+    uint32_t **integrals = NULL;
     arc_mind_t *m = NULL;
     size_t ntasks = 0;
     int nthreads, rc = 0;
@@ -135,6 +149,7 @@ int arc_compile(const arc_image_t *targets, size_t n, const arc_compile_opts_t *
     }
 
     m = arc_mind_create(n);
+    integrals = arc_xcalloc(n ? n : 1, sizeof(uint32_t *));
     memset(&pool, 0, sizeof(pool));
     pool.tasks = arc_xcalloc(n * (ARC_MAX_SCALES + 2) + 1, sizeof(task_t));
     pool.opts = opts;
@@ -144,6 +159,7 @@ int arc_compile(const arc_image_t *targets, size_t n, const arc_compile_opts_t *
         double scales[ARC_MAX_SCALES], track[2];
         size_t ns = arc__matching_scales(src->width, src->height, scales, ARC_MAX_SCALES);
 
+        integrals[t] = arc__integral(src->data, src->width, src->height);
         tg->width = src->width;
         tg->height = src->height;
         tg->n_keyframes = ns;
@@ -155,6 +171,7 @@ int arc_compile(const arc_image_t *targets, size_t n, const arc_compile_opts_t *
             task_t *task = &pool.tasks[ntasks++];
             int w, h;
             task->src = src;
+            task->integral = integrals[t];
             task->tracking = k >= ns;
             task->scale = k < ns ? scales[k] : track[k - ns];
             if (task->tracking)
@@ -192,6 +209,9 @@ int arc_compile(const arc_image_t *targets, size_t n, const arc_compile_opts_t *
     m = NULL;
     free(threads);
     free(pool.tasks);
+    for (size_t t = 0; integrals != NULL && t < n; t++)
+        free(integrals[t]);
+    free(integrals);
     arc_mind_free(m);
     return rc;
 }

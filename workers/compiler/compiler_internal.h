@@ -18,7 +18,7 @@
 /* Hot loops get an AVX2 clone picked at load time; the arithmetic is the same
  * IEEE double/float arithmetic either way (no FMA: -ffp-contract=off). */
 #if defined(__x86_64__) && defined(__GNUC__) && !defined(__clang__) && !defined(ARC_NO_CLONES)
-#define ARC_HOT __attribute__((target_clones("avx2", "default")))
+#define ARC_HOT __attribute__((target_clones("arch=x86-64-v3", "default")))
 #else
 #define ARC_HOT
 #endif
@@ -43,6 +43,15 @@ void arc__resize_dims(int width, int height, double ratio, int *out_w, int *out_
 void arc__resize(const uint8_t *src, int width, int height, double ratio, uint8_t *dst, int out_w,
                  int out_h);
 
+/* The summed-area table behind resize(): (width + 1) x (height + 1) sums,
+ * modulo 2^32. Owned; free with free(). */
+uint32_t *arc__integral(const uint8_t *src, int width, int height);
+
+/* resize() from a table made by arc__integral(), for sharing one table
+ * among all of a target's images. */
+void arc__resize_integral(const uint8_t *src, const uint32_t *integral, int width, int height,
+                          double ratio, uint8_t *dst, int out_w, int out_h);
+
 /* ---- pyramid.c: the BinomialFilter and DownsampleBilinear kernels ---- */
 
 /* Detector constructor: octaves while both sides >= 8 (real halving), at most 5. */
@@ -58,8 +67,31 @@ void arc__downsample(const float *in, int w, int h, float *out);
 /* a -= b, elementwise in float32 (the DoG image). */
 void arc__subtract(float *a, const float *b, size_t n);
 
-/* The UpsampleBilinear kernel: in (w x h) to out (ow x oh). */
-void arc__upsample(const float *in, int w, int h, float *out, int ow, int oh);
+/* The UpsampleBilinear kernel's output (j, i), reading in (w x h).
+ *
+ * sj = fround(0.5 j) - 0.25 lands a quarter pixel off the grid, so the weights
+ * are 0.25 / 0.75 by parity and their float32 products exact: even j reads
+ * rows j/2 - 1 (weight 0.25) and j/2 (0.75), odd j reads (j-1)/2 (0.75) and
+ * (j+1)/2 (0.25). Reads clamp, weights do not. The four terms are summed in
+ * double in the kernel's order and rounded once. */
+static inline float arc__upsample_at(const float *in, int w, int h, int j, int i)
+{
+    int j0 = (j & 1) ? (j - 1) / 2 : j / 2 - 1;
+    int i0 = (i & 1) ? (i - 1) / 2 : i / 2 - 1;
+    double wj0 = (j & 1) ? 0.75 : 0.25, wj1 = 1.0 - wj0; /* sj1 - sj, sj - sj0 */
+    double wi0 = (i & 1) ? 0.75 : 0.25, wi1 = 1.0 - wi0; /* si1 - si, si - si0 */
+    int r0 = j0 < 0 ? 0 : (j0 > h - 1 ? h - 1 : j0);
+    int r1 = j0 + 1 > h - 1 ? h - 1 : j0 + 1;
+    int c0 = i0 < 0 ? 0 : (i0 > w - 1 ? w - 1 : i0);
+    int c1 = i0 + 1 > w - 1 ? w - 1 : i0 + 1;
+    double s = 0.0;
+
+    s += (double)in[(size_t)r0 * (size_t)w + (size_t)c0] * (wi0 * wj0);
+    s += (double)in[(size_t)r1 * (size_t)w + (size_t)c0] * (wi0 * wj1);
+    s += (double)in[(size_t)r0 * (size_t)w + (size_t)c1] * (wi1 * wj0);
+    s += (double)in[(size_t)r1 * (size_t)w + (size_t)c1] * (wi1 * wj1);
+    return (float)s;
+}
 
 /* ---- detector.c, orientation.c, freak.c: one keyframe's feature points ---- */
 

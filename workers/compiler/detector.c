@@ -22,12 +22,21 @@ static inline int clampi(int v, int lo, int hi)
     return v < lo ? lo : (v > hi ? hi : v);
 }
 
-/* The BuildExtremas kernel at (y, x) of octave image i1 (w x h), with i0 the
- * lower octave downsampled and i2 the upper one upsampled to the same size.
- * Returns the DoG value of an accepted extremum, else 0. */
-static float extremum(const float *i0, const float *i1, const float *i2, int w, int h, int y, int x)
+/* The three DoG images one extremum test reads: its octave (w x h), the one
+ * below downsampled to the same size, and the one above (uw x uh), which the
+ * kernel upsamples to the same size; only the values a test needs are
+ * upsampled. */
+typedef struct ext_ctx_s {
+    const float *lower, *cur, *upper;
+    int w, h, uw, uh;
+} ext_ctx_t;
+
+/* The BuildExtremas kernel at (y, x): the DoG value of an accepted
+ * extremum, else 0. */
+static float extremum(const ext_ctx_t *e, int y, int x)
 {
-    const float *c = i1 + (size_t)y * (size_t)w + x;
+    const int w = e->w, h = e->h;
+    const float *c = e->cur + (size_t)y * (size_t)w + x;
     double v = *c;
 
     if (v * v < LAPLACIAN_SQR_THRESHOLD)
@@ -36,15 +45,20 @@ static float extremum(const float *i0, const float *i1, const float *i2, int w, 
         x < FREAK_EXPANSION_FACTOR || x > w - 1 - FREAK_EXPANSION_FACTOR)
         return 0;
 
-    /* All 27 values, the centre included, so plateaus pass. The border test
-     * above keeps every read inside the image. */
+    /* All 27 values, the centre included, so plateaus pass; the order of
+     * the tests does not matter. The border test above keeps every read
+     * inside the image. */
     int is_max = 1, is_min = 1;
-    const float *imgs[3] = {i1, i0, i2};
     for (int k = 0; k < 3 && (is_max || is_min); k++) {
         for (int dy = -1; dy <= 1; dy++) {
-            const float *row = imgs[k] + (size_t)(y + dy) * (size_t)w + x;
             for (int dx = -1; dx <= 1; dx++) {
-                double n = row[dx];
+                double n;
+                if (k == 0)
+                    n = c[dy * w + dx];
+                else if (k == 1)
+                    n = e->lower[(size_t)(y + dy) * (size_t)w + (size_t)(x + dx)];
+                else
+                    n = arc__upsample_at(e->upper, e->uw, e->uh, y + dy, x + dx);
                 if (v < n)
                     is_max = 0;
                 if (v > n)
@@ -108,7 +122,7 @@ static void prune_octave(const arc__pyramid_t *p, int o, prune_t *pr)
 {
     int w = p->w[o], h = p->h[o];
     const float *i1 = p->dog[o];
-    float *i0 = NULL, *i2 = NULL;
+    float *i0 = NULL;
     int rw = w / 2, rh = h / 2;
     double bucket_w = (double)rw * 2 / NUM_BUCKETS_PER_DIMENSION;
     double bucket_h = (double)rh * 2 / NUM_BUCKETS_PER_DIMENSION;
@@ -119,23 +133,28 @@ static void prune_octave(const arc__pyramid_t *p, int o, prune_t *pr)
         i0 = arc_xmallocarray((size_t)w * (size_t)h, sizeof(float));
         arc__downsample(p->dog[o - 1], p->w[o - 1], p->h[o - 1], i0);
     }
-    i2 = arc_xmallocarray((size_t)w * (size_t)h, sizeof(float));
-    arc__upsample(p->dog[o + 1], p->w[o + 1], p->h[o + 1], i2, w, h);
+    ext_ctx_t e = {i0, i1, p->dog[o + 1], w, h, p->w[o + 1], p->h[o + 1]};
 
     for (int j = 0; j < rh; j++) {
         for (int i = 0; i < rw; i++) {
             int y = j * 2, x = i * 2;
+            const float *r0 = i1 + (size_t)y * (size_t)w + x, *r1 = r0 + w;
             double loc = 0;
             float v;
+            /* v * v < 9 in double is |v| < 3 exactly (a float's square is
+             * exact in double): most blocks end here. */
+            if (fabsf(r0[0]) < 3.0f && fabsf(r0[1]) < 3.0f && fabsf(r1[0]) < 3.0f &&
+                fabsf(r1[1]) < 3.0f)
+                continue;
             /* ExtremaReduction keeps one extremum per block, in this order. */
-            if ((v = extremum(i0, i1, i2, w, h, y + 1, x)) != 0)
+            if ((v = extremum(&e, y + 1, x)) != 0)
                 loc = 1;
-            else if ((v = extremum(i0, i1, i2, w, h, y, x + 1)) != 0)
+            else if ((v = extremum(&e, y, x + 1)) != 0)
                 loc = 2;
-            else if ((v = extremum(i0, i1, i2, w, h, y + 1, x + 1)) != 0)
+            else if ((v = extremum(&e, y + 1, x + 1)) != 0)
                 loc = 3;
             else
-                v = extremum(i0, i1, i2, w, h, y, x);
+                v = extremum(&e, y, x);
             /* The kernel stores loc * +-1000 + v as float32 and _applyPrune
              * reads score back as encoded % 1000: the float32 round trip is
              * part of the score that ranks the points. */
@@ -153,7 +172,6 @@ static void prune_octave(const arc__pyramid_t *p, int o, prune_t *pr)
     }
     if (o != 1)
         free(i0);
-    free(i2);
 }
 
 void arc__extrema_prune_localize(const arc__pyramid_t *p, arc__extremum_t *rows)

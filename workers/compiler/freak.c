@@ -99,17 +99,23 @@ void arc__freak_sample(const arc__pyramid_t *p, const arc__extremum_t *e, float 
 
 void arc__freak_descriptor(const float values[37], uint32_t desc[21])
 {
-    uint8_t bytes[84] = {0};
+    double plus[FREAK_POINTS];
+    uint32_t word = 0;
     int c = 0;
 
+    /* v1 < v2 + 0.01 with the double 0.01, as JS compares. */
+    for (int i = 0; i < FREAK_POINTS; i++)
+        plus[i] = (double)values[i] + 0.01;
+    /* Comparison c (pairs a < b in lexicographic order) is bit 31 - c % 32 of
+     * word c / 32: the bytes' bit 7 first, bytes joined big-endian. */
     for (int a = 0; a < FREAK_POINTS; a++) {
+        double va = values[a];
         for (int b = a + 1; b < FREAK_POINTS; b++, c++) {
-            /* v1 < v2 + 0.01 with the double 0.01, as JS compares. */
-            if ((double)values[a] < (double)values[b] + 0.01)
-                bytes[c / 8] |= (uint8_t)(1u << (7 - c % 8));
+            word = word << 1 | (uint32_t)(va < plus[b]);
+            if (c % 32 == 31)
+                desc[c / 32] = word;
         }
     }
-    for (int k = 0; k < 21; k++)
-        desc[k] = (uint32_t)bytes[4 * k] << 24 | (uint32_t)bytes[4 * k + 1] << 16 |
-                  (uint32_t)bytes[4 * k + 2] << 8 | (uint32_t)bytes[4 * k + 3];
+    /* 666 = 20 * 32 + 26: the last word's low 6 bits stay 0. */
+    desc[20] = word << 6;
 }

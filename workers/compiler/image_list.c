@@ -65,18 +65,39 @@ static void window(int i, double ratio, int size, int *lo, int *hi)
         *hi = size - 1;
 }
 
-void arc__resize(const uint8_t *src, int width, int height, double ratio, uint8_t *dst, int out_w,
-                 int out_h)
+uint32_t *arc__integral(const uint8_t *src, int width, int height)
 {
-    int *col_lo = arc_xmallocarray((size_t)out_w, sizeof(int));
-    int *col_hi = arc_xmallocarray((size_t)out_w, sizeof(int));
-    uint32_t *col_sum = arc_xmallocarray((size_t)width, sizeof(uint32_t));
+    size_t s = (size_t)width + 1;
+    uint32_t *t = arc_xcalloc(s * ((size_t)height + 1), sizeof(uint32_t));
+
+    /* Sums wrap modulo 2^32 on images over 16.8 megapixels; a window's sum
+     * (at most 255 x its pixels) is still exact as a difference. */
+    for (int y = 0; y < height; y++) {
+        const uint8_t *row = src + (size_t)y * (size_t)width;
+        const uint32_t *up = t + (size_t)y * s;
+        uint32_t *cur = t + (size_t)(y + 1) * s;
+        uint32_t run = 0;
+        for (int x = 0; x < width; x++) {
+            run += row[x];
+            cur[x + 1] = up[x + 1] + run;
+        }
+    }
+    return t;
+}
+
+void arc__resize_integral(const uint8_t *src, const uint32_t *integral, int width, int height,
+                          double ratio, uint8_t *dst, int out_w, int out_h)
+{
+    size_t s = (size_t)width + 1;
+    int *col_lo = NULL, *col_hi = NULL;
 
     if (out_w == width && out_h == height && ratio == 1.0) {
         /* Every window is one pixel: resize() is a copy. */
         memcpy(dst, src, (size_t)width * (size_t)height);
-        goto out;
+        return;
     }
+    col_lo = arc_xmallocarray((size_t)out_w, sizeof(int));
+    col_hi = arc_xmallocarray((size_t)out_w, sizeof(int));
     for (int i = 0; i < out_w; i++)
         window(i, ratio, width, &col_lo[i], &col_hi[i]);
     for (int j = 0; j < out_h; j++) {
@@ -87,30 +108,31 @@ void arc__resize(const uint8_t *src, int width, int height, double ratio, uint8_
             memset(drow, 0, (size_t)out_w);
             continue;
         }
-        /* Sum the window's rows per source column, then each output pixel's
-         * columns: integer sums are exact, so any order gives the JS sum. */
-        memset(col_sum, 0, (size_t)width * sizeof(uint32_t));
-        for (int r = r0; r <= r1; r++) {
-            const uint8_t *srow = src + (size_t)r * (size_t)width;
-            for (int x = 0; x < width; x++)
-                col_sum[x] += srow[x];
-        }
-        uint32_t rows = (uint32_t)(r1 - r0 + 1);
+        const uint32_t *top = integral + (size_t)r0 * s;
+        const uint32_t *bot = integral + (size_t)(r1 + 1) * s;
+        double rows = r1 - r0 + 1;
         for (int i = 0; i < out_w; i++) {
             int c0 = col_lo[i], c1 = col_hi[i];
             if (c1 < c0) {
                 drow[i] = 0; /* 0 / 0 is NaN, stored in a Uint8Array as 0 */
                 continue;
             }
-            uint64_t sum = 0;
-            for (int c = c0; c <= c1; c++)
-                sum += col_sum[c];
-            /* floor(sum / count) of exact integers is integer division. */
-            drow[i] = (uint8_t)(sum / ((uint64_t)rows * (uint64_t)(c1 - c0 + 1)));
+            uint32_t sum = bot[c1 + 1] - top[c1 + 1] - bot[c0] + top[c0];
+            /* floor(sum / count) of integers below 2^32: the double quotient
+             * is exact for integer results and stays more than 2^-32 away
+             * from the next integer otherwise, so floor() of it is exact. */
+            drow[i] = (uint8_t)((double)sum / (rows * (double)(c1 - c0 + 1)));
         }
     }
-out:
     free(col_lo);
     free(col_hi);
-    free(col_sum);
+}
+
+void arc__resize(const uint8_t *src, int width, int height, double ratio, uint8_t *dst, int out_w,
+                 int out_h)
+{
+    uint32_t *integral = arc__integral(src, width, height);
+
+    arc__resize_integral(src, integral, width, height, ratio, dst, out_w, out_h);
+    free(integral);
 }

@@ -92,9 +92,10 @@ float arc__orientation(const arc__pyramid_t *p, const arc__extremum_t *e)
             float mag = (float)((double)rad[r].w * sqrt(dx * dx + dy * dy));
             /* Kernel 2: each bin sums its contributions in double, in radial
              * order, and rounds once. */
+            /* fbin is in [0, 36], so bin is in [-1, 35]. */
             int bin = (int)floor((double)fbin - 0.5);
-            int b1 = imod(bin + ORIENTATION_NUM_BINS, ORIENTATION_NUM_BINS);
-            int b2 = imod(bin + 1 + ORIENTATION_NUM_BINS, ORIENTATION_NUM_BINS);
+            int b1 = bin < 0 ? bin + ORIENTATION_NUM_BINS : bin;
+            int b2 = bin + 1 >= ORIENTATION_NUM_BINS ? bin + 1 - ORIENTATION_NUM_BINS : bin + 1;
             double w2 = (double)fbin - bin - 0.5;
             double w1 = w2 * -1. + 1.;
             acc[b1] += w1 * (double)mag;

@@ -160,34 +160,6 @@ ARC_HOT void arc__subtract(float *restrict a, const float *restrict b, size_t n)
         a[i] -= b[i];
 }
 
-void arc__upsample(const float *in, int w, int h, float *out, int ow, int oh)
-{
-    /* sj = fround(0.5 j) - 0.25 lands a quarter pixel off the grid, so the
-     * weights are 0.25 / 0.75 by parity and their float32 products exact:
-     * even j reads rows j/2 - 1 (weight 0.25) and j/2 (0.75), odd j reads
-     * (j-1)/2 (0.75) and (j+1)/2 (0.25). Reads clamp, weights do not. */
-    for (int j = 0; j < oh; j++) {
-        int j0 = (j & 1) ? (j - 1) / 2 : j / 2 - 1;
-        double wj0 = (j & 1) ? 0.75 : 0.25; /* sj1 - sj */
-        double wj1 = 1.0 - wj0;             /* sj - sj0 */
-        const float *row0 = in + (size_t)clampi(j0, 0, h - 1) * (size_t)w;
-        const float *row1 = in + (size_t)clampi(j0 + 1, 0, h - 1) * (size_t)w;
-        float *o = out + (size_t)j * (size_t)ow;
-        for (int i = 0; i < ow; i++) {
-            int i0 = (i & 1) ? (i - 1) / 2 : i / 2 - 1;
-            double wi0 = (i & 1) ? 0.75 : 0.25; /* si1 - si */
-            double wi1 = 1.0 - wi0;             /* si - si0 */
-            int c0 = clampi(i0, 0, w - 1), c1 = clampi(i0 + 1, 0, w - 1);
-            double s = 0.0;
-            s += (double)row0[c0] * (wi0 * wj0);
-            s += (double)row1[c0] * (wi0 * wj1);
-            s += (double)row0[c1] * (wi1 * wj0);
-            s += (double)row1[c1] * (wi1 * wj1);
-            o[i] = (float)s;
-        }
-    }
-}
-
 void arc__pyramid_build(const uint8_t *img, int w, int h, arc__pyramid_t *p)
 {
     float *a = NULL, *b = NULL;

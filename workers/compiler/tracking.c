@@ -95,10 +95,20 @@ static int similarity(const track_t *t, int cx, int cy, int tx, int ty, double v
 /* The correlation of the template at (tx, ty) with the windows centred at
  * (tx + ii, ty + dy) for ii = -10..10, into out[ii + 10]. Reads the padded
  * image; offsets whose window leaves the image get meaningless sums, which
- * similarity() then rejects as JS does. */
+ * similarity() then rejects as JS does.
+ *
+ * Written with GCC vector types: each template pixel multiplies 16 + 8
+ * neighbouring pixels at once in 16 bits (255 * 255 fits) and the products
+ * are widened into 32-bit sums, which are exact. */
+typedef uint8_t v16u8 __attribute__((vector_size(16)));
+typedef uint8_t v8u8 __attribute__((vector_size(8)));
+typedef uint16_t v16u16 __attribute__((vector_size(32)));
+typedef uint16_t v8u16 __attribute__((vector_size(16)));
+typedef uint32_t v8u32 __attribute__((vector_size(32)));
+
 ARC_HOT static void correlate_row(const track_t *t, int tx, int ty, int dy, int32_t out[LANES])
 {
-    int32_t acc[LANES] = {0};
+    v8u32 acc0 = {0}, acc1 = {0}, acc2 = {0};
     const int pw = t->pw;
 
     for (int r = 0; r < TEMPLATE_WIDTH; r++) {
@@ -107,13 +117,22 @@ ARC_HOT static void correlate_row(const track_t *t, int tx, int ty, int dy, int3
         const uint8_t *srow = t->pad + (size_t)(ty + dy - TEMPLATE_SIZE + r + PAD) * (size_t)pw +
                               (tx - TEMPLATE_SIZE - SEARCH_SIZE1 + PAD);
         for (int c = 0; c < TEMPLATE_WIDTH; c++) {
-            int32_t tv = trow[c];
-            const uint8_t *s = srow + c;
-            for (int k = 0; k < LANES; k++)
-                acc[k] += tv * (int32_t)s[k];
+            v16u8 a;
+            v8u8 b;
+            memcpy(&a, srow + c, sizeof(a));
+            memcpy(&b, srow + c + 16, sizeof(b));
+            v16u16 pa = __builtin_convertvector(a, v16u16) * (uint16_t)trow[c];
+            v8u16 pb = __builtin_convertvector(b, v8u16) * (uint16_t)trow[c];
+            v8u16 lo = {pa[0], pa[1], pa[2], pa[3], pa[4], pa[5], pa[6], pa[7]};
+            v8u16 hi = {pa[8], pa[9], pa[10], pa[11], pa[12], pa[13], pa[14], pa[15]};
+            acc0 += __builtin_convertvector(lo, v8u32);
+            acc1 += __builtin_convertvector(hi, v8u32);
+            acc2 += __builtin_convertvector(pb, v8u32);
         }
     }
-    memcpy(out, acc, sizeof(acc));
+    memcpy(out, &acc0, sizeof(acc0));
+    memcpy(out + 8, &acc1, sizeof(acc1));
+    memcpy(out + 16, &acc2, sizeof(acc2));
 }
 
 /* Exact sum of products for one offset pair (the selection step's few). */
@@ -151,35 +170,40 @@ static void prefix_sums(track_t *t)
 }
 
 /* The max similarity of a candidate with its surroundings (Step 2 of
- * extract()), as float32; 1.0 when its template is too flat. */
+ * extract()), as the float32 the feature map stores; 1.0 when its template is
+ * too flat.
+ *
+ * Only values below 0.9 ever matter: _selectFeature() never looks at the
+ * others. JS stops at the first similarity above 0.95 and stores the running
+ * maximum, so whenever the stored value is below 0.9 it never stopped early
+ * and the value is the maximum over all offsets, in any order. The search
+ * therefore visits the rows nearest the candidate first (where similar
+ * windows are) and gives up, storing 1.0, as soon as the maximum can no
+ * longer round below 0.9. */
 static float feature_value(const track_t *t, int i, int j)
 {
+    static const int row_order[2 * SEARCH_SIZE1 + 1] = {0, 1,  -1, 2,  -2, 3,  -3, 4,  -4, 5,  -5,
+                                                        6, -6, 7,  -7, 8,  -8, 9,  -9, 10, -10};
     double vlen;
 
     if (template_var(t, i, j, TEMPLATE_SD_THRESH, &vlen) != 0)
         return 1.0f;
     double max = -1.0;
-    for (int jj = -SEARCH_SIZE1; jj <= SEARCH_SIZE1; jj++) {
+    for (int r = 0; r < 2 * SEARCH_SIZE1 + 1; r++) {
+        int jj = row_order[r];
         int32_t sums[LANES];
-        int have = 0;
+        correlate_row(t, i, j, jj, sums);
         for (int ii = -SEARCH_SIZE1; ii <= SEARCH_SIZE1; ii++) {
+            double sim;
             if (ii * ii + jj * jj <= SEARCH_SIZE2 * SEARCH_SIZE2)
                 continue;
-            if (!have) {
-                correlate_row(t, i, j, jj, sums);
-                have = 1;
-            }
-            double sim;
             if (similarity(t, i + ii, j + jj, i, j, vlen, sums[ii + SEARCH_SIZE1], &sim) != 0)
                 continue;
-            if (sim > max) {
+            if (sim > max)
                 max = sim;
-                if (max > MAX_SIM_THRESH)
-                    break;
-            }
         }
-        if (max > MAX_SIM_THRESH)
-            break;
+        if ((double)(float)max >= MAX_THRESH)
+            return 1.0f;
     }
     return (float)max;
 }

@@ -46,13 +46,15 @@ static void test_downsample_accumulates_in_float(void)
 static void test_upsample_weights(void)
 {
     float in[4] = {0, 16, 32, 48}; /* 2x2 */
-    float out[16];
 
-    arc__upsample(in, 2, 2, out, 4, 4);
     /* Pixel (1,1): rows 0 (0.75) and 1 (0.25), columns 0 (0.75) and 1 (0.25). */
-    CHECK(out[1 * 4 + 1] == (float)(0.5625 * 0 + 0.1875 * 32 + 0.1875 * 16 + 0.0625 * 48));
-    /* Corner (0,0) reads row/column -1, clamped to 0. */
-    CHECK(out[0] == 0.0f);
+    CHECK(arc__upsample_at(in, 2, 2, 1, 1) ==
+          (float)(0.5625 * 0 + 0.1875 * 32 + 0.1875 * 16 + 0.0625 * 48));
+    /* Corner (0,0) reads row/column -1, clamped to 0: 0.25 * 0.25 of nothing. */
+    CHECK(arc__upsample_at(in, 2, 2, 0, 0) == 0.0f);
+    /* Pixel (2,3): rows 0 (0.25) and 1 (0.75); columns 1 (0.75) and 2, clamped to 1. */
+    CHECK(arc__upsample_at(in, 2, 2, 2, 3) ==
+          (float)(0.1875 * 16 + 0.5625 * 48 + 0.0625 * 16 + 0.1875 * 48));
 }
 
 static void test_radial_table(void)

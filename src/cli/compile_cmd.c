@@ -35,7 +35,7 @@ static size_t total_points(const arc_mind_keyframe_t *kf)
 }
 
 static json_t *summary(const arc_mind_t *m, char **inputs, const char *out, size_t bytes, double ms,
-                       json_t *warnings)
+                       const double stage_ms[3], json_t *warnings)
 {
     json_t *targets = json_array();
 
@@ -60,10 +60,14 @@ static json_t *summary(const arc_mind_t *m, char **inputs, const char *out, size
                                         per_kf, "points", (json_int_t)pts, "trackingPointsPerImage",
                                         tracking, "trackingPoints", (json_int_t)tpts));
     }
-    return json_pack("{s:s, s:I, s:i, s:o, s:f, s:I, s:s, s:o}", "output", out, "bytes",
-                     (json_int_t)bytes, "version", m->version, "targets", targets, "ms", ms,
-                     "peakRssKb", (json_int_t)arc_cli_peak_rss_kb(), "compiler",
-                     ARC_COMPILER_VERSION, "warnings", warnings);
+    json_t *js = json_pack("{s:s, s:I, s:i, s:o, s:f, s:I, s:s, s:o}", "output", out, "bytes",
+                           (json_int_t)bytes, "version", m->version, "targets", targets, "ms", ms,
+                           "peakRssKb", (json_int_t)arc_cli_peak_rss_kb(), "compiler",
+                           ARC_COMPILER_VERSION, "warnings", warnings);
+    json_object_set_new(js, "timingsMs",
+                        json_pack("{s:f, s:f, s:f}", "decode", stage_ms[0], "compile", stage_ms[1],
+                                  "write", stage_ms[2]));
+    return js;
 }
 
 int arc_cli_compile(int argc, char **argv)
@@ -153,6 +157,7 @@ int arc_cli_compile(int argc, char **argv)
         status = arc_exit_code(rc);
         goto out;
     }
+    double t1 = arc_cli_now_ms();
     prog.enabled = !quiet && isatty(STDERR_FILENO);
     opts.progress = draw_progress;
     opts.progress_arg = &prog;
@@ -164,6 +169,7 @@ int arc_cli_compile(int argc, char **argv)
         status = arc_exit_code(rc);
         goto out;
     }
+    double t2 = arc_cli_now_ms();
     arc_mind_encode(m, &buf, &len);
     rc = arc_file_write_atomic(out, buf, len, &err);
     if (rc != 0) {
@@ -171,7 +177,9 @@ int arc_cli_compile(int argc, char **argv)
         status = arc_exit_code(rc);
         goto out;
     }
-    double ms = arc_cli_now_ms() - t0;
+    double t3 = arc_cli_now_ms();
+    double ms = t3 - t0;
+    double stage_ms[3] = {t1 - t0, t2 - t1, t3 - t2};
 
     json_t *warnings = json_array();
     for (size_t t = 0; t < m->n_targets; t++) {
@@ -188,7 +196,7 @@ int arc_cli_compile(int argc, char **argv)
             fprintf(stderr, "arcd compile: warning: %s\n", msg);
         }
     }
-    json_t *js = summary(m, inputs, out, len, ms, warnings);
+    json_t *js = summary(m, inputs, out, len, ms, stage_ms, warnings);
     if (as_json) {
         char *s = json_dumps(js, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
         puts(s);

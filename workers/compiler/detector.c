@@ -45,29 +45,39 @@ static float extremum(const ext_ctx_t *e, int y, int x)
         x < FREAK_EXPANSION_FACTOR || x > w - 1 - FREAK_EXPANSION_FACTOR)
         return 0;
 
-    /* All 27 values, the centre included, so plateaus pass; the order of
-     * the tests does not matter. The border test above keeps every read
-     * inside the image. */
+    /* v must be >= all 27 values (a maximum) or <= all of them (a minimum),
+     * the centre included, so plateaus pass. The outcome does not depend on
+     * the order, so the test stops at the first value that rules out both,
+     * and the upper octave is upsampled only for the values it reaches. */
     int is_max = 1, is_min = 1;
-    for (int k = 0; k < 3 && (is_max || is_min); k++) {
-        for (int dy = -1; dy <= 1; dy++) {
-            for (int dx = -1; dx <= 1; dx++) {
-                double n;
-                if (k == 0)
-                    n = c[dy * w + dx];
-                else if (k == 1)
-                    n = e->lower[(size_t)(y + dy) * (size_t)w + (size_t)(x + dx)];
-                else
-                    n = arc__upsample_at(e->upper, e->uw, e->uh, y + dy, x + dx);
-                if (v < n)
-                    is_max = 0;
-                if (v > n)
-                    is_min = 0;
-            }
-        }
+    static const int off[8][2] = {{-1, -1}, {-1, 0}, {-1, 1}, {0, -1},
+                                  {0, 1},   {1, -1}, {1, 0},  {1, 1}};
+    for (int k = 0; k < 8; k++) {
+        double n = c[off[k][0] * w + off[k][1]];
+        is_max &= !(v < n);
+        is_min &= !(v > n);
+        if (!is_max && !is_min)
+            return 0;
     }
-    if (!is_max && !is_min)
-        return 0;
+    const float *lo = e->lower + (size_t)y * (size_t)w + x;
+    for (int dy = -1; dy <= 1; dy++) {
+        for (int dx = -1; dx <= 1; dx++) {
+            double n = lo[dy * w + dx];
+            is_max &= !(v < n);
+            is_min &= !(v > n);
+        }
+        if (!is_max && !is_min)
+            return 0;
+    }
+    for (int dy = -1; dy <= 1; dy++) {
+        for (int dx = -1; dx <= 1; dx++) {
+            double n = arc__upsample_at(e->upper, e->uw, e->uh, y + dy, x + dx);
+            is_max &= !(v < n);
+            is_min &= !(v > n);
+        }
+        if (!is_max && !is_min)
+            return 0;
+    }
 
     double dxx = (double)c[1] + (double)c[-1] - 2. * v;
     double dyy = (double)c[w] + (double)c[-w] - 2. * v;

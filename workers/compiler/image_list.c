@@ -85,21 +85,45 @@ uint32_t *arc__integral(const uint8_t *src, int width, int height)
     return t;
 }
 
+/* One output row: window sums from two rows of the summed-area table. An
+ * empty window has lo == hi == 0 and count 1, so its sum, and pixel, is 0
+ * (0 / 0 is NaN in JS, stored in a Uint8Array as 0). The quotient of two
+ * integers below 2^32 is exact in double when it is an integer and more than
+ * 2^-32 away from one otherwise, so truncating it is MindAR's floor(). */
+ARC_HOT static void resize_row(const uint32_t *restrict top, const uint32_t *restrict bot,
+                               const uint32_t *restrict lo, const uint32_t *restrict hi,
+                               const double *restrict count, int out_w, uint8_t *restrict dst)
+{
+    for (int i = 0; i < out_w; i++) {
+        uint32_t sum = bot[hi[i]] - top[hi[i]] - bot[lo[i]] + top[lo[i]];
+        dst[i] = (uint8_t)(int)((double)sum / count[i]);
+    }
+}
+
 void arc__resize_integral(const uint8_t *src, const uint32_t *integral, int width, int height,
                           double ratio, uint8_t *dst, int out_w, int out_h)
 {
     size_t s = (size_t)width + 1;
-    int *col_lo = NULL, *col_hi = NULL;
+    uint32_t *lo = NULL, *hi = NULL;
+    double *cols = NULL, *count = NULL;
 
     if (out_w == width && out_h == height && ratio == 1.0) {
         /* Every window is one pixel: resize() is a copy. */
         memcpy(dst, src, (size_t)width * (size_t)height);
         return;
     }
-    col_lo = arc_xmallocarray((size_t)out_w, sizeof(int));
-    col_hi = arc_xmallocarray((size_t)out_w, sizeof(int));
-    for (int i = 0; i < out_w; i++)
-        window(i, ratio, width, &col_lo[i], &col_hi[i]);
+    lo = arc_xmallocarray((size_t)out_w, sizeof(uint32_t));
+    hi = arc_xmallocarray((size_t)out_w, sizeof(uint32_t));
+    cols = arc_xmallocarray((size_t)out_w, sizeof(double));
+    count = arc_xmallocarray((size_t)out_w, sizeof(double));
+    for (int i = 0; i < out_w; i++) {
+        int c0, c1;
+        window(i, ratio, width, &c0, &c1);
+        int empty = c1 < c0;
+        lo[i] = empty ? 0 : (uint32_t)c0;
+        hi[i] = empty ? 0 : (uint32_t)c1 + 1;
+        cols[i] = empty ? 1 : c1 - c0 + 1;
+    }
     for (int j = 0; j < out_h; j++) {
         int r0, r1;
         window(j, ratio, height, &r0, &r1);
@@ -108,24 +132,16 @@ void arc__resize_integral(const uint8_t *src, const uint32_t *integral, int widt
             memset(drow, 0, (size_t)out_w);
             continue;
         }
-        const uint32_t *top = integral + (size_t)r0 * s;
-        const uint32_t *bot = integral + (size_t)(r1 + 1) * s;
         double rows = r1 - r0 + 1;
-        for (int i = 0; i < out_w; i++) {
-            int c0 = col_lo[i], c1 = col_hi[i];
-            if (c1 < c0) {
-                drow[i] = 0; /* 0 / 0 is NaN, stored in a Uint8Array as 0 */
-                continue;
-            }
-            uint32_t sum = bot[c1 + 1] - top[c1 + 1] - bot[c0] + top[c0];
-            /* floor(sum / count) of integers below 2^32: the double quotient
-             * is exact for integer results and stays more than 2^-32 away
-             * from the next integer otherwise, so floor() of it is exact. */
-            drow[i] = (uint8_t)((double)sum / (rows * (double)(c1 - c0 + 1)));
-        }
+        for (int i = 0; i < out_w; i++)
+            count[i] = rows * cols[i];
+        resize_row(integral + (size_t)r0 * s, integral + (size_t)(r1 + 1) * s, lo, hi, count, out_w,
+                   drow);
     }
-    free(col_lo);
-    free(col_hi);
+    free(lo);
+    free(hi);
+    free(cols);
+    free(count);
 }
 
 void arc__resize(const uint8_t *src, int width, int height, double ratio, uint8_t *dst, int out_w,

@@ -232,7 +232,8 @@ static int decode_target(walk_t *w, const msgpack_object *o, arc_mind_target_t *
             return bad(w, "'data' does not hold width x height pixels");
         tr->data_len = data->via.bin.size;
         tr->data = arc_xmalloc(tr->data_len);
-        memcpy(tr->data, data->via.bin.ptr, tr->data_len);
+        if (tr->data_len > 0)
+            memcpy(tr->data, data->via.bin.ptr, tr->data_len);
         if ((pts = array_field(w, e, "points", &rc)) == NULL)
             return rc;
         tr->n_points = pts->via.array.size;
@@ -268,6 +269,106 @@ static int decode_target(walk_t *w, const msgpack_object *o, arc_mind_target_t *
     return 0;
 }
 
+static uint64_t be(const uint8_t *p, int n)
+{
+    uint64_t v = 0;
+
+    for (int i = 0; i < n; i++)
+        v = v << 8 | p[i];
+    return v;
+}
+
+/*
+ * Walks the msgpack encoding once without building anything and checks that
+ * every length stays inside the buffer and that no container claims more
+ * elements than there are bytes left (each element takes at least one).
+ * msgpack-c allocates a container's elements as soon as it reads the header,
+ * so without this a 5-byte file could make it reserve gigabytes.
+ * Returns 0, 1 (ends early) or -1 (malformed).
+ */
+static int prescan(const uint8_t *buf, size_t len)
+{
+    uint64_t pending = 1;
+    size_t pos = 0;
+
+    while (pending > 0) {
+        if (pos >= len)
+            return 1;
+        uint8_t t = buf[pos++];
+        uint64_t items = 0, skip = 0;
+        int hdr = 0;
+        if (t <= 0x7f || t >= 0xe0 || t == 0xc0 || t == 0xc2 || t == 0xc3) {
+            /* fixint, nil, booleans */
+        } else if (t >= 0x80 && t <= 0x8f) {
+            items = 2u * (t & 0x0f);
+        } else if (t >= 0x90 && t <= 0x9f) {
+            items = t & 0x0f;
+        } else if (t >= 0xa0 && t <= 0xbf) {
+            skip = t & 0x1f;
+        } else {
+            switch (t) {
+            case 0xcc:
+            case 0xd0: skip = 1; break;
+            case 0xcd:
+            case 0xd1: skip = 2; break;
+            case 0xca:
+            case 0xce:
+            case 0xd2: skip = 4; break;
+            case 0xcb:
+            case 0xcf:
+            case 0xd3: skip = 8; break;
+            case 0xd4: skip = 2; break;
+            case 0xd5: skip = 3; break;
+            case 0xd6: skip = 5; break;
+            case 0xd7: skip = 9; break;
+            case 0xd8: skip = 17; break;
+            case 0xc4:
+            case 0xd9: hdr = 1; break;
+            case 0xc5:
+            case 0xda: hdr = 2; break;
+            case 0xc6:
+            case 0xdb: hdr = 4; break;
+            case 0xc7:
+                hdr = 1;
+                skip = 1;
+                break;
+            case 0xc8:
+                hdr = 2;
+                skip = 1;
+                break;
+            case 0xc9:
+                hdr = 4;
+                skip = 1;
+                break;
+            case 0xdc:
+            case 0xde: hdr = 2; break;
+            case 0xdd:
+            case 0xdf: hdr = 4; break;
+            default: return -1; /* 0xc1 is never used */
+            }
+            if (hdr > 0) {
+                if (len - pos < (size_t)hdr)
+                    return 1;
+                uint64_t n = be(buf + pos, hdr);
+                pos += (size_t)hdr;
+                if (t == 0xdc || t == 0xdd)
+                    items = n;
+                else if (t == 0xde || t == 0xdf)
+                    items = 2 * n;
+                else
+                    skip += n;
+            }
+        }
+        if (items > len - pos)
+            return -1;
+        if (skip > len - pos)
+            return 1;
+        pos += (size_t)skip;
+        pending = pending - 1 + items;
+    }
+    return 0;
+}
+
 int arc_mind_decode(const uint8_t *buf, size_t len, arc_mind_t **out, arc_err_t *err)
 {
     msgpack_unpacked msg;
@@ -282,6 +383,17 @@ int arc_mind_decode(const uint8_t *buf, size_t len, arc_mind_t **out, arc_err_t 
     if (len == 0)
         return arc_err_set(err, ARC_EEMPTY, "empty file");
     msgpack_unpacked_init(&msg);
+    int scan = prescan(buf, len);
+    if (scan == 1) {
+        rc = arc_err_set(err, ARC_ECORRUPT, "not a valid .mind: the data ends early (truncated)");
+        goto out;
+    }
+    if (scan < 0) {
+        rc = arc_err_set(err, ARC_EFORMAT,
+                         "not a .mind file: not well-formed msgpack (a length or element count "
+                         "runs past the end of the file)");
+        goto out;
+    }
     msgpack_unpack_return ur = msgpack_unpack_next(&msg, (const char *)buf, len, &off);
     if (ur == MSGPACK_UNPACK_CONTINUE) {
         rc = arc_err_set(err, ARC_ECORRUPT, "not a valid .mind: the data ends early (truncated)");

@@ -308,7 +308,8 @@ void arc__tracking_extract(const uint8_t *img, int w, int h, arc_mind_tpoint_t *
      * the smallest value, earliest on ties. Values only ever rise to 1.0, so
      * walking the candidates sorted by (value, position) and skipping those
      * since set to 1.0 visits them in the same order. */
-    qsort(cands, ncand, sizeof(*cands), cmp_cand);
+    if (ncand > 0)
+        qsort(cands, ncand, sizeof(*cands), cmp_cand);
     int occ = (w < h ? w : h) / 10;
     int div = TEMPLATE_WIDTH * 3;
     double max_features =

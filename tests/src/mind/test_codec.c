@@ -144,6 +144,17 @@ static void test_bad_files_get_clear_errors(void)
                                            'a',  'L',  'i', 's',  't',  0x91, 0x80};
     CHECK(decode_rc(empty_target, sizeof(empty_target), msg, sizeof(msg)) == ARC_ECORRUPT);
     CHECK(strstr(msg, "target 0") != NULL);
+    /* Headers claiming billions of elements or bytes are refused before
+     * anything is allocated for them. */
+    static const uint8_t huge_array[] = {0xdd, 0x7f, 0xff, 0xff, 0xff, 0x00};
+    CHECK(decode_rc(huge_array, sizeof(huge_array), msg, sizeof(msg)) == ARC_EFORMAT);
+    static const uint8_t huge_map[] = {0x82, 0xa1, 'v', 0x02, 0xa8, 'd',  'a',  't',  'a',
+                                       'L',  'i',  's', 't',  0xdf, 0xff, 0xff, 0xff, 0xff};
+    CHECK(decode_rc(huge_map, sizeof(huge_map), msg, sizeof(msg)) == ARC_EFORMAT);
+    static const uint8_t huge_bin[] = {0xc6, 0x7f, 0xff, 0xff, 0xff, 0x01};
+    CHECK(decode_rc(huge_bin, sizeof(huge_bin), msg, sizeof(msg)) == ARC_ECORRUPT);
+    static const uint8_t never_used[] = {0xc1};
+    CHECK(decode_rc(never_used, 1, msg, sizeof(msg)) == ARC_EFORMAT);
     /* Every truncation of a real file is refused, never a crash. */
     CHECK(arc_file_read_all(test_path("card.ref.mind"), 1u << 30, &ref, &rl, &err) == 0);
     for (size_t cut = 1; ref && cut < rl; cut += cut < 4096 ? 97 : 40961)
@@ -160,6 +171,40 @@ static void test_bad_files_get_clear_errors(void)
     free(ref);
 }
 
-TEST_MAIN(TEST(test_reference_files_roundtrip_byte_for_byte),
+static void test_mutated_files_never_crash(void)
+{
+    /* Random byte flips in a real file: each decode succeeds or fails with
+     * a code, and a success still holds a consistent structure. */
+    uint8_t *ref = NULL;
+    size_t rl = 0;
+    arc_err_t err;
+    uint32_t seed = 12345;
+
+    CHECK(arc_file_read_all(test_path("card.ref.mind"), 1u << 30, &ref, &rl, &err) == 0);
+    for (int round = 0; ref && round < 300; round++) {
+        uint8_t *copy = malloc(rl);
+        memcpy(copy, ref, rl);
+        for (int k = 0; k < 1 + round % 8; k++) {
+            seed = seed * 1664525u + 1013904223u;
+            size_t at = (seed >> 8) % (round % 2 ? 4096 : rl);
+            seed = seed * 1664525u + 1013904223u;
+            copy[at] ^= (uint8_t)(1u << (seed >> 29));
+        }
+        arc_mind_t *m = NULL;
+        int rc = arc_mind_decode(copy, rl, &m, &err);
+        CHECK(rc == 0 || rc == ARC_EFORMAT || rc == ARC_ECORRUPT);
+        if (rc == 0)
+            for (size_t t = 0; t < m->n_targets; t++)
+                for (size_t i = 0; i < m->targets[t].n_tracking; i++)
+                    CHECK(m->targets[t].tracking[i].data_len ==
+                          (size_t)m->targets[t].tracking[i].width *
+                              (size_t)m->targets[t].tracking[i].height);
+        arc_mind_free(m);
+        free(copy);
+    }
+    free(ref);
+}
+
+TEST_MAIN(TEST(test_reference_files_roundtrip_byte_for_byte), TEST(test_mutated_files_never_crash),
           TEST(test_numbers_take_the_smallest_form_per_value),
           TEST(test_bad_files_get_clear_errors))

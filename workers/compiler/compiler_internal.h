@@ -27,6 +27,12 @@
 #define ARC_PYRAMID_MAX_OCTAVES 5
 #define ARC_PRUNE_ROWS 500 /* 10 x 10 buckets x 5 features */
 
+/* ---- fdmath.c: Math.sin, Math.cos and Math.atan2 as Node 20 computes them ---- */
+
+double arc__sin(double x);
+double arc__cos(double x);
+double arc__atan2(double y, double x);
+
 /* ---- image_list.c: utils/images.js resize() and image-list.js ---- */
 
 /* buildImageList()'s scales, largest (1) first. Returns how many (<= cap). */

@@ -69,8 +69,8 @@ void arc__freak_sample(const arc__pyramid_t *p, const arc__extremum_t *e, float 
     }
     const float *img = p->gauss[o];
     int w = p->w[o], h = p->h[o];
-    double c = FREAK_EXPANSION_FACTOR * cos((double)angle);
-    double s = FREAK_EXPANSION_FACTOR * sin((double)angle);
+    double c = FREAK_EXPANSION_FACTOR * arc__cos((double)angle);
+    double s = FREAK_EXPANSION_FACTOR * arc__sin((double)angle);
     double in_y = e->y, in_x = e->x;
 
     for (int i = 0; i < FREAK_POINTS; i++) {

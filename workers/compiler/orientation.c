@@ -88,7 +88,7 @@ float arc__orientation(const arc__pyramid_t *p, const arc__extremum_t *e)
             double dy = PX(yp + 1, xp) - PX(yp - 1, xp);
             double dx = PX(yp, xp + 1) - PX(yp, xp - 1);
             /* Kernel 1 stores both values as float32. */
-            float fbin = (float)((atan2(dy, dx) + M_PI) * ORIENTATION_NUM_BINS * ONE_OVER_2PI);
+            float fbin = (float)((arc__atan2(dy, dx) + M_PI) * ORIENTATION_NUM_BINS * ONE_OVER_2PI);
             float mag = (float)((double)rad[r].w * sqrt(dx * dx + dy * dy));
             /* Kernel 2: each bin sums its contributions in double, in radial
              * order, and rounds once. */

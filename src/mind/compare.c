@@ -144,18 +144,17 @@ void arc_mind_compare(const arc_mind_t *ref, const arc_mind_t *cand, arc_mind_cm
                 note(&c, "target %zu keyframe %zu: %dx%d vs %dx%d", t, k, a->width, a->height,
                      b->width, b->height);
             }
-            snprintf(where, sizeof(where), "target %zu keyframe %zu maxima", t, k);
-            if (match_points(&c, a->maxima, a->n_maxima, b->maxima, b->n_maxima, where)) {
+            for (int pol = 0; pol < 2; pol++) {
+                const arc_mind_point_t *ap = pol ? a->minima : a->maxima;
+                const arc_mind_point_t *bp = pol ? b->minima : b->maxima;
+                size_t an = pol ? a->n_minima : a->n_maxima, bn = pol ? b->n_minima : b->n_maxima;
+                snprintf(where, sizeof(where), "target %zu keyframe %zu %s", t, k,
+                         pol ? "minima" : "maxima");
+                if (!match_points(&c, ap, an, bp, bn, where))
+                    continue;
                 out->trees_compared++;
-                if (arc_mind_tree_equal(&a->maxima_tree, &b->maxima_tree))
-                    out->trees_identical++;
-                else
-                    note(&c, "%s: cluster tree differs", where);
-            }
-            snprintf(where, sizeof(where), "target %zu keyframe %zu minima", t, k);
-            if (match_points(&c, a->minima, a->n_minima, b->minima, b->n_minima, where)) {
-                out->trees_compared++;
-                if (arc_mind_tree_equal(&a->minima_tree, &b->minima_tree))
+                if (arc_mind_tree_equal(pol ? &a->minima_tree : &a->maxima_tree,
+                                        pol ? &b->minima_tree : &b->maxima_tree))
                     out->trees_identical++;
                 else
                     note(&c, "%s: cluster tree differs", where);

@@ -35,20 +35,33 @@ static inline int clampi(int v, int lo, int hi)
     return v < lo ? lo : (v > hi ? hi : v);
 }
 
-/* Kernel 1 on a float row: p[x-2] + 4p[x-1] + 6p[x] + 4p[x+1] + p[x+2], summed
- * left to right in double, rounded once. */
+/* Kernel 1 at one column with edge replication: p[x-2] + 4p[x-1] + 6p[x] +
+ * 4p[x+1] + p[x+2], summed left to right in double, rounded once. */
+static inline float hpass_f32_at(const float *p, int w, int x)
+{
+    double s = p[clampi(x - 2, 0, w - 1)];
+    s += (double)p[clampi(x - 1, 0, w - 1)] * 4.0;
+    s += (double)p[x] * 6.0;
+    s += (double)p[clampi(x + 1, 0, w - 1)] * 4.0;
+    s += (double)p[clampi(x + 2, 0, w - 1)];
+    return (float)s;
+}
+
+/* The same on grey bytes: the sums are small integers, exact in any type. */
+static inline float hpass_u8_at(const uint8_t *p, int w, int x)
+{
+    return (float)(p[clampi(x - 2, 0, w - 1)] + 4 * p[clampi(x - 1, 0, w - 1)] + 6 * p[x] +
+                   4 * p[clampi(x + 1, 0, w - 1)] + p[clampi(x + 2, 0, w - 1)]);
+}
+
+/* Kernel 1 on a row: the borders clamped, the interior without clamps so
+ * that it vectorises. */
 ARC_HOT static void hpass_f32(const float *restrict p, int w, float *restrict out)
 {
     int x;
 
-    for (x = 0; x < w && x < 2; x++) {
-        double s = p[clampi(x - 2, 0, w - 1)];
-        s += (double)p[clampi(x - 1, 0, w - 1)] * 4.0;
-        s += (double)p[x] * 6.0;
-        s += (double)p[clampi(x + 1, 0, w - 1)] * 4.0;
-        s += (double)p[clampi(x + 2, 0, w - 1)];
-        out[x] = (float)s;
-    }
+    for (x = 0; x < w && x < 2; x++)
+        out[x] = hpass_f32_at(p, w, x);
     for (; x < w - 2; x++) {
         double s = p[x - 2];
         s += (double)p[x - 1] * 4.0;
@@ -57,29 +70,20 @@ ARC_HOT static void hpass_f32(const float *restrict p, int w, float *restrict ou
         s += (double)p[x + 2];
         out[x] = (float)s;
     }
-    for (; x < w; x++) {
-        double s = p[clampi(x - 2, 0, w - 1)];
-        s += (double)p[clampi(x - 1, 0, w - 1)] * 4.0;
-        s += (double)p[x] * 6.0;
-        s += (double)p[clampi(x + 1, 0, w - 1)] * 4.0;
-        s += (double)p[clampi(x + 2, 0, w - 1)];
-        out[x] = (float)s;
-    }
+    for (; x < w; x++)
+        out[x] = hpass_f32_at(p, w, x);
 }
 
-/* Kernel 1 on grey bytes: the sums are small integers, exact in any type. */
 ARC_HOT static void hpass_u8(const uint8_t *restrict p, int w, float *restrict out)
 {
     int x;
 
     for (x = 0; x < w && x < 2; x++)
-        out[x] = (float)(p[clampi(x - 2, 0, w - 1)] + 4 * p[clampi(x - 1, 0, w - 1)] + 6 * p[x] +
-                         4 * p[clampi(x + 1, 0, w - 1)] + p[clampi(x + 2, 0, w - 1)]);
+        out[x] = hpass_u8_at(p, w, x);
     for (; x < w - 2; x++)
         out[x] = (float)(p[x - 2] + 4 * p[x - 1] + 6 * p[x] + 4 * p[x + 1] + p[x + 2]);
     for (; x < w; x++)
-        out[x] = (float)(p[clampi(x - 2, 0, w - 1)] + 4 * p[clampi(x - 1, 0, w - 1)] + 6 * p[x] +
-                         4 * p[clampi(x + 1, 0, w - 1)] + p[clampi(x + 2, 0, w - 1)]);
+        out[x] = hpass_u8_at(p, w, x);
 }
 
 /* Kernel 2: the same sum down a column, divided by 256, rounded once. */

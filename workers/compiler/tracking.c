@@ -47,18 +47,29 @@ static double query(const int64_t *t, int w, int x1, int y1, int x2, int y2)
                     t[(size_t)y1 * s + (size_t)x1]);
 }
 
-/* _templateVar: returns 0 and the template's vlen, or -1 for JS's null. */
-static int template_var(const track_t *t, int cx, int cy, double sd_thresh, double *vlen)
+/* The sum and the sum of squares of the 13x13 window centred at (cx, cy);
+ * -1 when the window leaves the image (JS's null). */
+static int window_sums(const track_t *t, int cx, int cy, double *sum, double *sqr)
 {
     if (cx - TEMPLATE_SIZE < 0 || cx + TEMPLATE_SIZE >= t->w)
         return -1;
     if (cy - TEMPLATE_SIZE < 0 || cy + TEMPLATE_SIZE >= t->h)
         return -1;
-    double s = query(t->sum, t->w, cx - TEMPLATE_SIZE, cy - TEMPLATE_SIZE, cx + TEMPLATE_SIZE,
-                     cy + TEMPLATE_SIZE);
+    *sum = query(t->sum, t->w, cx - TEMPLATE_SIZE, cy - TEMPLATE_SIZE, cx + TEMPLATE_SIZE,
+                 cy + TEMPLATE_SIZE);
+    *sqr = query(t->sqr, t->w, cx - TEMPLATE_SIZE, cy - TEMPLATE_SIZE, cx + TEMPLATE_SIZE,
+                 cy + TEMPLATE_SIZE);
+    return 0;
+}
+
+/* _templateVar: returns 0 and the template's vlen, or -1 for JS's null. */
+static int template_var(const track_t *t, int cx, int cy, double sd_thresh, double *vlen)
+{
+    double s, v;
+
+    if (window_sums(t, cx, cy, &s, &v) != 0)
+        return -1;
     double average = s / TEMPLATE_PIXELS;
-    double v = query(t->sqr, t->w, cx - TEMPLATE_SIZE, cy - TEMPLATE_SIZE, cx + TEMPLATE_SIZE,
-                     cy + TEMPLATE_SIZE);
     v -= 2 * average * s;
     v += TEMPLATE_PIXELS * average * average;
     if (v / TEMPLATE_PIXELS < sd_thresh * sd_thresh)
@@ -67,23 +78,34 @@ static int template_var(const track_t *t, int cx, int cy, double sd_thresh, doub
     return 0;
 }
 
-/* _getSimilarity from the exact correlation sum sxy: returns 0 and sim, or -1
- * for null. */
-static int similarity(const track_t *t, int cx, int cy, int tx, int ty, double vlen, double sxy,
-                      double *sim)
+/* The template side of a similarity: its vlen and the mean of its pixels. */
+typedef struct tmpl_s {
+    double vlen;
+    double avg;
+} tmpl_t;
+
+/* _templateVar for the template at (tx, ty), plus its mean; -1 for null. */
+static int template_init(const track_t *t, int tx, int ty, double sd_thresh, tmpl_t *tp)
 {
-    if (cx - TEMPLATE_SIZE < 0 || cx + TEMPLATE_SIZE >= t->w)
+    double s, q;
+
+    if (template_var(t, tx, ty, sd_thresh, &tp->vlen) != 0)
         return -1;
-    if (cy - TEMPLATE_SIZE < 0 || cy + TEMPLATE_SIZE >= t->h)
+    window_sums(t, tx, ty, &s, &q);
+    tp->avg = s / TEMPLATE_PIXELS;
+    return 0;
+}
+
+/* _getSimilarity of the window at (cx, cy) with a template, from the exact
+ * correlation sum sxy: returns 0 and sim, or -1 for null. */
+static int similarity(const track_t *t, int cx, int cy, const tmpl_t *tp, double sxy, double *sim)
+{
+    double sx, sxx;
+
+    if (window_sums(t, cx, cy, &sx, &sxx) != 0)
         return -1;
-    double sx = query(t->sum, t->w, cx - TEMPLATE_SIZE, cy - TEMPLATE_SIZE, cx + TEMPLATE_SIZE,
-                      cy + TEMPLATE_SIZE);
-    double sxx = query(t->sqr, t->w, cx - TEMPLATE_SIZE, cy - TEMPLATE_SIZE, cx + TEMPLATE_SIZE,
-                       cy + TEMPLATE_SIZE);
-    double tavg = query(t->sum, t->w, tx - TEMPLATE_SIZE, ty - TEMPLATE_SIZE, tx + TEMPLATE_SIZE,
-                        ty + TEMPLATE_SIZE);
-    tavg /= TEMPLATE_PIXELS;
-    sxy -= tavg * sx;
+    double vlen = tp->vlen;
+    sxy -= tp->avg * sx;
     double vlen2 = sxx - sx * sx / TEMPLATE_PIXELS;
     if (vlen2 == 0)
         return -1;
@@ -184,9 +206,9 @@ static float feature_value(const track_t *t, int i, int j)
 {
     static const int row_order[2 * SEARCH_SIZE1 + 1] = {0, 1,  -1, 2,  -2, 3,  -3, 4,  -4, 5,  -5,
                                                         6, -6, 7,  -7, 8,  -8, 9,  -9, 10, -10};
-    double vlen;
+    tmpl_t tp;
 
-    if (template_var(t, i, j, TEMPLATE_SD_THRESH, &vlen) != 0)
+    if (template_init(t, i, j, TEMPLATE_SD_THRESH, &tp) != 0)
         return 1.0f;
     double max = -1.0;
     for (int r = 0; r < 2 * SEARCH_SIZE1 + 1; r++) {
@@ -197,7 +219,7 @@ static float feature_value(const track_t *t, int i, int j)
             double sim;
             if (ii * ii + jj * jj <= SEARCH_SIZE2 * SEARCH_SIZE2)
                 continue;
-            if (similarity(t, i + ii, j + jj, i, j, vlen, sums[ii + SEARCH_SIZE1], &sim) != 0)
+            if (similarity(t, i + ii, j + jj, &tp, sums[ii + SEARCH_SIZE1], &sim) != 0)
                 continue;
             if (sim > max)
                 max = sim;
@@ -322,8 +344,8 @@ void arc__tracking_extract(const uint8_t *img, int w, int h, arc_mind_tpoint_t *
             continue; /* covered by an earlier point's occupancy square */
         int cx = (int)(pos % (size_t)w), cy = (int)(pos / (size_t)w);
         double min_sim = fmap[pos];
-        double vlen;
-        if (template_var(&t, cx, cy, 0, &vlen) != 0 || vlen / TEMPLATE_WIDTH < SD_THRESH) {
+        tmpl_t tp;
+        if (template_init(&t, cx, cy, 0, &tp) != 0 || tp.vlen / TEMPLATE_WIDTH < SD_THRESH) {
             fmap[pos] = 1.0f;
             continue;
         }
@@ -338,7 +360,7 @@ void arc__tracking_extract(const uint8_t *img, int w, int h, arc_mind_tpoint_t *
                     cy + j - TEMPLATE_SIZE < 0 || cy + j + TEMPLATE_SIZE >= h)
                     continue;
                 double sxy = correlate_one(&t, cx + i, cy + j, cx, cy);
-                if (similarity(&t, cx + i, cy + j, cx, cy, vlen, sxy, &sim) != 0)
+                if (similarity(&t, cx + i, cy + j, &tp, sxy, &sim) != 0)
                     continue;
                 if (sim < mn) {
                     mn = sim;

@@ -4,12 +4,7 @@
 # MindAR itself would make one; never a crash (status > 128) and never a hang
 # (each run is bounded by `timeout`).
 # usage: test_bad_input.sh ARCD MKIMAGE DATA_DIR
-set -u
-arcd=$(realpath "$1") mk=$(realpath "$2") data=$(realpath "$3")
-work=$(mktemp -d)
-trap 'rm -rf "$work"' EXIT
-cd "$work"
-fail=0 passed=0
+source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 
 # expect NAME WANT_STATUS MESSAGE_PATTERN -- COMMAND...
 expect() {
@@ -19,16 +14,15 @@ expect() {
   out=$(timeout 60 "$@" 2>&1)
   status=$?
   if [ "$status" -eq 124 ]; then
-    echo "FAIL $name: hung (killed after 60 s)"; fail=$((fail + 1)); return
+    bad "$name: hung (killed after 60 s)"; return
   fi
   if [ "$status" -gt 128 ]; then
-    echo "FAIL $name: crashed with status $status: $out"; fail=$((fail + 1)); return
+    bad "$name: crashed with status $status: $out"; return
   fi
   if [ "$status" -ne "$want" ] || ! grep -Eq -- "$pattern" <<<"$out"; then
-    echo "FAIL $name: status $status (want $want), output: $out"; fail=$((fail + 1)); return
+    bad "$name: status $status (want $want), output: $out"; return
   fi
-  echo "ok   $name: $(head -n 1 <<<"$out")"
-  passed=$((passed + 1))
+  ok "$name: $(head -n 1 <<<"$out")"
 }
 
 : > empty.jpg
@@ -85,9 +79,8 @@ expect "config of the repository" 0 "wrote" -- "$arcd" compile card.png -o ok.mi
 
 # No temporary files are left beside the outputs.
 if ls ./*.tmp.* >/dev/null 2>&1; then
-  echo "FAIL temporary files left: $(ls ./*.tmp.*)"; fail=$((fail + 1))
+  bad "temporary files left: $(ls ./*.tmp.*)"
 fi
-[ ! -e out.mind ] || { echo "FAIL out.mind written by a failed compile"; fail=$((fail + 1)); }
+[ ! -e out.mind ] || bad "out.mind written by a failed compile"
 
-echo "$passed passed, $fail failed"
-[ "$fail" -eq 0 ]
+finish

@@ -3,14 +3,7 @@
 # same grey, --json summary, several targets in one file, progress bar on a
 # terminal, and `arcd inspect` on the result.
 # usage: test_compile.sh ARCD MKIMAGE DATA_DIR
-set -u
-arcd=$(realpath "$1") mk=$(realpath "$2") data=$(realpath "$3")
-work=$(mktemp -d)
-trap 'rm -rf "$work"' EXIT
-cd "$work"
-fail=0 passed=0
-ok() { echo "ok   $1"; passed=$((passed + 1)); }
-bad() { echo "FAIL $1"; fail=$((fail + 1)); }
+source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 
 # PNG variants of card.pgm decode to exactly card.pgm's grey.
 for kind in rgb8 grey8 grey16 rgb16 palette greyalpha interlaced; do
@@ -63,5 +56,4 @@ if [ ! -s notty.err ]; then ok "no progress bar without a terminal"; else bad "s
 if "$arcd" compare "$data/card.ref.mind" notty.mind | tail -n 1 | grep -q '"bytesIdentical": true\|"bytesIdentical":true'; then
   ok "compare reports identical files"; else bad "compare"; fi
 
-echo "$passed passed, $fail failed"
-[ "$fail" -eq 0 ]
+finish

@@ -4,9 +4,11 @@
 set -euo pipefail
 
 packages=(
-  build-essential cmake pkg-config git python3 bsdutils time
+  build-essential cmake pkg-config git python3 bsdutils time curl
   clang-format
   libjpeg62-turbo-dev libpng-dev libmsgpack-dev libjansson-dev
+  libuv1-dev libhttp-parser-dev libpq-dev libssl-dev
+  postgresql postgresql-common
 )
 
 missing=()

@@ -18,6 +18,15 @@ int arc_cli_inspect(int argc, char **argv);
 /* arcd compare REFERENCE.mind CANDIDATE.mind [--verbose] [--json] */
 int arc_cli_compare(int argc, char **argv);
 
+/* arcd migrate [--config FILE] */
+int arc_cli_migrate(int argc, char **argv);
+
+/* Loads the daemon's settings: --config FILE from argv, else $ARCD_CONFIG,
+ * else config/arcd.json when it exists (else defaults), then the environment
+ * overrides. Returns 0, or prints every problem and returns exit status 2. */
+struct arc_config_s;
+int arc_cli_load_config(int argc, char **argv, const char *who, struct arc_config_s *cfg);
+
 /* Parses a whole decimal number in [min, max]; returns 0 or -1. */
 int arc_cli_parse_u64(const char *s, uint64_t min, uint64_t max, uint64_t *out);
 

@@ -1,11 +1,13 @@
 /*
- * config.h: arcd's configuration file (config/arcd.json, documented key by key
- * in config/README.md), read with jansson and checked strictly: an unknown key,
- * a wrong type or an out-of-range value is an error naming the key, so a typo
- * never silently falls back to a default.
+ * config.h: arcd's settings. config/arcd.json holds them (every key documented
+ * in config/README.md); environment variables override a few (DATABASE_URL,
+ * ARCD_LISTEN, ARCD_PUBLIC_URL, ARCD_STORAGE_DIR, ARCD_WORKERS,
+ * ARCD_POOL_SIZE). Checking is strict and complete: every unknown key, wrong
+ * type, out-of-range value and bad environment variable gets its own line in
+ * the error, so one start-up shows everything to fix (fail fast).
  *
- * Read once at start-up by the CLI (and later the daemon); the struct is plain
- * data the caller owns.
+ * Read once at start-up, before the daemon's loop runs; the struct is plain
+ * data owned by the caller (strings freed by arc_config_dispose()).
  */
 #ifndef ARCD_CONFIG_H
 #define ARCD_CONFIG_H
@@ -16,16 +18,65 @@
 
 typedef struct arc_config_s {
     struct {
-        uint64_t max_pixels; /* compile.maxPixels: the pixel limit of any image */
-        int threads;         /* compile.threads: 0 = one per core */
+        char *listen;     /* "127.0.0.1:8080" */
+        char *public_url; /* base of the URLs handed out, e.g. the QR code's */
+        int64_t max_header_bytes;
+        int64_t header_timeout_ms;
+        int64_t idle_timeout_ms;
+        int64_t min_bytes_per_second; /* slow-sender guard for bodies */
+        int64_t max_connections;
+    } server;
+    struct {
+        int64_t json_body_bytes;
+        int64_t upload_bytes;
+        int64_t photo_bytes;
+        int64_t video_bytes;
+        int64_t uploads_per_minute; /* per client address; 0 = unlimited */
+    } limits;
+    struct {
+        char *url; /* libpq connection string or URI; empty: local socket defaults */
+        int64_t pool_size;
+        int64_t acquire_timeout_ms;
+        int64_t statement_timeout_ms;
+    } database;
+    struct {
+        char *dir;
+    } storage;
+    struct {
+        int64_t lease_seconds;
+        int64_t max_attempts;
+        int64_t retry_base_seconds;
+        int64_t poll_seconds;
+    } queue;
+    struct {
+        int64_t count; /* 0: one per core */
+        int64_t memory_mb;
+        int64_t job_timeout_seconds;
+        int64_t nice;
+    } workers;
+    struct {
+        uint64_t max_pixels;
+        int threads;
     } compile;
+    struct {
+        int64_t ttl_hours;
+    } demo;
+    struct {
+        int64_t max_wait_seconds;
+    } status;
 } arc_config_t;
 
-/* Fills cfg with the built-in defaults. */
+/* Fills cfg with the built-in defaults (strings owned by cfg). */
 void arc_config_defaults(arc_config_t *cfg);
 
-/* Reads path over the values already in cfg. Returns 0, ARC_EIO (unreadable)
- * or ARC_EINVAL (bad JSON, unknown key, bad value) with the reason in err. */
+/* Reads the JSON file at path over the values in cfg. Returns 0, ARC_EIO
+ * (unreadable) or ARC_EINVAL with every problem found, one per line, in err. */
 int arc_config_load(const char *path, arc_config_t *cfg, arc_err_t *err);
+
+/* Applies the environment overrides; ARC_EINVAL names each bad variable. */
+int arc_config_apply_env(arc_config_t *cfg, arc_err_t *err);
+
+/* Frees the strings cfg owns; accepts NULL. */
+void arc_config_dispose(arc_config_t *cfg);
 
 #endif

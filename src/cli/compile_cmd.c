@@ -95,14 +95,16 @@ int arc_cli_compile(int argc, char **argv)
             config_path = argv[i + 1];
     arc_config_t cfg;
     arc_config_defaults(&cfg);
-    if (config_path != NULL && config_path[0] != '\0' &&
-        (rc = arc_config_load(config_path, &cfg, &err)) != 0) {
+    if (config_path != NULL && config_path[0] != '\0')
+        rc = arc_config_load(config_path, &cfg, &err);
+    opts.max_pixels = cfg.compile.max_pixels;
+    opts.threads = cfg.compile.threads;
+    arc_config_dispose(&cfg);
+    if (rc != 0) {
         fprintf(stderr, "arcd compile: %s\n", err.msg);
         status = 2;
         goto out;
     }
-    opts.max_pixels = cfg.compile.max_pixels;
-    opts.threads = cfg.compile.threads;
 
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i];

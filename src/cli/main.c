@@ -26,6 +26,7 @@ static void usage(FILE *f)
                "  inspect FILE.mind [--json]  summarise a .mind file\n"
                "  compare REF.mind CAND.mind [--verbose] [--json]\n"
                "                              compare two .mind files feature by feature\n"
+               "  migrate [--config FILE]     apply the database migrations (sql/)\n"
                "  version                     print the version\n");
 }
 
@@ -74,6 +75,8 @@ int main(int argc, char **argv)
         return arc_cli_compile(argc - 1, argv + 1);
     if (strcmp(cmd, "inspect") == 0)
         return arc_cli_inspect(argc - 1, argv + 1);
+    if (strcmp(cmd, "migrate") == 0)
+        return arc_cli_migrate(argc - 1, argv + 1);
     if (strcmp(cmd, "compare") == 0)
         return arc_cli_compare(argc - 1, argv + 1);
     if (strcmp(cmd, "version") == 0 || strcmp(cmd, "--version") == 0) {

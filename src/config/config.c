@@ -1,4 +1,12 @@
-/* The configuration file (see include/arcd/config.h and config/README.md). */
+/*
+ * The configuration file and environment overrides (include/arcd/config.h).
+ * One table describes every key: where it lives in arc_config_t, its type and
+ * its range; loading, checking and documentation all follow from it.
+ */
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include <jansson.h>
@@ -6,81 +14,231 @@
 #include "arcd/config.h"
 #include "arcd/image.h"
 
+typedef enum { T_INT, T_U64, T_INT32, T_STR } ktype_t;
+
+typedef struct key_s {
+    const char *section;
+    const char *name;
+    ktype_t type;
+    size_t offset;
+    int64_t min, max;
+} key_t_;
+
+#define K(sec, name, type, field, min, max)                                                        \
+    {                                                                                              \
+        sec, name, type, offsetof(arc_config_t, field), min, max                                   \
+    }
+
+static const key_t_ keys[] = {
+    K("server", "listen", T_STR, server.listen, 0, 0),
+    K("server", "publicUrl", T_STR, server.public_url, 0, 0),
+    K("server", "maxHeaderBytes", T_INT, server.max_header_bytes, 1024, 1 << 20),
+    K("server", "headerTimeoutMs", T_INT, server.header_timeout_ms, 100, 600000),
+    K("server", "idleTimeoutMs", T_INT, server.idle_timeout_ms, 100, 3600000),
+    K("server", "minBytesPerSecond", T_INT, server.min_bytes_per_second, 0, 1 << 30),
+    K("server", "maxConnections", T_INT, server.max_connections, 1, 100000),
+    K("limits", "jsonBodyBytes", T_INT, limits.json_body_bytes, 256, 16 << 20),
+    K("limits", "uploadBytes", T_INT, limits.upload_bytes, 1024, (int64_t)8 << 30),
+    K("limits", "photoBytes", T_INT, limits.photo_bytes, 1024, (int64_t)1 << 30),
+    K("limits", "videoBytes", T_INT, limits.video_bytes, 1024, (int64_t)8 << 30),
+    K("limits", "uploadsPerMinute", T_INT, limits.uploads_per_minute, 0, 1000000),
+    K("database", "url", T_STR, database.url, 0, 0),
+    K("database", "poolSize", T_INT, database.pool_size, 1, 100),
+    K("database", "acquireTimeoutMs", T_INT, database.acquire_timeout_ms, 10, 600000),
+    K("database", "statementTimeoutMs", T_INT, database.statement_timeout_ms, 10, 600000),
+    K("storage", "dir", T_STR, storage.dir, 0, 0),
+    K("queue", "leaseSeconds", T_INT, queue.lease_seconds, 2, 3600),
+    K("queue", "maxAttempts", T_INT, queue.max_attempts, 1, 100),
+    K("queue", "retryBaseSeconds", T_INT, queue.retry_base_seconds, 0, 3600),
+    K("queue", "pollSeconds", T_INT, queue.poll_seconds, 1, 3600),
+    K("workers", "count", T_INT, workers.count, 0, 256),
+    K("workers", "memoryMb", T_INT, workers.memory_mb, 64, 1 << 20),
+    K("workers", "jobTimeoutSeconds", T_INT, workers.job_timeout_seconds, 1, 86400),
+    K("workers", "nice", T_INT, workers.nice, 0, 19),
+    K("compile", "maxPixels", T_U64, compile.max_pixels, 1, (int64_t)1 << 40),
+    K("compile", "threads", T_INT32, compile.threads, 0, 256),
+    K("demo", "ttlHours", T_INT, demo.ttl_hours, 1, 24 * 365),
+    K("status", "maxWaitSeconds", T_INT, status.max_wait_seconds, 0, 600),
+};
+
+static void set_str(char **slot, const char *v)
+{
+    free(*slot);
+    *slot = arc_xstrdup(v);
+}
+
 void arc_config_defaults(arc_config_t *cfg)
 {
     memset(cfg, 0, sizeof(*cfg));
+    set_str(&cfg->server.listen, "127.0.0.1:8080");
+    set_str(&cfg->server.public_url, "http://127.0.0.1:8080");
+    cfg->server.max_header_bytes = 16384;
+    cfg->server.header_timeout_ms = 10000;
+    cfg->server.idle_timeout_ms = 60000;
+    cfg->server.min_bytes_per_second = 1024;
+    cfg->server.max_connections = 1024;
+    cfg->limits.json_body_bytes = 65536;
+    cfg->limits.upload_bytes = 220 << 20;
+    cfg->limits.photo_bytes = 40 << 20;
+    cfg->limits.video_bytes = 200 << 20;
+    cfg->limits.uploads_per_minute = 30;
+    set_str(&cfg->database.url, "");
+    cfg->database.pool_size = 4;
+    cfg->database.acquire_timeout_ms = 5000;
+    cfg->database.statement_timeout_ms = 10000;
+    set_str(&cfg->storage.dir, "var/storage");
+    cfg->queue.lease_seconds = 30;
+    cfg->queue.max_attempts = 3;
+    cfg->queue.retry_base_seconds = 5;
+    cfg->queue.poll_seconds = 5;
+    cfg->workers.count = 0;
+    cfg->workers.memory_mb = 1536;
+    cfg->workers.job_timeout_seconds = 300;
+    cfg->workers.nice = 10;
     cfg->compile.max_pixels = ARC_IMAGE_DEFAULT_MAX_PIXELS;
     cfg->compile.threads = 0;
+    cfg->demo.ttl_hours = 24;
+    cfg->status.max_wait_seconds = 60;
 }
 
-static int get_int(json_t *obj, const char *section, const char *key, json_int_t min,
-                   json_int_t max, json_int_t *out, arc_err_t *err)
+void arc_config_dispose(arc_config_t *cfg)
 {
-    json_t *v = json_object_get(obj, key);
+    if (cfg == NULL)
+        return;
+    for (size_t i = 0; i < sizeof(keys) / sizeof(keys[0]); i++) {
+        if (keys[i].type == T_STR) {
+            char **slot = (char **)((char *)cfg + keys[i].offset);
+            free(*slot);
+            *slot = NULL;
+        }
+    }
+}
 
-    if (v == NULL)
-        return 0;
-    if (!json_is_integer(v) || json_integer_value(v) < min || json_integer_value(v) > max)
-        return arc_err_set(err, ARC_EINVAL, "config: %s.%s must be an integer from %lld to %lld",
-                           section, key, (long long)min, (long long)max);
-    *out = json_integer_value(v);
+/* Appends one line to err's message. */
+static void complain(arc_err_t *err, int *bad, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+
+static void complain(arc_err_t *err, int *bad, const char *fmt, ...)
+{
+    va_list ap;
+    size_t used = strlen(err->msg);
+
+    (*bad)++;
+    if (used + 2 >= sizeof(err->msg))
+        return;
+    if (used > 0)
+        err->msg[used++] = '\n', err->msg[used] = '\0';
+    va_start(ap, fmt);
+    vsnprintf(err->msg + used, sizeof(err->msg) - used, fmt, ap);
+    va_end(ap);
+}
+
+static const key_t_ *find_key(const char *section, const char *name)
+{
+    for (size_t i = 0; i < sizeof(keys) / sizeof(keys[0]); i++)
+        if (strcmp(keys[i].section, section) == 0 && strcmp(keys[i].name, name) == 0)
+            return &keys[i];
+    return NULL;
+}
+
+static int section_known(const char *section)
+{
+    for (size_t i = 0; i < sizeof(keys) / sizeof(keys[0]); i++)
+        if (strcmp(keys[i].section, section) == 0)
+            return 1;
     return 0;
 }
 
-static int check_keys(json_t *obj, const char *section, const char *const *known, arc_err_t *err)
+/* Stores an integer after checking its range; returns 0 or -1. */
+static int store_int(arc_config_t *cfg, const key_t_ *k, int64_t v)
 {
-    const char *key;
-    json_t *v;
+    void *slot = (char *)cfg + k->offset;
 
-    json_object_foreach(obj, key, v)
-    {
-        int found = 0;
-        for (const char *const *k = known; *k != NULL; k++)
-            found |= strcmp(*k, key) == 0;
-        if (!found)
-            return arc_err_set(err, ARC_EINVAL, "config: unknown key '%s%s%s'", section,
-                               section[0] ? "." : "", key);
-    }
+    if (v < k->min || v > k->max)
+        return -1;
+    if (k->type == T_INT)
+        *(int64_t *)slot = v;
+    else if (k->type == T_U64)
+        *(uint64_t *)slot = (uint64_t)v;
+    else
+        *(int *)slot = (int)v;
     return 0;
 }
 
 int arc_config_load(const char *path, arc_config_t *cfg, arc_err_t *err)
 {
-    static const char *const top_keys[] = {"compile", NULL};
-    static const char *const compile_keys[] = {"maxPixels", "threads", NULL};
     json_error_t jerr;
     json_t *root = json_load_file(path, JSON_REJECT_DUPLICATES, &jerr);
-    json_t *compile;
-    json_int_t v;
-    int rc = 0;
+    const char *section;
+    json_t *obj;
+    int bad = 0;
 
+    err->msg[0] = '\0';
     if (root == NULL)
         return arc_err_set(err, jerr.line <= 0 ? ARC_EIO : ARC_EINVAL, "config: %s:%d: %s", path,
                            jerr.line, jerr.text);
     if (!json_is_object(root)) {
-        rc = arc_err_set(err, ARC_EINVAL, "config: %s: the top level must be an object", path);
-        goto out;
+        json_decref(root);
+        return arc_err_set(err, ARC_EINVAL, "config: %s: the top level must be an object", path);
     }
-    if ((rc = check_keys(root, "", top_keys, err)) != 0)
-        goto out;
-    compile = json_object_get(root, "compile");
-    if (compile != NULL) {
-        if (!json_is_object(compile)) {
-            rc = arc_err_set(err, ARC_EINVAL, "config: 'compile' must be an object");
-            goto out;
+    json_object_foreach(root, section, obj)
+    {
+        const char *name;
+        json_t *v;
+        if (!section_known(section)) {
+            complain(err, &bad, "config: unknown key '%s'", section);
+            continue;
         }
-        if ((rc = check_keys(compile, "compile", compile_keys, err)) != 0)
-            goto out;
-        v = (json_int_t)cfg->compile.max_pixels;
-        if ((rc = get_int(compile, "compile", "maxPixels", 1, (json_int_t)1 << 40, &v, err)) != 0)
-            goto out;
-        cfg->compile.max_pixels = (uint64_t)v;
-        v = cfg->compile.threads;
-        if ((rc = get_int(compile, "compile", "threads", 0, 256, &v, err)) != 0)
-            goto out;
-        cfg->compile.threads = (int)v;
+        if (!json_is_object(obj)) {
+            complain(err, &bad, "config: '%s' must be an object", section);
+            continue;
+        }
+        json_object_foreach(obj, name, v)
+        {
+            const key_t_ *k = find_key(section, name);
+            if (k == NULL) {
+                complain(err, &bad, "config: unknown key '%s.%s'", section, name);
+            } else if (k->type == T_STR) {
+                if (!json_is_string(v))
+                    complain(err, &bad, "config: %s.%s must be a string", section, name);
+                else
+                    set_str((char **)((char *)cfg + k->offset), json_string_value(v));
+            } else if (!json_is_integer(v) || store_int(cfg, k, json_integer_value(v)) != 0) {
+                complain(err, &bad, "config: %s.%s must be an integer from %lld to %lld", section,
+                         name, (long long)k->min, (long long)k->max);
+            }
+        }
     }
-out:
     json_decref(root);
-    return rc;
+    return bad ? ARC_EINVAL : 0;
+}
+
+int arc_config_apply_env(arc_config_t *cfg, arc_err_t *err)
+{
+    static const struct {
+        const char *var, *section, *name;
+    } env[] = {
+        {"DATABASE_URL", "database", "url"},        {"ARCD_LISTEN", "server", "listen"},
+        {"ARCD_PUBLIC_URL", "server", "publicUrl"}, {"ARCD_STORAGE_DIR", "storage", "dir"},
+        {"ARCD_WORKERS", "workers", "count"},       {"ARCD_POOL_SIZE", "database", "poolSize"},
+    };
+    int bad = 0;
+
+    err->msg[0] = '\0';
+    for (size_t i = 0; i < sizeof(env) / sizeof(env[0]); i++) {
+        const char *v = getenv(env[i].var);
+        const key_t_ *k = find_key(env[i].section, env[i].name);
+        if (v == NULL)
+            continue;
+        if (k->type == T_STR) {
+            set_str((char **)((char *)cfg + k->offset), v);
+            continue;
+        }
+        char *end = NULL;
+        long long n = strtoll(v, &end, 10);
+        if (*v == '\0' || *end != '\0' || store_int(cfg, k, n) != 0)
+            complain(err, &bad, "config: %s must be an integer from %lld to %lld (it is '%s')",
+                     env[i].var, (long long)k->min, (long long)k->max, v);
+    }
+    return bad ? ARC_EINVAL : 0;
 }

@@ -1,0 +1,20 @@
+# Writes OUT, a C file holding every sql/NNN_name.sql as an arc_migration_t,
+# in version order. Run at configure time; the glob re-runs CMake when a
+# migration is added.
+file(GLOB files LIST_DIRECTORIES false "${SQL_DIR}/[0-9][0-9][0-9]_*.sql")
+list(SORT files)
+set(body "")
+set(count 0)
+foreach(f ${files})
+  get_filename_component(base ${f} NAME_WE)
+  string(REGEX MATCH "^([0-9]+)_(.*)$" _ ${base})
+  math(EXPR version "${CMAKE_MATCH_1}")
+  set(name ${CMAKE_MATCH_2})
+  file(READ ${f} hex HEX)
+  string(REGEX REPLACE "([0-9a-f][0-9a-f])" "0x\\1," bytes "${hex}")
+  string(APPEND body "static const char sql_${version}[] = {${bytes} 0};\n")
+  list(APPEND entries "    {${version}, \"${name}\", sql_${version}},\n")
+  math(EXPR count "${count} + 1")
+endforeach()
+string(REPLACE ";" "" entries "${entries}")
+file(WRITE ${OUT} "/* Generated from sql/ by cmake/embed_sql.cmake: do not edit. */\n#include \"arcd/db.h\"\n\n${body}\nconst arc_migration_t arc_migrations[] = {\n${entries}    {0, NULL, NULL}};\nconst size_t arc_migrations_count = ${count};\n")

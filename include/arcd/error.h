@@ -15,14 +15,18 @@
 
 enum {
     ARC_OK = 0,
-    ARC_EINVAL = -1,    /* bad argument or option */
-    ARC_EIO = -2,       /* read or write failed (errno kept in the message) */
-    ARC_EFORMAT = -3,   /* not a format we read */
-    ARC_ECORRUPT = -4,  /* the format is right but the data is damaged or truncated */
-    ARC_ETOOBIG = -5,   /* over a configured limit */
-    ARC_ETOOSMALL = -6, /* too small to process */
-    ARC_EEMPTY = -7,    /* an empty file */
-    ARC_EINTERNAL = -8  /* a bug: an invariant did not hold */
+    ARC_EINVAL = -1,     /* bad argument or option */
+    ARC_EIO = -2,        /* read or write failed (errno kept in the message) */
+    ARC_EFORMAT = -3,    /* not a format we read */
+    ARC_ECORRUPT = -4,   /* the format is right but the data is damaged or truncated */
+    ARC_ETOOBIG = -5,    /* over a configured limit */
+    ARC_ETOOSMALL = -6,  /* too small to process */
+    ARC_EEMPTY = -7,     /* an empty file */
+    ARC_EINTERNAL = -8,  /* a bug: an invariant did not hold */
+    ARC_ETIMEDOUT = -9,  /* waited too long */
+    ARC_ECANCELED = -10, /* given up by its owner or at shutdown */
+    ARC_EDB = -11,       /* the database refused a statement */
+    ARC_EUNAVAIL = -12   /* a service (database, workers) is not available now */
 };
 
 /* A short, stable name for an error code ("ARC_ECORRUPT" -> "corrupt"); never NULL. */

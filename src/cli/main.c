@@ -8,6 +8,7 @@
 
 #include "arcd/cli.h"
 #include "arcd/compiler.h"
+#include "arcd/worker.h"
 
 static void usage(FILE *f)
 {
@@ -75,6 +76,8 @@ int main(int argc, char **argv)
         return arc_cli_compile(argc - 1, argv + 1);
     if (strcmp(cmd, "inspect") == 0)
         return arc_cli_inspect(argc - 1, argv + 1);
+    if (strcmp(cmd, "worker") == 0)
+        return arc_worker_main(argc - 1, argv + 1);
     if (strcmp(cmd, "migrate") == 0)
         return arc_cli_migrate(argc - 1, argv + 1);
     if (strcmp(cmd, "compare") == 0)

@@ -19,6 +19,10 @@ const char *arc_strerror(int code)
     case ARC_ETOOSMALL: return "too-small";
     case ARC_EEMPTY: return "empty";
     case ARC_EINTERNAL: return "internal";
+    case ARC_ETIMEDOUT: return "timeout";
+    case ARC_ECANCELED: return "canceled";
+    case ARC_EDB: return "database";
+    case ARC_EUNAVAIL: return "unavailable";
     default: return "unknown";
     }
 }

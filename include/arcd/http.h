@@ -1,0 +1,155 @@
+/*
+ * http.h: arcd's HTTP/1.1 server on libuv with Node's http-parser.
+ *
+ * Runs on the daemon's loop and never blocks it. Each connection parses one
+ * request at a time (reading pauses while a request is answered, so pipelined
+ * requests wait their turn); keep-alive is honoured. Limits: the request head
+ * (431), a body limit chosen per request by the handler (413), a head
+ * timeout, an idle timeout between requests, a slow-sender guard on bodies
+ * (408), and a connection cap (503). Every error is JSON
+ * {"error": "...", "code": "..."}.
+ *
+ * A handler sees a request twice: on_head when its head is complete (it picks
+ * how the body is taken, or answers at once), and on_request when the body has
+ * arrived. It answers exactly once, at once or later, with arc_http_respond*()
+ * or by streaming (arc_http_start / arc_http_write / arc_http_end).
+ *
+ * The request is freed when its response has ended and been written. If it
+ * cannot end normally (the client goes away before the end of the response,
+ * or the server itself refuses the body: too large, too slow), on_abort runs
+ * first: the handler must cancel there everything that would still touch the
+ * request (a pool wait, a file stream, temporary files), and must not answer
+ * or use it afterwards. A handler with asynchronous work pending sets
+ * on_abort.
+ */
+#ifndef ARCD_HTTP_H
+#define ARCD_HTTP_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include <jansson.h>
+#include <uv.h>
+
+#include "arcd/error.h"
+
+typedef struct arc_http_server_s arc_http_server_t;
+typedef struct arc_http_req_s arc_http_req_t;
+
+typedef struct arc_http_header_s {
+    char *name; /* lower-cased */
+    char *value;
+} arc_http_header_t;
+
+/* How on_head wants the body. */
+typedef enum arc_http_body_e {
+    ARC_HTTP_BODY_NONE = 0, /* no body expected; one that comes is refused (413) */
+    ARC_HTTP_BODY_BUFFER,   /* collect up to body_limit bytes in req->body */
+    ARC_HTTP_BODY_STREAM    /* hand each piece to on_body as it arrives */
+} arc_http_body_t;
+
+typedef void (*arc_http_abort_cb)(arc_http_req_t *req);
+/* Returns 0, or a status code to refuse the rest of the body with. */
+typedef int (*arc_http_body_cb)(arc_http_req_t *req, const char *data, size_t len);
+
+struct arc_http_req_s {
+    arc_http_server_t *server;
+    const char *method; /* "GET", "POST", ... */
+    char *path;         /* decoded? no: the raw path, without the query */
+    char *query;        /* the raw query string after '?', or "" */
+    arc_http_header_t *headers;
+    size_t n_headers;
+    uint64_t content_length; /* UINT64_MAX when absent (chunked or none) */
+    char peer[64];           /* the client's address */
+    double start_ms;         /* when the head began */
+
+    /* Set by on_head: */
+    arc_http_body_t body_mode;
+    uint64_t body_limit;
+    arc_http_body_cb on_body;
+    arc_http_abort_cb on_abort;
+    void *data;        /* the handler's own */
+    const char *route; /* a label for metrics */
+
+    /* ARC_HTTP_BODY_BUFFER's result (NUL-terminated). */
+    char *body;
+    size_t body_len;
+
+    uint64_t body_received;
+    int status; /* what was answered, 0 until then */
+    int aborted;
+};
+
+typedef struct arc_http_handler_s {
+    /* The head is complete: set body_mode/limit/on_body/on_abort/data, or
+     * answer now. */
+    void (*on_head)(arc_http_req_t *req);
+    /* The body is complete (or there was none): answer, now or later. */
+    void (*on_request)(arc_http_req_t *req);
+    /* Every answered request, for metrics and logs. */
+    void (*on_done)(arc_http_req_t *req, double ms);
+    void *data;
+} arc_http_handler_t;
+
+typedef struct arc_http_limits_s {
+    size_t max_header_bytes;
+    uint64_t header_timeout_ms;
+    uint64_t idle_timeout_ms;
+    uint64_t min_bytes_per_second;
+    size_t max_connections;
+} arc_http_limits_t;
+
+/* Starts listening on host:port ("127.0.0.1:8080"; port 0 picks one). The
+ * server is owned by the caller: arc_http_server_close() then free after
+ * close_cb. */
+int arc_http_server_create(uv_loop_t *loop, const char *listen, const arc_http_limits_t *limits,
+                           const arc_http_handler_t *handler, arc_http_server_t **out,
+                           arc_err_t *err);
+
+/* The port actually bound. */
+int arc_http_server_port(const arc_http_server_t *s);
+
+/* Open connections and requests in progress. */
+size_t arc_http_server_connections(const arc_http_server_t *s);
+
+/* Stops accepting; open connections finish their request and close. cb runs
+ * once every handle is closed; then the server may be freed with free(). */
+void arc_http_server_close(arc_http_server_t *s, void (*cb)(arc_http_server_t *s));
+
+/* Handler data given at creation. */
+void *arc_http_server_data(const arc_http_server_t *s);
+
+/* A header's value (name lower-case), or NULL. */
+const char *arc_http_header(const arc_http_req_t *req, const char *name);
+
+/* A query parameter's raw value copied into buf, or NULL when absent. */
+const char *arc_http_query_param(const arc_http_req_t *req, const char *name, char *buf,
+                                 size_t len);
+
+/* Answers with a complete body (copied). extra_headers: "Name: value\r\n"
+ * lines, or NULL. */
+void arc_http_respond(arc_http_req_t *req, int status, const char *content_type,
+                      const char *extra_headers, const void *body, size_t len);
+
+/* Answers with JSON (takes ownership of js). */
+void arc_http_respond_json(arc_http_req_t *req, int status, json_t *js);
+
+/* Answers {"error": message, "code": code}; extra_headers as above. */
+void arc_http_error(arc_http_req_t *req, int status, const char *code, const char *extra_headers,
+                    const char *fmt, ...) __attribute__((format(printf, 5, 6)));
+
+/* Streaming: the head (no Content-Length when content_length is negative,
+ * then the connection closes after the body), then pieces, then the end.
+ * arc_http_write's cb runs when the piece is handed to the kernel (or the
+ * client has gone: status < 0); data must stay valid until then. */
+void arc_http_start(arc_http_req_t *req, int status, const char *content_type,
+                    const char *extra_headers, int64_t content_length);
+typedef void (*arc_http_write_cb)(arc_http_req_t *req, int status, void *arg);
+void arc_http_write(arc_http_req_t *req, const void *data, size_t len, arc_http_write_cb cb,
+                    void *arg);
+void arc_http_end(arc_http_req_t *req);
+
+/* The reason phrase of a status code. */
+const char *arc_http_reason(int status);
+
+#endif

@@ -1,0 +1,885 @@
+/*
+ * The HTTP/1.1 server (see include/arcd/http.h). One conn_t per TCP
+ * connection; one arc_http_req_t per request, freed once it has been answered
+ * and its last byte written (or the client is gone).
+ */
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <http_parser.h>
+
+#include "arcd/http.h"
+
+typedef enum { C_WAIT, C_HEAD, C_BODY, C_HANDLING, C_CLOSING } cstate_t;
+
+typedef struct conn_s conn_t;
+
+typedef struct req_priv_s {
+    arc_http_req_t pub;
+    conn_t *conn; /* NULL once the connection is gone */
+    int answered; /* a response has begun */
+    int ended;    /* the response is complete (or abandoned) */
+    int writes;   /* uv_write()s in flight */
+    int keep_alive;
+    int early; /* answered before its body was read */
+    size_t body_cap;
+} req_priv_t;
+
+struct conn_s {
+    uv_tcp_t tcp;
+    uv_timer_t timer;
+    arc_http_server_t *server;
+    http_parser parser;
+    char *url;
+    size_t url_len;
+    arc_http_header_t *headers;
+    size_t n_headers, cap_headers;
+    int in_value;
+    size_t head_bytes;
+    int head_too_big;
+    char *pending; /* bytes read while a request was being answered */
+    size_t pending_len;
+    req_priv_t *req;
+    cstate_t state;
+    int closing;
+    int handles; /* open uv handles (tcp, timer) */
+    double body_start_ms;
+    conn_t *prev, *next;
+};
+
+struct arc_http_server_s {
+    uv_loop_t *loop;
+    uv_tcp_t listener;
+    arc_http_limits_t limits;
+    arc_http_handler_t handler;
+    http_parser_settings settings;
+    conn_t *conns;
+    size_t n_conns;
+    int closing;
+    void (*close_cb)(arc_http_server_t *);
+    int port;
+};
+
+typedef struct write_s {
+    uv_write_t w;
+    req_priv_t *req;
+    arc_http_write_cb cb;
+    void *arg;
+    char *owned; /* freed after the write */
+} write_t;
+
+static double now_ms(uv_loop_t *loop)
+{
+    (void)loop;
+    return (double)uv_hrtime() / 1e6;
+}
+
+const char *arc_http_reason(int status)
+{
+    switch (status) {
+    case 200: return "OK";
+    case 201: return "Created";
+    case 202: return "Accepted";
+    case 204: return "No Content";
+    case 206: return "Partial Content";
+    case 302: return "Found";
+    case 304: return "Not Modified";
+    case 400: return "Bad Request";
+    case 401: return "Unauthorized";
+    case 403: return "Forbidden";
+    case 404: return "Not Found";
+    case 405: return "Method Not Allowed";
+    case 408: return "Request Timeout";
+    case 411: return "Length Required";
+    case 413: return "Payload Too Large";
+    case 415: return "Unsupported Media Type";
+    case 416: return "Range Not Satisfiable";
+    case 422: return "Unprocessable Entity";
+    case 429: return "Too Many Requests";
+    case 431: return "Request Header Fields Too Large";
+    case 500: return "Internal Server Error";
+    case 501: return "Not Implemented";
+    case 503: return "Service Unavailable";
+    case 507: return "Insufficient Storage";
+    default: return "Unknown";
+    }
+}
+
+/* ---- lifetime ---- */
+
+static void conn_close(conn_t *c);
+
+static void reset_head(conn_t *c)
+{
+    for (size_t i = 0; i < c->n_headers; i++) {
+        free(c->headers[i].name);
+        free(c->headers[i].value);
+    }
+    c->n_headers = 0;
+    free(c->url);
+    c->url = NULL;
+    c->url_len = 0;
+    c->in_value = 0;
+    c->head_bytes = 0;
+    c->head_too_big = 0;
+}
+
+static void req_free(req_priv_t *r)
+{
+    arc_http_req_t *q = &r->pub;
+
+    for (size_t i = 0; i < q->n_headers; i++) {
+        free(q->headers[i].name);
+        free(q->headers[i].value);
+    }
+    free(q->headers);
+    free(q->path);
+    free(q->query);
+    free(q->body);
+    free(r);
+}
+
+static void on_handle_closed(uv_handle_t *h)
+{
+    conn_t *c = h->data;
+
+    if (--c->handles > 0)
+        return;
+    arc_http_server_t *s = c->server;
+    reset_head(c);
+    free(c->headers);
+    free(c->pending);
+    free(c);
+    if (s->closing && s->n_conns == 0 && s->close_cb != NULL && s->listener.data == NULL) {
+        void (*cb)(arc_http_server_t *) = s->close_cb;
+        s->close_cb = NULL;
+        cb(s);
+    }
+}
+
+/* A request whose response is complete and written, or whose client is gone
+ * and whose handler has answered, is freed; a live connection then moves on
+ * to its next request. */
+static void maybe_finish(req_priv_t *r);
+
+static void conn_close(conn_t *c)
+{
+    if (c->closing)
+        return;
+    c->closing = 1;
+    c->state = C_CLOSING;
+    arc_http_server_t *s = c->server;
+    if (c->prev)
+        c->prev->next = c->next;
+    else
+        s->conns = c->next;
+    if (c->next)
+        c->next->prev = c->prev;
+    s->n_conns--;
+    req_priv_t *r = c->req;
+    c->req = NULL;
+    if (r != NULL) {
+        r->conn = NULL;
+        if (!r->ended) {
+            /* The client is gone before the end of its response: the
+             * handler cancels what would still touch the request, which is
+             * then freed (its writes, cancelled by the close, drain first). */
+            r->pub.aborted = 1;
+            if (r->pub.on_abort != NULL)
+                r->pub.on_abort(&r->pub);
+            r->answered = 1;
+            r->ended = 1;
+        }
+        maybe_finish(r);
+    }
+    uv_timer_stop(&c->timer);
+    uv_close((uv_handle_t *)&c->timer, on_handle_closed);
+    uv_close((uv_handle_t *)&c->tcp, on_handle_closed);
+}
+
+/* ---- reading ---- */
+
+static void parse(conn_t *c, const char *data, size_t len);
+static void on_alloc(uv_handle_t *h, size_t suggested, uv_buf_t *buf);
+static void on_read(uv_stream_t *st, ssize_t n, const uv_buf_t *buf);
+static void on_timer(uv_timer_t *t);
+
+static void arm(conn_t *c, uint64_t ms, uint64_t repeat)
+{
+    if (ms == 0)
+        uv_timer_stop(&c->timer);
+    else
+        uv_timer_start(&c->timer, on_timer, ms, repeat);
+}
+
+static void next_request(conn_t *c)
+{
+    c->state = C_WAIT;
+    reset_head(c);
+    http_parser_init(&c->parser, HTTP_REQUEST);
+    c->parser.data = c;
+    arm(c, c->server->limits.idle_timeout_ms, 0);
+    if (c->server->closing) {
+        conn_close(c);
+        return;
+    }
+    if (c->pending_len > 0) {
+        char *p = c->pending;
+        size_t n = c->pending_len;
+        c->pending = NULL;
+        c->pending_len = 0;
+        parse(c, p, n);
+        free(p);
+    }
+    if (!c->closing && c->state != C_HANDLING)
+        uv_read_start((uv_stream_t *)&c->tcp, on_alloc, on_read);
+}
+
+static void maybe_finish(req_priv_t *r)
+{
+    if (!r->ended || r->writes > 0)
+        return;
+    conn_t *c = r->conn;
+    if (c != NULL) {
+        c->req = NULL;
+        if (!r->keep_alive || r->early)
+            conn_close(c);
+        else
+            next_request(c);
+    }
+    req_free(r);
+}
+
+/* Answers an error that ends the connection, from the server itself. */
+static void fail(conn_t *c, int status, const char *code, const char *msg)
+{
+    req_priv_t *r = c->req;
+
+    if (r == NULL) {
+        r = arc_xcalloc(1, sizeof(*r));
+        r->conn = c;
+        r->pub.server = c->server;
+        r->pub.method = "?";
+        r->pub.path = arc_xstrdup("");
+        r->pub.query = arc_xstrdup("");
+        r->pub.route = "invalid";
+        c->req = r;
+    }
+    r->early = 1;
+    uv_read_stop((uv_stream_t *)&c->tcp);
+    uv_timer_stop(&c->timer);
+    if (r->answered) {
+        conn_close(c);
+        return;
+    }
+    if (!r->pub.aborted && r->pub.on_abort != NULL) {
+        /* The handler accepted this request; it will not see it complete. */
+        r->pub.aborted = 1;
+        r->pub.on_abort(&r->pub);
+    }
+    c->state = C_HANDLING;
+    arc_http_error(&r->pub, status, code, NULL, "%s", msg);
+}
+
+static int on_message_begin(http_parser *p)
+{
+    conn_t *c = p->data;
+
+    c->state = C_HEAD;
+    reset_head(c);
+    arm(c, c->server->limits.header_timeout_ms, 0);
+    return 0;
+}
+
+static int add_head_bytes(conn_t *c, size_t n)
+{
+    c->head_bytes += n;
+    if (c->head_bytes > c->server->limits.max_header_bytes) {
+        c->head_too_big = 1;
+        return -1;
+    }
+    return 0;
+}
+
+static int on_url(http_parser *p, const char *at, size_t n)
+{
+    conn_t *c = p->data;
+
+    if (add_head_bytes(c, n) != 0)
+        return -1;
+    c->url = arc_xrealloc(c->url, c->url_len + n + 1, 1);
+    memcpy(c->url + c->url_len, at, n);
+    c->url_len += n;
+    c->url[c->url_len] = '\0';
+    return 0;
+}
+
+static void append(char **s, const char *at, size_t n)
+{
+    size_t old = *s ? strlen(*s) : 0;
+
+    *s = arc_xrealloc(*s, old + n + 1, 1);
+    memcpy(*s + old, at, n);
+    (*s)[old + n] = '\0';
+}
+
+static int on_header_field(http_parser *p, const char *at, size_t n)
+{
+    conn_t *c = p->data;
+
+    if (add_head_bytes(c, n) != 0)
+        return -1;
+    if (c->in_value || c->n_headers == 0) {
+        if (c->n_headers == c->cap_headers) {
+            c->cap_headers = c->cap_headers ? c->cap_headers * 2 : 16;
+            c->headers = arc_xrealloc(c->headers, c->cap_headers, sizeof(*c->headers));
+        }
+        c->headers[c->n_headers].name = NULL;
+        c->headers[c->n_headers].value = arc_xstrdup("");
+        c->n_headers++;
+        c->in_value = 0;
+    }
+    append(&c->headers[c->n_headers - 1].name, at, n);
+    return 0;
+}
+
+static int on_header_value(http_parser *p, const char *at, size_t n)
+{
+    conn_t *c = p->data;
+
+    if (add_head_bytes(c, n) != 0)
+        return -1;
+    c->in_value = 1;
+    if (c->n_headers > 0)
+        append(&c->headers[c->n_headers - 1].value, at, n);
+    return 0;
+}
+
+static int on_headers_complete(http_parser *p)
+{
+    conn_t *c = p->data;
+    arc_http_server_t *s = c->server;
+    req_priv_t *r = arc_xcalloc(1, sizeof(*r));
+    arc_http_req_t *q = &r->pub;
+
+    r->conn = c;
+    r->keep_alive = http_should_keep_alive(p);
+    q->server = s;
+    q->method = http_method_str((enum http_method)p->method);
+    const char *url = c->url ? c->url : "/";
+    const char *qm = strchr(url, '?');
+    q->path = qm ? strndup(url, (size_t)(qm - url)) : arc_xstrdup(url);
+    if (q->path == NULL)
+        abort();
+    q->query = arc_xstrdup(qm ? qm + 1 : "");
+    q->headers = c->headers;
+    q->n_headers = c->n_headers;
+    for (size_t i = 0; i < q->n_headers; i++)
+        for (char *k = q->headers[i].name ? q->headers[i].name : ""; *k; k++)
+            if (*k >= 'A' && *k <= 'Z')
+                *k = (char)(*k - 'A' + 'a');
+    c->headers = NULL;
+    c->n_headers = c->cap_headers = 0;
+    q->content_length = (p->flags & F_CONTENTLENGTH) ? p->content_length : UINT64_MAX;
+    q->start_ms = now_ms(s->loop);
+    q->route = "unmatched";
+    struct sockaddr_storage sa;
+    int salen = sizeof(sa);
+    if (uv_tcp_getpeername(&c->tcp, (struct sockaddr *)&sa, &salen) == 0) {
+        if (sa.ss_family == AF_INET)
+            uv_ip4_name((struct sockaddr_in *)&sa, q->peer, sizeof(q->peer));
+        else if (sa.ss_family == AF_INET6)
+            uv_ip6_name((struct sockaddr_in6 *)&sa, q->peer, sizeof(q->peer));
+    }
+    c->req = r;
+    if (p->upgrade) {
+        fail(c, 501, "not_implemented", "protocol upgrades are not supported");
+        return 1;
+    }
+    s->handler.on_head(q);
+    if (r->answered) {
+        /* Refused from its head: the body, if any, is not read. */
+        r->early = 1;
+        c->state = C_HANDLING;
+        uv_read_stop((uv_stream_t *)&c->tcp);
+        return 1;
+    }
+    int has_body =
+        (q->content_length != UINT64_MAX && q->content_length > 0) || (p->flags & F_CHUNKED);
+    if (has_body && q->body_mode == ARC_HTTP_BODY_NONE) {
+        fail(c, 413, "body_not_allowed", "this request takes no body");
+        return 1;
+    }
+    if (q->content_length != UINT64_MAX && q->content_length > q->body_limit &&
+        q->body_mode != ARC_HTTP_BODY_NONE) {
+        char msg[128];
+        snprintf(msg, sizeof(msg), "the body is %llu bytes; the limit here is %llu",
+                 (unsigned long long)q->content_length, (unsigned long long)q->body_limit);
+        fail(c, 413, "payload_too_large", msg);
+        return 1;
+    }
+    c->state = C_BODY;
+    c->body_start_ms = now_ms(s->loop);
+    if (has_body && s->limits.min_bytes_per_second > 0)
+        arm(c, 1000, 1000);
+    else
+        uv_timer_stop(&c->timer);
+    return 0;
+}
+
+static int on_body(http_parser *p, const char *at, size_t n)
+{
+    conn_t *c = p->data;
+    req_priv_t *r = c->req;
+    arc_http_req_t *q = &r->pub;
+
+    q->body_received += n;
+    if (q->body_received > q->body_limit) {
+        char msg[128];
+        snprintf(msg, sizeof(msg), "the body is over the limit of %llu bytes",
+                 (unsigned long long)q->body_limit);
+        fail(c, 413, "payload_too_large", msg);
+        return -1;
+    }
+    if (q->body_mode == ARC_HTTP_BODY_BUFFER) {
+        if (q->body_len + n + 1 > r->body_cap) {
+            r->body_cap = (q->body_len + n + 1) * 2;
+            q->body = arc_xrealloc(q->body, r->body_cap, 1);
+        }
+        memcpy(q->body + q->body_len, at, n);
+        q->body_len += n;
+        q->body[q->body_len] = '\0';
+    } else if (q->body_mode == ARC_HTTP_BODY_STREAM && q->on_body != NULL) {
+        int st = q->on_body(q, at, n);
+        if (st != 0 || r->answered) {
+            if (!r->answered)
+                fail(c, st, "bad_body", "the request body was refused");
+            r->early = 1;
+            return -1;
+        }
+    }
+    return 0;
+}
+
+static int on_message_complete(http_parser *p)
+{
+    conn_t *c = p->data;
+    req_priv_t *r = c->req;
+
+    uv_timer_stop(&c->timer);
+    c->state = C_HANDLING;
+    if (r->pub.body_mode == ARC_HTTP_BODY_BUFFER && r->pub.body == NULL)
+        r->pub.body = arc_xstrdup("");
+    http_parser_pause(p, 1);
+    c->server->handler.on_request(&r->pub);
+    return 0;
+}
+
+static void parse(conn_t *c, const char *data, size_t len)
+{
+    size_t done = http_parser_execute(&c->parser, &c->server->settings, data, len);
+    enum http_errno e = HTTP_PARSER_ERRNO(&c->parser);
+
+    if (c->closing)
+        return;
+    if (e == HPE_PAUSED) {
+        /* A request is complete and being answered: keep what follows. */
+        http_parser_pause(&c->parser, 0);
+        if (done < len) {
+            c->pending = arc_xrealloc(c->pending, c->pending_len + (len - done), 1);
+            memcpy(c->pending + c->pending_len, data + done, len - done);
+            c->pending_len += len - done;
+        }
+        if (c->state == C_HANDLING)
+            uv_read_stop((uv_stream_t *)&c->tcp);
+        return;
+    }
+    if (e == HPE_OK)
+        return;
+    if (c->req != NULL && c->req->answered)
+        return; /* the callback that stopped parsing has answered already */
+    if (c->head_too_big)
+        fail(c, 431, "header_too_large", "the request head is over the size limit");
+    else
+        fail(c, 400, "bad_request", http_errno_description(e));
+}
+
+static void on_alloc(uv_handle_t *h, size_t suggested, uv_buf_t *buf)
+{
+    (void)h;
+    (void)suggested;
+    buf->base = arc_xmalloc(65536);
+    buf->len = 65536;
+}
+
+static void on_read(uv_stream_t *st, ssize_t n, const uv_buf_t *buf)
+{
+    conn_t *c = st->data;
+
+    if (n < 0) {
+        conn_close(c);
+    } else if (n > 0) {
+        if (c->state == C_HANDLING || (c->req != NULL && c->req->answered)) {
+            /* Read after a stop: keep it for the next request. */
+            c->pending = arc_xrealloc(c->pending, c->pending_len + (size_t)n, 1);
+            memcpy(c->pending + c->pending_len, buf->base, (size_t)n);
+            c->pending_len += (size_t)n;
+            uv_read_stop(st);
+        } else {
+            parse(c, buf->base, (size_t)n);
+        }
+    }
+    free(buf->base);
+}
+
+static void on_timer(uv_timer_t *t)
+{
+    conn_t *c = t->data;
+    arc_http_limits_t *l = &c->server->limits;
+
+    switch (c->state) {
+    case C_WAIT: conn_close(c); break;
+    case C_HEAD: fail(c, 408, "timeout", "the request head took too long"); break;
+    case C_BODY: {
+        double secs = (now_ms(c->server->loop) - c->body_start_ms) / 1000.0;
+        uint64_t got = c->req ? c->req->pub.body_received : 0;
+        if (secs >= 10.0 && (double)got / secs < (double)l->min_bytes_per_second)
+            fail(c, 408, "timeout", "the request body is arriving too slowly");
+        break;
+    }
+    default: break;
+    }
+}
+
+/* ---- accepting ---- */
+
+static void on_connection(uv_stream_t *listener, int status)
+{
+    arc_http_server_t *s = listener->data;
+    conn_t *c;
+
+    if (status < 0)
+        return;
+    c = arc_xcalloc(1, sizeof(*c));
+    c->server = s;
+    uv_tcp_init(s->loop, &c->tcp);
+    uv_timer_init(s->loop, &c->timer);
+    c->tcp.data = c->timer.data = c;
+    c->handles = 2;
+    c->next = s->conns;
+    if (s->conns)
+        s->conns->prev = c;
+    s->conns = c;
+    s->n_conns++;
+    if (uv_accept(listener, (uv_stream_t *)&c->tcp) != 0) {
+        conn_close(c);
+        return;
+    }
+    uv_tcp_nodelay(&c->tcp, 1);
+    http_parser_init(&c->parser, HTTP_REQUEST);
+    c->parser.data = c;
+    if (s->n_conns > s->limits.max_connections || s->closing) {
+        fail(c, 503, "overloaded", "too many connections; try again shortly");
+        return;
+    }
+    c->state = C_WAIT;
+    arm(c, s->limits.header_timeout_ms, 0);
+    uv_read_start((uv_stream_t *)&c->tcp, on_alloc, on_read);
+}
+
+int arc_http_server_create(uv_loop_t *loop, const char *listen, const arc_http_limits_t *limits,
+                           const arc_http_handler_t *handler, arc_http_server_t **out,
+                           arc_err_t *err)
+{
+    arc_http_server_t *s = NULL;
+    char host[256];
+    const char *colon = strrchr(listen, ':');
+    struct sockaddr_storage addr;
+    int rc, port;
+
+    *out = NULL;
+    if (colon == NULL || (size_t)(colon - listen) >= sizeof(host) || colon[1] == '\0')
+        return arc_err_set(err, ARC_EINVAL, "listen address '%s' is not host:port", listen);
+    memcpy(host, listen, (size_t)(colon - listen));
+    host[colon - listen] = '\0';
+    char *end = NULL;
+    port = (int)strtol(colon + 1, &end, 10);
+    if (*end != '\0' || port < 0 || port > 65535)
+        return arc_err_set(err, ARC_EINVAL, "listen address '%s' has a bad port", listen);
+    if (uv_ip4_addr(host, port, (struct sockaddr_in *)&addr) != 0 &&
+        uv_ip6_addr(host[0] == '[' ? host + 1 : host, port, (struct sockaddr_in6 *)&addr) != 0)
+        return arc_err_set(err, ARC_EINVAL, "listen address '%s': '%s' is not an IP address",
+                           listen, host);
+    s = arc_xcalloc(1, sizeof(*s));
+    s->loop = loop;
+    s->limits = *limits;
+    s->handler = *handler;
+    s->settings.on_message_begin = on_message_begin;
+    s->settings.on_url = on_url;
+    s->settings.on_header_field = on_header_field;
+    s->settings.on_header_value = on_header_value;
+    s->settings.on_headers_complete = on_headers_complete;
+    s->settings.on_body = on_body;
+    s->settings.on_message_complete = on_message_complete;
+    uv_tcp_init(loop, &s->listener);
+    s->listener.data = s;
+    if ((rc = uv_tcp_bind(&s->listener, (struct sockaddr *)&addr, 0)) != 0 ||
+        (rc = uv_listen((uv_stream_t *)&s->listener, 511, on_connection)) != 0) {
+        arc_err_set(err, ARC_EIO, "cannot listen on %s: %s", listen, uv_strerror(rc));
+        s->listener.data = NULL;
+        uv_close((uv_handle_t *)&s->listener, NULL);
+        uv_run(loop, UV_RUN_NOWAIT); /* let the close complete before freeing */
+        free(s);
+        return ARC_EIO;
+    }
+    struct sockaddr_storage bound;
+    int blen = sizeof(bound);
+    uv_tcp_getsockname(&s->listener, (struct sockaddr *)&bound, &blen);
+    s->port = ntohs(bound.ss_family == AF_INET6 ? ((struct sockaddr_in6 *)&bound)->sin6_port
+                                                : ((struct sockaddr_in *)&bound)->sin_port);
+    *out = s;
+    return 0;
+}
+
+int arc_http_server_port(const arc_http_server_t *s)
+{
+    return s->port;
+}
+
+size_t arc_http_server_connections(const arc_http_server_t *s)
+{
+    return s->n_conns;
+}
+
+void *arc_http_server_data(const arc_http_server_t *s)
+{
+    return s->handler.data;
+}
+
+static void on_listener_closed(uv_handle_t *h)
+{
+    arc_http_server_t *s = h->data;
+
+    h->data = NULL;
+    s->listener.data = NULL;
+    if (s->n_conns == 0 && s->close_cb != NULL) {
+        void (*cb)(arc_http_server_t *) = s->close_cb;
+        s->close_cb = NULL;
+        cb(s);
+    }
+}
+
+void arc_http_server_close(arc_http_server_t *s, void (*cb)(arc_http_server_t *s))
+{
+    s->closing = 1;
+    s->close_cb = cb;
+    /* Idle connections go now; busy ones after their response. */
+    for (conn_t *c = s->conns, *next; c != NULL; c = next) {
+        next = c->next;
+        if (c->state == C_WAIT)
+            conn_close(c);
+    }
+    uv_close((uv_handle_t *)&s->listener, on_listener_closed);
+}
+
+/* ---- answering ---- */
+
+const char *arc_http_header(const arc_http_req_t *req, const char *name)
+{
+    for (size_t i = 0; i < req->n_headers; i++)
+        if (req->headers[i].name != NULL && strcmp(req->headers[i].name, name) == 0)
+            return req->headers[i].value;
+    return NULL;
+}
+
+const char *arc_http_query_param(const arc_http_req_t *req, const char *name, char *buf, size_t len)
+{
+    size_t n = strlen(name);
+    const char *p = req->query;
+
+    while (p != NULL && *p != '\0') {
+        const char *amp = strchr(p, '&');
+        size_t seg = amp ? (size_t)(amp - p) : strlen(p);
+        if (seg >= n && strncmp(p, name, n) == 0 && (seg == n || p[n] == '=')) {
+            size_t vlen = seg > n ? seg - n - 1 : 0;
+            if (vlen >= len)
+                vlen = len - 1;
+            memcpy(buf, p + n + (seg > n ? 1 : 0), vlen);
+            buf[vlen] = '\0';
+            return buf;
+        }
+        p = amp ? amp + 1 : NULL;
+    }
+    return NULL;
+}
+
+static void on_written(uv_write_t *w, int status)
+{
+    write_t *wr = (write_t *)w;
+    req_priv_t *r = wr->req;
+
+    r->writes--;
+    if (wr->cb != NULL)
+        wr->cb(&r->pub, status, wr->arg);
+    free(wr->owned);
+    free(wr);
+    if (status < 0 && r->conn != NULL)
+        conn_close(r->conn);
+    maybe_finish(r);
+}
+
+static void send_bufs(req_priv_t *r, char *owned, const void *data, size_t len,
+                      arc_http_write_cb cb, void *arg, const char *head, size_t head_len)
+{
+    write_t *wr = arc_xcalloc(1, sizeof(*wr));
+    uv_buf_t bufs[2];
+    unsigned nb = 0;
+
+    wr->req = r;
+    wr->cb = cb;
+    wr->arg = arg;
+    wr->owned = owned;
+    if (head_len > 0)
+        bufs[nb++] = uv_buf_init((char *)head, (unsigned)head_len);
+    if (len > 0)
+        bufs[nb++] = uv_buf_init((char *)data, (unsigned)len);
+    r->writes++;
+    int rc = r->conn ? uv_write(&wr->w, (uv_stream_t *)&r->conn->tcp, bufs, nb, on_written)
+                     : UV_ECANCELED;
+    if (rc != 0) {
+        /* No connection: report as if written with an error. */
+        wr->w.data = NULL;
+        on_written(&wr->w, rc);
+    }
+}
+
+/* The status line and headers, in one owned buffer. */
+static char *build_head(req_priv_t *r, int status, const char *content_type,
+                        const char *extra_headers, int64_t content_length, size_t *len)
+{
+    conn_t *c = r->conn;
+    int keep =
+        r->keep_alive && !r->early && content_length >= 0 && c != NULL && !c->server->closing;
+    size_t cap = 512 + (extra_headers ? strlen(extra_headers) : 0) +
+                 (content_type ? strlen(content_type) : 0);
+    char *h = arc_xmalloc(cap);
+    int n = snprintf(h, cap, "HTTP/1.1 %d %s\r\n", status, arc_http_reason(status));
+    if (content_type != NULL)
+        n += snprintf(h + n, cap - (size_t)n, "Content-Type: %s\r\n", content_type);
+    if (content_length >= 0)
+        n +=
+            snprintf(h + n, cap - (size_t)n, "Content-Length: %lld\r\n", (long long)content_length);
+    n += snprintf(h + n, cap - (size_t)n, "Connection: %s\r\n%s\r\n", keep ? "keep-alive" : "close",
+                  extra_headers ? extra_headers : "");
+    r->keep_alive = keep;
+    *len = (size_t)n;
+    return h;
+}
+
+static int begin(req_priv_t *r, int status)
+{
+    if (r->answered) {
+        fprintf(stderr, "arcd: a request to %s was answered twice\n", r->pub.path);
+        return -1;
+    }
+    r->answered = 1;
+    r->pub.status = status;
+    if (r->conn != NULL) {
+        arc_http_handler_t *h = &r->conn->server->handler;
+        if (h->on_done != NULL)
+            h->on_done(&r->pub, now_ms(r->conn->server->loop) - r->pub.start_ms);
+    }
+    return 0;
+}
+
+void arc_http_respond(arc_http_req_t *req, int status, const char *content_type,
+                      const char *extra_headers, const void *body, size_t len)
+{
+    req_priv_t *r = (req_priv_t *)req;
+    size_t hlen;
+
+    if (begin(r, status) != 0)
+        return;
+    r->ended = 1;
+    if (r->conn == NULL) {
+        maybe_finish(r);
+        return;
+    }
+    int head_only = strcmp(req->method, "HEAD") == 0;
+    char *head = build_head(r, status, content_type, extra_headers, (int64_t)len, &hlen);
+    char *copy = head_only || len == 0 ? NULL : arc_xmalloc(len);
+    if (copy)
+        memcpy(copy, body, len);
+    /* One allocation owns both: the head is freed with the body below. */
+    size_t total = hlen + (copy ? len : 0);
+    char *all = arc_xmalloc(total ? total : 1);
+    memcpy(all, head, hlen);
+    if (copy)
+        memcpy(all + hlen, copy, len);
+    free(head);
+    free(copy);
+    send_bufs(r, all, NULL, 0, NULL, NULL, all, total);
+}
+
+void arc_http_respond_json(arc_http_req_t *req, int status, json_t *js)
+{
+    char *s = json_dumps(js, JSON_COMPACT | JSON_PRESERVE_ORDER);
+
+    arc_http_respond(req, status, "application/json; charset=utf-8", "Cache-Control: no-store\r\n",
+                     s, s ? strlen(s) : 0);
+    free(s);
+    json_decref(js);
+}
+
+void arc_http_error(arc_http_req_t *req, int status, const char *code, const char *extra_headers,
+                    const char *fmt, ...)
+{
+    char msg[512];
+    va_list ap;
+
+    va_start(ap, fmt);
+    vsnprintf(msg, sizeof(msg), fmt, ap);
+    va_end(ap);
+    json_t *js = json_pack("{s:s, s:s}", "error", msg, "code", code);
+    char *s = json_dumps(js, JSON_COMPACT | JSON_PRESERVE_ORDER);
+    char headers[512];
+    snprintf(headers, sizeof(headers), "Cache-Control: no-store\r\n%s",
+             extra_headers ? extra_headers : "");
+    arc_http_respond(req, status, "application/json; charset=utf-8", headers, s, strlen(s));
+    free(s);
+    json_decref(js);
+}
+
+void arc_http_start(arc_http_req_t *req, int status, const char *content_type,
+                    const char *extra_headers, int64_t content_length)
+{
+    req_priv_t *r = (req_priv_t *)req;
+    size_t hlen;
+
+    if (begin(r, status) != 0)
+        return;
+    if (r->conn == NULL)
+        return;
+    char *head = build_head(r, status, content_type, extra_headers, content_length, &hlen);
+    send_bufs(r, head, NULL, 0, NULL, NULL, head, hlen);
+}
+
+void arc_http_write(arc_http_req_t *req, const void *data, size_t len, arc_http_write_cb cb,
+                    void *arg)
+{
+    req_priv_t *r = (req_priv_t *)req;
+
+    send_bufs(r, NULL, data, len, cb, arg, NULL, 0);
+}
+
+void arc_http_end(arc_http_req_t *req)
+{
+    req_priv_t *r = (req_priv_t *)req;
+
+    if (!r->answered)
+        begin(r, 500);
+    r->ended = 1;
+    maybe_finish(r);
+}

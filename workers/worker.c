@@ -97,6 +97,10 @@ int arc_worker_main(int argc, char **argv)
      * that would need too much memory fails its job instead of the machine. */
     if (niceness > 0 && nice((int)niceness) == -1)
         perror("arcd worker: nice");
+#if defined(__SANITIZE_ADDRESS__)
+    /* AddressSanitizer reserves terabytes of address space: no limit then. */
+    memory_mb = 0;
+#endif
     if (memory_mb > 0) {
         struct rlimit rl = {.rlim_cur = (rlim_t)memory_mb << 20,
                             .rlim_max = (rlim_t)memory_mb << 20};

@@ -149,6 +149,12 @@ void arc_http_write(arc_http_req_t *req, const void *data, size_t len, arc_http_
                     void *arg);
 void arc_http_end(arc_http_req_t *req);
 
+/* Flow control for streamed bodies: stop reading the connection until
+ * arc_http_resume() (e.g. while a body piece is written to disk). Pieces
+ * already read are still delivered. */
+void arc_http_pause(arc_http_req_t *req);
+void arc_http_resume(arc_http_req_t *req);
+
 /* The reason phrase of a status code. */
 const char *arc_http_reason(int status);
 

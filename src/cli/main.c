@@ -8,6 +8,7 @@
 
 #include "arcd/cli.h"
 #include "arcd/compiler.h"
+#include "arcd/daemon.h"
 #include "arcd/worker.h"
 
 static void usage(FILE *f)
@@ -27,7 +28,9 @@ static void usage(FILE *f)
                "  inspect FILE.mind [--json]  summarise a .mind file\n"
                "  compare REF.mind CAND.mind [--verbose] [--json]\n"
                "                              compare two .mind files feature by feature\n"
+               "  serve [--config FILE]       run the daemon (HTTP API, job queue, workers)\n"
                "  migrate [--config FILE]     apply the database migrations (sql/)\n"
+               "  worker                      a worker process (started by serve)\n"
                "  version                     print the version\n");
 }
 
@@ -76,6 +79,8 @@ int main(int argc, char **argv)
         return arc_cli_compile(argc - 1, argv + 1);
     if (strcmp(cmd, "inspect") == 0)
         return arc_cli_inspect(argc - 1, argv + 1);
+    if (strcmp(cmd, "serve") == 0)
+        return arc_serve_main(argc - 1, argv + 1);
     if (strcmp(cmd, "worker") == 0)
         return arc_worker_main(argc - 1, argv + 1);
     if (strcmp(cmd, "migrate") == 0)

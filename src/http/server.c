@@ -720,13 +720,15 @@ static void on_written(uv_write_t *w, int status)
     write_t *wr = (write_t *)w;
     req_priv_t *r = wr->req;
 
-    r->writes--;
+    /* The write still counts while its callback runs, so a callback that
+     * ends the response cannot free the request under us. */
     if (wr->cb != NULL)
         wr->cb(&r->pub, status, wr->arg);
     free(wr->owned);
     free(wr);
     if (status < 0 && r->conn != NULL)
         conn_close(r->conn);
+    r->writes--;
     maybe_finish(r);
 }
 
@@ -882,4 +884,20 @@ void arc_http_end(arc_http_req_t *req)
         begin(r, 500);
     r->ended = 1;
     maybe_finish(r);
+}
+
+void arc_http_pause(arc_http_req_t *req)
+{
+    req_priv_t *r = (req_priv_t *)req;
+
+    if (r->conn != NULL && r->conn->state == C_BODY)
+        uv_read_stop((uv_stream_t *)&r->conn->tcp);
+}
+
+void arc_http_resume(arc_http_req_t *req)
+{
+    req_priv_t *r = (req_priv_t *)req;
+
+    if (r->conn != NULL && r->conn->state == C_BODY && !r->answered)
+        uv_read_start((uv_stream_t *)&r->conn->tcp, on_alloc, on_read);
 }

@@ -1,0 +1,287 @@
+/*
+ * GET /objects/ar-storage/:id/:file: a project's files, read through libuv's
+ * threadpool in 64 KiB pieces and written as the socket drains, with ETag,
+ * Last-Modified, Accept-Ranges and single-range 206 answers (iPhones ask for
+ * "bytes=0-1" before they play a video). The id has been checked as a UUID;
+ * the file must be one of the names a project produces, so no request can
+ * reach outside the project's folder.
+ */
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "arcd/daemon.h"
+
+#define CHUNK 65536
+
+static const struct {
+    const char *name;
+    const char *type;
+} served[] = {
+    {"marker.mind", "application/octet-stream"},
+    {"video.mp4", "video/mp4"},
+    {"video.mov", "video/quicktime"},
+    {"video.webm", "video/webm"},
+    {"index.html", "text/html; charset=utf-8"},
+    {"qr-code.png", "image/png"},
+    {"qr-code.svg", "image/svg+xml"},
+    {"enhanced-photo.jpg", "image/jpeg"},
+    {"poster.jpg", "image/jpeg"},
+    {"features.png", "image/png"},
+};
+
+typedef struct fsend_s {
+    arc_http_req_t *req; /* NULL once aborted */
+    arc_daemon_t *d;
+    uv_fs_t fs;
+    int busy;
+    uv_file fd;
+    uint64_t pos, end; /* bytes [pos, end) still to send */
+    char *buf;
+    int writing;
+    const char *type;
+} fsend_t;
+
+static void fs_free(fsend_t *f)
+{
+    if (f->busy || f->writing)
+        return;
+    if (f->fd >= 0) {
+        uv_fs_t c;
+        uv_fs_close(NULL, &c, f->fd, NULL); /* closing a regular file does not block */
+        uv_fs_req_cleanup(&c);
+    }
+    free(f->buf);
+    free(f);
+}
+
+static void on_abort(arc_http_req_t *req)
+{
+    fsend_t *f = req->data;
+
+    f->req = NULL;
+    fs_free(f);
+}
+
+static void read_next(fsend_t *f);
+
+static void on_chunk_written(arc_http_req_t *req, int status, void *arg)
+{
+    fsend_t *f = arg;
+
+    (void)req;
+    f->writing = 0;
+    if (f->req == NULL || status < 0) {
+        fs_free(f);
+        return;
+    }
+    read_next(f);
+}
+
+static void on_read(uv_fs_t *fs)
+{
+    fsend_t *f = fs->data;
+    ssize_t n = fs->result;
+
+    uv_fs_req_cleanup(fs);
+    f->busy = 0;
+    if (f->req == NULL) {
+        fs_free(f);
+        return;
+    }
+    if (n <= 0) {
+        /* The file shrank or failed under us: end the response short. */
+        arc_http_req_t *req = f->req;
+        f->req = NULL;
+        req->on_abort = NULL;
+        arc_http_end(req);
+        fs_free(f);
+        return;
+    }
+    f->pos += (uint64_t)n;
+    f->writing = 1;
+    arc_http_write(f->req, f->buf, (size_t)n, on_chunk_written, f);
+}
+
+static void read_next(fsend_t *f)
+{
+    if (f->pos >= f->end) {
+        arc_http_req_t *req = f->req;
+        f->req = NULL;
+        req->on_abort = NULL;
+        arc_http_end(req);
+        fs_free(f);
+        return;
+    }
+    uint64_t left = f->end - f->pos;
+    uv_buf_t b = uv_buf_init(f->buf, (unsigned)(left < CHUNK ? left : CHUNK));
+    f->fs.data = f;
+    f->busy = 1;
+    uv_fs_read(f->d->loop, &f->fs, f->fd, &b, 1, (int64_t)f->pos, on_read);
+}
+
+/* Parses "bytes=a-b", "bytes=a-" or "bytes=-n" against size. Returns 1 with
+ * [*from, *to] inclusive, 0 to ignore the header (malformed, or several
+ * ranges: the whole file is sent), -1 when it cannot be satisfied. */
+static int parse_range(const char *h, uint64_t size, uint64_t *from, uint64_t *to)
+{
+    char *end;
+
+    if (strncmp(h, "bytes=", 6) != 0 || strchr(h, ',') != NULL)
+        return 0;
+    h += 6;
+    if (*h == '-') {
+        unsigned long long n = strtoull(h + 1, &end, 10);
+        if (end == h + 1 || *end != '\0')
+            return 0;
+        if (n == 0 || size == 0)
+            return -1;
+        *from = n >= size ? 0 : size - n;
+        *to = size - 1;
+        return 1;
+    }
+    unsigned long long a = strtoull(h, &end, 10);
+    if (end == h || *end != '-')
+        return 0;
+    const char *b = end + 1;
+    unsigned long long z = size ? size - 1 : 0;
+    if (*b != '\0') {
+        z = strtoull(b, &end, 10);
+        if (end == b || *end != '\0' || z < a)
+            return 0;
+    }
+    if (a >= size)
+        return -1;
+    *from = a;
+    *to = z >= size ? size - 1 : z;
+    return 1;
+}
+
+static void on_stat(uv_fs_t *fs)
+{
+    fsend_t *f = fs->data;
+    uv_stat_t st = fs->statbuf;
+    int rc = (int)fs->result;
+
+    uv_fs_req_cleanup(fs);
+    f->busy = 0;
+    if (f->req == NULL) {
+        fs_free(f);
+        return;
+    }
+    arc_http_req_t *req = f->req;
+    if (rc < 0 || !S_ISREG(st.st_mode)) {
+        f->req = NULL;
+        req->on_abort = NULL;
+        arc_http_error(req, 404, "not_found", NULL, "no such file");
+        fs_free(f);
+        return;
+    }
+    uint64_t size = st.st_size;
+    char etag[64], lm[64], headers[512];
+    snprintf(etag, sizeof(etag), "\"%llx-%llx\"", (unsigned long long)size,
+             (unsigned long long)st.st_mtim.tv_sec * 1000000000ull + st.st_mtim.tv_nsec);
+    time_t mt = (time_t)st.st_mtim.tv_sec;
+    struct tm tm;
+    gmtime_r(&mt, &tm);
+    strftime(lm, sizeof(lm), "%a, %d %b %Y %H:%M:%S GMT", &tm);
+    int n = snprintf(headers, sizeof(headers),
+                     "ETag: %s\r\nLast-Modified: %s\r\nAccept-Ranges: bytes\r\n"
+                     "Cache-Control: public, max-age=300\r\nAccess-Control-Allow-Origin: *\r\n",
+                     etag, lm);
+    const char *inm = arc_http_header(req, "if-none-match");
+    if (inm != NULL && strcmp(inm, etag) == 0) {
+        f->req = NULL;
+        req->on_abort = NULL;
+        arc_http_respond(req, 304, NULL, headers, "", 0);
+        fs_free(f);
+        return;
+    }
+    uint64_t from = 0, to = size ? size - 1 : 0;
+    int status = 200;
+    const char *range = arc_http_header(req, "range");
+    const char *if_range = arc_http_header(req, "if-range");
+    if (range != NULL && (if_range == NULL || strcmp(if_range, etag) == 0)) {
+        int pr = parse_range(range, size, &from, &to);
+        if (pr < 0) {
+            snprintf(headers + n, sizeof(headers) - (size_t)n, "Content-Range: bytes */%llu\r\n",
+                     (unsigned long long)size);
+            f->req = NULL;
+            req->on_abort = NULL;
+            arc_http_respond(req, 416, "text/plain", headers, "", 0);
+            fs_free(f);
+            return;
+        }
+        if (pr > 0) {
+            status = 206;
+            snprintf(headers + n, sizeof(headers) - (size_t)n,
+                     "Content-Range: bytes %llu-%llu/%llu\r\n", (unsigned long long)from,
+                     (unsigned long long)to, (unsigned long long)size);
+        }
+    }
+    uint64_t len = size ? to - from + 1 : 0;
+    arc_http_start(req, status, f->type, headers, (int64_t)len);
+    if (strcmp(req->method, "HEAD") == 0 || len == 0) {
+        f->req = NULL;
+        req->on_abort = NULL;
+        arc_http_end(req);
+        fs_free(f);
+        return;
+    }
+    f->pos = from;
+    f->end = to + 1;
+    f->buf = arc_xmalloc(CHUNK);
+    read_next(f);
+}
+
+static void on_open(uv_fs_t *fs)
+{
+    fsend_t *f = fs->data;
+    int fd = (int)fs->result;
+
+    uv_fs_req_cleanup(fs);
+    f->busy = 0;
+    if (fd >= 0)
+        f->fd = fd;
+    if (f->req == NULL) {
+        fs_free(f);
+        return;
+    }
+    if (fd < 0) {
+        arc_http_req_t *req = f->req;
+        f->req = NULL;
+        req->on_abort = NULL;
+        arc_http_error(req, 404, "not_found", NULL, "no such file");
+        fs_free(f);
+        return;
+    }
+    f->busy = 1;
+    uv_fs_fstat(f->d->loop, &f->fs, f->fd, on_stat);
+}
+
+void arc_files_serve(arc_http_req_t *req, arc_daemon_t *d, const char *id, const char *file)
+{
+    const char *type = NULL;
+    char path[4200];
+
+    for (size_t i = 0; i < sizeof(served) / sizeof(served[0]); i++)
+        if (strcmp(served[i].name, file) == 0)
+            type = served[i].type;
+    if (type == NULL) {
+        arc_http_error(req, 404, "not_found", NULL, "no such file");
+        return;
+    }
+    fsend_t *f = arc_xcalloc(1, sizeof(*f));
+    f->req = req;
+    f->d = d;
+    f->fd = -1;
+    f->type = type;
+    req->data = f;
+    req->on_abort = on_abort;
+    snprintf(path, sizeof(path), "%s/ar-storage/%s/%s", d->storage, id, file);
+    f->fs.data = f;
+    f->busy = 1;
+    uv_fs_open(d->loop, &f->fs, path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC, 0, on_open);
+}

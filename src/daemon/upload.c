@@ -1,0 +1,621 @@
+/*
+ * POST /api/ar/create-demo: a multipart/form-data upload streamed to disk.
+ *
+ * Parts arrive through the streaming multipart parser; `photo` and `video`
+ * go to temporary files under storage/tmp/<id>/ (checked by their magic
+ * bytes as soon as the first bytes are in), written through libuv's
+ * threadpool while the connection is paused, so neither memory nor the loop
+ * holds the upload. When the body is complete the files are fsynced and
+ * renamed into storage/ar-storage/<id>/, and only then is the project row
+ * inserted (which queues the job). Any failure answers a JSON error and
+ * removes what was written; an accepted upload always has its row.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <openssl/rand.h>
+
+#include "arcd/daemon.h"
+#include "arcd/image.h"
+#include "arcd/multipart.h"
+
+#define FIELD_LIMIT 65536
+
+typedef struct ufile_s {
+    int fd;
+    char tmp[4096];
+    char name[32]; /* photo.jpg, video.webm, ... */
+    uint64_t bytes;
+    uint8_t sniff[16];
+    size_t sniff_len;
+    int checked;
+    int present;
+} ufile_t;
+
+typedef struct wbuf_s {
+    char *data;
+    size_t len;
+    ufile_t *file;
+    struct wbuf_s *next;
+} wbuf_t;
+
+typedef enum { PART_NONE, PART_PHOTO, PART_VIDEO, PART_FIELD } part_t;
+
+typedef struct upload_s {
+    arc_daemon_t *d;
+    arc_http_req_t *req; /* NULL once answered or aborted */
+    char id[40];
+    char tmpdir[3800];
+    arc_multipart_t *mp;
+    part_t part;
+    char field[32];
+    char *value;
+    size_t value_len;
+    ufile_t photo, video;
+    wbuf_t *q_head, *q_tail;
+    uv_fs_t fs;
+    int fs_busy;
+    int body_done;
+    int finalizing;
+    int in_feed; /* inside the multipart parser: cleanup waits */
+    int failed;
+    char fit_mode[16];
+    int scale_w, scale_h;
+    json_t *config;
+    arc_pg_query_t *query;
+} upload_t;
+
+/* ---- rate limit: uploads per client address per minute ---- */
+
+typedef struct rate_s {
+    char addr[64];
+    uint64_t window;
+    int64_t count;
+} rate_t;
+
+static rate_t rates[1024];
+
+/* Returns 0, or the seconds until the client may upload again. */
+static int rate_check(arc_daemon_t *d, const char *addr)
+{
+    int64_t limit = d->cfg.limits.uploads_per_minute;
+    uint64_t now = uv_now(d->loop) / 1000;
+    uint64_t window = now / 60;
+    unsigned h = 5381;
+
+    if (limit <= 0)
+        return 0;
+    for (const char *p = addr; *p; p++)
+        h = h * 33 + (unsigned char)*p;
+    rate_t *r = &rates[h % (sizeof(rates) / sizeof(rates[0]))];
+    if (strcmp(r->addr, addr) != 0 || r->window != window) {
+        snprintf(r->addr, sizeof(r->addr), "%s", addr);
+        r->window = window;
+        r->count = 0;
+    }
+    if (r->count >= limit)
+        return (int)(60 - now % 60);
+    r->count++;
+    return 0;
+}
+
+/* ---- cleanup ---- */
+
+static void cleanup_if_idle(upload_t *u)
+{
+    if (u->fs_busy || u->query != NULL || u->req != NULL || u->in_feed)
+        return;
+    if (u->photo.fd >= 0)
+        close(u->photo.fd);
+    if (u->video.fd >= 0)
+        close(u->video.fd);
+    if (u->failed) {
+        /* Nothing of a refused upload stays behind. */
+        if (u->photo.tmp[0])
+            unlink(u->photo.tmp);
+        if (u->video.tmp[0])
+            unlink(u->video.tmp);
+        char dir[4096];
+        snprintf(dir, sizeof(dir), "%s/ar-storage/%s", u->d->storage, u->id);
+        char path[4200];
+        snprintf(path, sizeof(path), "%s/%s", dir, u->photo.name);
+        unlink(path);
+        snprintf(path, sizeof(path), "%s/%s", dir, u->video.name);
+        unlink(path);
+        rmdir(dir);
+    }
+    rmdir(u->tmpdir);
+    for (wbuf_t *b = u->q_head, *n; b; b = n) {
+        n = b->next;
+        free(b->data);
+        free(b);
+    }
+    arc_multipart_free(u->mp);
+    free(u->value);
+    json_decref(u->config);
+    free(u);
+}
+
+/* Answers an error (once) and lets cleanup run when the disk is idle. */
+static int fail(upload_t *u, int status, const char *code, const char *fmt, ...)
+    __attribute__((format(printf, 4, 5)));
+
+static int fail(upload_t *u, int status, const char *code, const char *fmt, ...)
+{
+    char msg[400];
+    va_list ap;
+
+    va_start(ap, fmt);
+    vsnprintf(msg, sizeof(msg), fmt, ap);
+    va_end(ap);
+    u->failed = 1;
+    if (u->req != NULL) {
+        arc_http_req_t *req = u->req;
+        u->req = NULL;
+        req->data = NULL;
+        req->on_abort = NULL;
+        arc_http_error(req, status, code, status == 503 ? "Retry-After: 5\r\n" : NULL, "%s", msg);
+    }
+    cleanup_if_idle(u);
+    return status;
+}
+
+static void on_abort(arc_http_req_t *req)
+{
+    upload_t *u = req->data;
+
+    u->req = NULL;
+    u->failed = 1;
+    arc_pg_cancel(u->query);
+    u->query = NULL;
+    cleanup_if_idle(u);
+}
+
+/* ---- writing ---- */
+
+static void write_next(upload_t *u);
+static void finalize(upload_t *u);
+
+static void on_written(uv_fs_t *fs)
+{
+    upload_t *u = fs->data;
+    ssize_t n = fs->result;
+    wbuf_t *b = u->q_head;
+
+    uv_fs_req_cleanup(fs);
+    u->fs_busy = 0;
+    if (u->failed) {
+        cleanup_if_idle(u);
+        return;
+    }
+    if (n < 0) {
+        int full = n == UV_ENOSPC || n == -EDQUOT;
+        fail(u, full ? 507 : 500, full ? "storage_full" : "storage_error",
+             "the upload could not be stored: %s", uv_strerror((int)n));
+        return;
+    }
+    if ((size_t)n < b->len) {
+        memmove(b->data, b->data + n, b->len - (size_t)n); /* a short write: the rest again */
+        b->len -= (size_t)n;
+    } else {
+        u->q_head = b->next;
+        if (u->q_head == NULL)
+            u->q_tail = NULL;
+        free(b->data);
+        free(b);
+    }
+    write_next(u);
+}
+
+static void write_next(upload_t *u)
+{
+    if (u->fs_busy || u->failed)
+        return;
+    if (u->q_head == NULL) {
+        if (u->req != NULL)
+            arc_http_resume(u->req);
+        if (u->body_done && !u->finalizing)
+            finalize(u);
+        return;
+    }
+    wbuf_t *b = u->q_head;
+    uv_buf_t buf = uv_buf_init(b->data, (unsigned)b->len);
+    u->fs.data = u;
+    u->fs_busy = 1;
+    uv_fs_write(u->d->loop, &u->fs, b->file->fd, &buf, 1, -1, on_written);
+}
+
+static void enqueue(upload_t *u, ufile_t *f, const char *data, size_t len)
+{
+    wbuf_t *b = arc_xcalloc(1, sizeof(*b));
+
+    b->data = arc_xmalloc(len);
+    memcpy(b->data, data, len);
+    b->len = len;
+    b->file = f;
+    if (u->q_tail)
+        u->q_tail->next = b;
+    else
+        u->q_head = b;
+    u->q_tail = b;
+    if (u->req != NULL)
+        arc_http_pause(u->req); /* until the disk has caught up */
+    write_next(u);
+}
+
+/* ---- parts ---- */
+
+static const char *video_container(const uint8_t *b, size_t n)
+{
+    if (n >= 4 && b[0] == 0x1a && b[1] == 0x45 && b[2] == 0xdf && b[3] == 0xa3)
+        return "webm";
+    if (n >= 12 && memcmp(b + 4, "ftyp", 4) == 0)
+        return memcmp(b + 8, "qt  ", 4) == 0 ? "mov" : "mp4";
+    if (n >= 8 && (memcmp(b + 4, "moov", 4) == 0 || memcmp(b + 4, "mdat", 4) == 0 ||
+                   memcmp(b + 4, "wide", 4) == 0 || memcmp(b + 4, "free", 4) == 0))
+        return "mov";
+    return NULL;
+}
+
+/* Checks a file part's first bytes once enough are in (or at its end). */
+static int check_magic(upload_t *u, ufile_t *f, int at_end)
+{
+    if (f->checked || (!at_end && f->sniff_len < sizeof(f->sniff)))
+        return 0;
+    f->checked = 1;
+    if (f == &u->photo) {
+        arc_image_format_t fmt = arc_image_sniff(f->sniff, f->sniff_len);
+        if (fmt != ARC_IMAGE_JPEG && fmt != ARC_IMAGE_PNG)
+            return fail(u, 415, "unsupported_photo",
+                        "the photo is not a JPEG or PNG image (by its first bytes)");
+        snprintf(f->name, sizeof(f->name), "photo.%s", fmt == ARC_IMAGE_JPEG ? "jpg" : "png");
+    } else {
+        const char *c = video_container(f->sniff, f->sniff_len);
+        if (c == NULL)
+            return fail(u, 415, "unsupported_video",
+                        "the video is not MP4, MOV or WebM (by its first bytes)");
+        snprintf(f->name, sizeof(f->name), "video.%s", c);
+    }
+    return 0;
+}
+
+static int on_part(void *arg, const char *name, const char *filename, const char *ctype)
+{
+    upload_t *u = arg;
+    ufile_t *f = NULL;
+
+    (void)filename;
+    (void)ctype;
+    if (strcmp(name, "photo") == 0)
+        f = &u->photo, u->part = PART_PHOTO;
+    else if (strcmp(name, "video") == 0)
+        f = &u->video, u->part = PART_VIDEO;
+    if (f != NULL) {
+        if (f->present)
+            return fail(u, 400, "duplicate_part", "the form has more than one '%s'", name);
+        f->present = 1;
+        snprintf(f->tmp, sizeof(f->tmp), "%s/%s.part", u->tmpdir, name);
+        f->fd = open(f->tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0640);
+        if (f->fd < 0)
+            return fail(u, errno == ENOSPC ? 507 : 500, "storage_error",
+                        "cannot store the upload: %s", strerror(errno));
+        return 0;
+    }
+    if (strcmp(name, "fitMode") != 0 && strcmp(name, "scaleWidth") != 0 &&
+        strcmp(name, "scaleHeight") != 0 && strcmp(name, "config") != 0)
+        return fail(u, 400, "unknown_field",
+                    "unknown form field '%s' (expected photo, video, fitMode, scaleWidth, "
+                    "scaleHeight, config)",
+                    name);
+    u->part = PART_FIELD;
+    snprintf(u->field, sizeof(u->field), "%s", name);
+    free(u->value);
+    u->value = arc_xstrdup("");
+    u->value_len = 0;
+    return 0;
+}
+
+static int on_data(void *arg, const char *data, size_t len)
+{
+    upload_t *u = arg;
+    arc_daemon_t *d = u->d;
+
+    if (u->part == PART_FIELD) {
+        if (u->value_len + len > FIELD_LIMIT)
+            return fail(u, 413, "field_too_large", "the field '%s' is over %d bytes", u->field,
+                        FIELD_LIMIT);
+        u->value = arc_xrealloc(u->value, u->value_len + len + 1, 1);
+        memcpy(u->value + u->value_len, data, len);
+        u->value_len += len;
+        u->value[u->value_len] = '\0';
+        return 0;
+    }
+    ufile_t *f = u->part == PART_PHOTO ? &u->photo : &u->video;
+    uint64_t limit =
+        (uint64_t)(u->part == PART_PHOTO ? d->cfg.limits.photo_bytes : d->cfg.limits.video_bytes);
+    f->bytes += len;
+    if (f->bytes > limit)
+        return fail(u, 413, "file_too_large", "the %s is over its limit of %llu bytes",
+                    u->part == PART_PHOTO ? "photo" : "video", (unsigned long long)limit);
+    if (f->sniff_len < sizeof(f->sniff)) {
+        size_t take = len < sizeof(f->sniff) - f->sniff_len ? len : sizeof(f->sniff) - f->sniff_len;
+        memcpy(f->sniff + f->sniff_len, data, take);
+        f->sniff_len += take;
+    }
+    if (check_magic(u, f, 0) != 0)
+        return -1;
+    enqueue(u, f, data, len);
+    return 0;
+}
+
+static int parse_dim(upload_t *u, const char *v, int *out)
+{
+    char *end = NULL;
+    long n = strtol(v, &end, 10);
+
+    if (*v == '\0' || *end != '\0' || n < 1 || n > 10000)
+        return fail(u, 400, "bad_field", "'%s' must be a whole number of pixels from 1 to 10000",
+                    u->field);
+    *out = (int)n;
+    return 0;
+}
+
+static int on_part_end(void *arg)
+{
+    upload_t *u = arg;
+
+    if (u->part == PART_PHOTO || u->part == PART_VIDEO) {
+        ufile_t *f = u->part == PART_PHOTO ? &u->photo : &u->video;
+        if (f->bytes == 0)
+            return fail(u, 400, "empty_file", "the %s is empty",
+                        u->part == PART_PHOTO ? "photo" : "video");
+        return check_magic(u, f, 1) != 0 ? -1 : 0;
+    }
+    if (u->part != PART_FIELD)
+        return 0;
+    const char *v = u->value;
+    if (strcmp(u->field, "fitMode") == 0) {
+        if (strcmp(v, "contain") && strcmp(v, "cover") && strcmp(v, "fill") && strcmp(v, "exact"))
+            return fail(u, 400, "bad_field", "fitMode must be contain, cover, fill or exact");
+        snprintf(u->fit_mode, sizeof(u->fit_mode), "%s", v);
+    } else if (strcmp(u->field, "scaleWidth") == 0) {
+        return parse_dim(u, v, &u->scale_w) ? -1 : 0;
+    } else if (strcmp(u->field, "scaleHeight") == 0) {
+        return parse_dim(u, v, &u->scale_h) ? -1 : 0;
+    } else if (strcmp(u->field, "config") == 0) {
+        json_error_t e;
+        json_decref(u->config);
+        u->config = json_loads(v, JSON_REJECT_DUPLICATES, &e);
+        if (!json_is_object(u->config))
+            return fail(u, 400, "bad_field", "config must be a JSON object");
+    }
+    u->part = PART_NONE;
+    return 0;
+}
+
+static int on_body(arc_http_req_t *req, const char *data, size_t len)
+{
+    upload_t *u = req->data;
+
+    u->in_feed = 1;
+    int rc = arc_multipart_feed(u->mp, data, len);
+    u->in_feed = 0;
+    if (rc != 0 && !u->failed)
+        fail(u, 400, "bad_multipart", "the form data is malformed: %s", arc_multipart_error(u->mp));
+    else if (u->failed)
+        cleanup_if_idle(u);
+    return 0; /* an error was answered above: the server sees that */
+}
+
+/* ---- completion ---- */
+
+static void on_inserted(int status, PGresult *res, void *arg)
+{
+    upload_t *u = arg;
+    arc_daemon_t *d = u->d;
+
+    u->query = NULL;
+    if (u->req == NULL) { /* the client left meanwhile; the project stands if inserted */
+        if (status != 0)
+            u->failed = 1;
+        cleanup_if_idle(u);
+        return;
+    }
+    if (status != 0) {
+        fail(u, 503, "database_unavailable", "the project could not be saved: %s",
+             status == ARC_EDB ? PQresultErrorMessage(res) : arc_strerror(status));
+        return;
+    }
+    char status_url[1024], view_url[1024];
+    snprintf(status_url, sizeof(status_url), "%s/api/ar/status/%s", d->cfg.server.public_url,
+             u->id);
+    snprintf(view_url, sizeof(view_url), "%s/ar/view/%s", d->cfg.server.public_url, u->id);
+    json_t *js =
+        json_pack("{s:s, s:s, s:s, s:s, s:b, s:s}", "arId", u->id, "status", "pending", "statusUrl",
+                  status_url, "viewUrl", view_url, "isDemo", 1, "expiresAt", PQgetvalue(res, 0, 0));
+    arc_http_req_t *req = u->req;
+    u->req = NULL;
+    req->data = NULL;
+    req->on_abort = NULL;
+    char loc[1100];
+    snprintf(loc, sizeof(loc), "Location: %s\r\n", status_url);
+    char *body = json_dumps(js, JSON_COMPACT | JSON_PRESERVE_ORDER);
+    arc_http_respond(req, 202, "application/json; charset=utf-8", loc, body, strlen(body));
+    free(body);
+    json_decref(js);
+    cleanup_if_idle(u);
+}
+
+static void insert(upload_t *u)
+{
+    arc_daemon_t *d = u->d;
+    char ttl[16], sw[16], sh[16], pb[32], vb[32], attempts[16];
+    char *config = u->config ? json_dumps(u->config, JSON_COMPACT) : arc_xstrdup("{}");
+    char pfmt[8], vfmt[8];
+
+    snprintf(ttl, sizeof(ttl), "%lld", (long long)d->cfg.demo.ttl_hours);
+    snprintf(sw, sizeof(sw), "%d", u->scale_w);
+    snprintf(sh, sizeof(sh), "%d", u->scale_h);
+    snprintf(pb, sizeof(pb), "%llu", (unsigned long long)u->photo.bytes);
+    snprintf(vb, sizeof(vb), "%llu", (unsigned long long)u->video.bytes);
+    snprintf(attempts, sizeof(attempts), "%lld", (long long)d->cfg.queue.max_attempts);
+    snprintf(pfmt, sizeof(pfmt), "%s", strchr(u->photo.name, '.') + 1);
+    snprintf(vfmt, sizeof(vfmt), "%s", strchr(u->video.name, '.') + 1);
+    const char *params[11] = {
+        u->id, ttl, u->fit_mode, u->scale_w ? sw : NULL, u->scale_h ? sh : NULL, config, pfmt, pb,
+        vfmt,  vb,  attempts};
+    u->query = arc_pg_query(
+        d->pool,
+        "INSERT INTO ar_projects (id, is_demo, expires_at, fit_mode, scale_width, scale_height,"
+        " config, photo_format, photo_bytes, video_format, video_bytes, max_attempts)"
+        " VALUES ($1::uuid, true, now() + make_interval(hours => $2::int), $3, $4::int, $5::int,"
+        " $6::jsonb, $7, $8::bigint, $9, $10::bigint, $11::int)"
+        " RETURNING to_char(expires_at AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"')",
+        11, params, on_inserted, u);
+    free(config);
+}
+
+/* The body is in and on disk: make it durable (fsync on the threadpool, the
+ * photo then the video), move it into place, record it. */
+static void on_synced(uv_fs_t *fs)
+{
+    upload_t *u = fs->data;
+    int rc = (int)fs->result;
+    arc_daemon_t *d = u->d;
+    char dir[4096], dst[4200];
+
+    uv_fs_req_cleanup(fs);
+    u->fs_busy = 0;
+    if (u->failed) {
+        cleanup_if_idle(u);
+        return;
+    }
+    if (rc < 0) {
+        fail(u, rc == UV_ENOSPC ? 507 : 500, "storage_error", "the upload could not be saved: %s",
+             uv_strerror(rc));
+        return;
+    }
+    if (u->photo.fd >= 0) {
+        close(u->photo.fd);
+        u->photo.fd = -1;
+        u->fs_busy = 1;
+        uv_fs_fsync(d->loop, &u->fs, u->video.fd, on_synced);
+        return;
+    }
+    close(u->video.fd);
+    u->video.fd = -1;
+    /* Renames are metadata operations within one file system. */
+    snprintf(dir, sizeof(dir), "%s/ar-storage/%s", d->storage, u->id);
+    if (mkdir(dir, 0750) != 0) {
+        fail(u, 500, "storage_error", "cannot create the project folder: %s", strerror(errno));
+        return;
+    }
+    snprintf(dst, sizeof(dst), "%s/%s", dir, u->photo.name);
+    int ok = rename(u->photo.tmp, dst) == 0;
+    if (ok)
+        u->photo.tmp[0] = '\0';
+    snprintf(dst, sizeof(dst), "%s/%s", dir, u->video.name);
+    ok = ok && rename(u->video.tmp, dst) == 0;
+    if (ok)
+        u->video.tmp[0] = '\0';
+    if (!ok) {
+        fail(u, 500, "storage_error", "cannot move the upload into place: %s", strerror(errno));
+        return;
+    }
+    insert(u);
+}
+
+static void finalize(upload_t *u)
+{
+    u->finalizing = 1;
+    u->fs.data = u;
+    u->fs_busy = 1;
+    uv_fs_fsync(u->d->loop, &u->fs, u->photo.fd, on_synced);
+}
+
+void arc_upload_complete(arc_http_req_t *req)
+{
+    upload_t *u = req->data;
+
+    if (u == NULL || u->failed)
+        return;
+    if (arc_multipart_finish(u->mp) != 0) {
+        fail(u, 400, "bad_multipart", "the form data is malformed: %s", arc_multipart_error(u->mp));
+        return;
+    }
+    if (!u->photo.present) {
+        fail(u, 400, "missing_photo", "the form has no 'photo' part (a JPEG or PNG)");
+        return;
+    }
+    if (!u->video.present) {
+        fail(u, 400, "missing_video", "the form has no 'video' part (MP4, MOV or WebM)");
+        return;
+    }
+    if (strcmp(u->fit_mode, "exact") == 0 && (u->scale_w == 0 || u->scale_h == 0)) {
+        fail(u, 400, "bad_field", "fitMode exact needs scaleWidth and scaleHeight");
+        return;
+    }
+    u->body_done = 1;
+    write_next(u); /* finalizes once the last piece is on disk */
+}
+
+static void make_id(char out[40])
+{
+    unsigned char b[16];
+
+    if (RAND_bytes(b, sizeof(b)) != 1) {
+        fprintf(stderr, "arcd: the random generator failed\n");
+        abort();
+    }
+    snprintf(out, 40, "%02x%02x%02x%02x-%02x%02x-%02x%02x-%02x%02x-%02x%02x%02x%02x%02x%02x", b[0],
+             b[1], b[2], b[3], b[4], b[5], b[6], b[7], b[8], b[9], b[10], b[11], b[12], b[13],
+             b[14], b[15]);
+}
+
+void arc_upload_head(arc_http_req_t *req, arc_daemon_t *d)
+{
+    char boundary[ARC_MULTIPART_MAX_BOUNDARY + 2];
+    const char *ct = arc_http_header(req, "content-type");
+
+    if (arc_multipart_boundary(ct, boundary, sizeof(boundary)) != 0) {
+        arc_http_error(req, 415, "unsupported_media_type", NULL,
+                       "create-demo takes multipart/form-data with a boundary, not %s",
+                       ct ? ct : "no Content-Type");
+        return;
+    }
+    int wait = rate_check(d, req->peer);
+    if (wait > 0) {
+        char h[64];
+        snprintf(h, sizeof(h), "Retry-After: %d\r\n", wait);
+        arc_http_error(req, 429, "rate_limited", h, "too many uploads from %s; try again in %d s",
+                       req->peer, wait);
+        return;
+    }
+    upload_t *u = arc_xcalloc(1, sizeof(*u));
+    u->d = d;
+    u->req = req;
+    u->photo.fd = u->video.fd = -1;
+    snprintf(u->fit_mode, sizeof(u->fit_mode), "contain");
+    make_id(u->id);
+    snprintf(u->tmpdir, sizeof(u->tmpdir), "%s/tmp/%s", d->storage, u->id);
+    if (mkdir(u->tmpdir, 0750) != 0) {
+        int e = errno;
+        u->req = NULL;
+        free(u);
+        arc_http_error(req, e == ENOSPC ? 507 : 500, "storage_error", NULL,
+                       "cannot store uploads: %s", strerror(e));
+        return;
+    }
+    arc_multipart_cb_t cb = {on_part, on_data, on_part_end, u};
+    u->mp = arc_multipart_create(boundary, &cb);
+    req->data = u;
+    req->on_abort = on_abort;
+    req->body_mode = ARC_HTTP_BODY_STREAM;
+    req->body_limit = (uint64_t)d->cfg.limits.upload_bytes;
+    req->on_body = on_body;
+}

@@ -233,7 +233,7 @@ static void on_status(int status, PGresult *res, void *arg)
     }
     const char *st = PQgetvalue(res, 0, 1);
     const char *stage = PQgetvalue(res, 0, 2);
-    int progress = atoi(PQgetvalue(res, 0, 3));
+    int progress = (int)strtol(PQgetvalue(res, 0, 3), NULL, 10);
     int terminal = strcmp(st, "ready") == 0 || strcmp(st, "error") == 0;
     int changed = !w->have || strcmp(st, w->last_status) != 0 || strcmp(stage, w->last_stage) != 0;
 

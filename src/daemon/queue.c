@@ -289,8 +289,8 @@ static void on_claimed(int status, PGresult *res, void *arg)
     job_t *j = arc_xcalloc(1, sizeof(*j));
     j->q = q;
     snprintf(j->w.id, sizeof(j->w.id), "%s", PQgetvalue(res, 0, 0));
-    j->attempts = atoi(PQgetvalue(res, 0, 1));
-    j->max_attempts = atoi(PQgetvalue(res, 0, 2));
+    j->attempts = (int)strtol(PQgetvalue(res, 0, 1), NULL, 10);
+    j->max_attempts = (int)strtol(PQgetvalue(res, 0, 2), NULL, 10);
     j->w.on_progress = job_progress;
     j->w.on_done = job_done;
     j->sent_progress = -1;

@@ -406,12 +406,10 @@ int arc_pg_pool_create(uv_loop_t *loop, const char *conninfo, int size, uint64_t
         for (const char *const *ch = listener->channels; *ch; ch++)
             len += strlen(*ch) + 16;
         p->listen_sql = arc_xmalloc(len);
+        size_t used = 0;
         p->listen_sql[0] = '\0';
-        for (const char *const *ch = listener->channels; *ch; ch++) {
-            strncat(p->listen_sql, "LISTEN ", len - strlen(p->listen_sql) - 1);
-            strncat(p->listen_sql, *ch, len - strlen(p->listen_sql) - 1);
-            strncat(p->listen_sql, ";", len - strlen(p->listen_sql) - 1);
-        }
+        for (const char *const *ch = listener->channels; *ch; ch++)
+            used += (size_t)snprintf(p->listen_sql + used, len - used, "LISTEN %s;", *ch);
     }
     uv_timer_init(loop, &p->sweep);
     p->sweep.data = p;

@@ -12,7 +12,7 @@
 
 #include "arcd/http.h"
 
-typedef enum { C_WAIT, C_HEAD, C_BODY, C_HANDLING, C_CLOSING } cstate_t;
+typedef enum { C_WAIT, C_HEAD, C_BODY, C_HANDLING, C_DRAIN, C_CLOSING } cstate_t;
 
 typedef struct conn_s conn_t;
 
@@ -237,6 +237,36 @@ static void next_request(conn_t *c)
         uv_read_start((uv_stream_t *)&c->tcp, on_alloc, on_read);
 }
 
+/* After an early answer (413 while the body is still coming), closing at once
+ * would reset the connection and the client might never read the answer:
+ * shut our side down and discard what still arrives, for up to 2 s. */
+static void on_drain_read(uv_stream_t *st, ssize_t n, const uv_buf_t *buf)
+{
+    free(buf->base);
+    if (n < 0)
+        conn_close(st->data);
+}
+
+static void on_shutdown(uv_shutdown_t *sr, int status)
+{
+    (void)status;
+    free(sr);
+}
+
+static void drain(conn_t *c)
+{
+    uv_shutdown_t *sr = arc_xcalloc(1, sizeof(*sr));
+
+    c->state = C_DRAIN;
+    if (uv_shutdown(sr, (uv_stream_t *)&c->tcp, on_shutdown) != 0) {
+        free(sr);
+        conn_close(c);
+        return;
+    }
+    uv_read_start((uv_stream_t *)&c->tcp, on_alloc, on_drain_read);
+    arm(c, 2000, 0);
+}
+
 static void maybe_finish(req_priv_t *r)
 {
     if (!r->ended || r->writes > 0)
@@ -244,7 +274,9 @@ static void maybe_finish(req_priv_t *r)
     conn_t *c = r->conn;
     if (c != NULL) {
         c->req = NULL;
-        if (!r->keep_alive || r->early)
+        if (r->early && !c->closing)
+            drain(c);
+        else if (!r->keep_alive)
             conn_close(c);
         else
             next_request(c);
@@ -540,7 +572,8 @@ static void on_timer(uv_timer_t *t)
     arc_http_limits_t *l = &c->server->limits;
 
     switch (c->state) {
-    case C_WAIT: conn_close(c); break;
+    case C_WAIT:
+    case C_DRAIN: conn_close(c); break;
     case C_HEAD: fail(c, 408, "timeout", "the request head took too long"); break;
     case C_BODY: {
         double secs = (now_ms(c->server->loop) - c->body_start_ms) / 1000.0;

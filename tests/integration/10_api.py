@@ -1,0 +1,211 @@
+"""The HTTP API against a real daemon and PostgreSQL: a demo from upload to
+ready, status with long poll and SSE, the view redirect, project files with
+Range and ETag, and bad requests of every kind with their status, JSON error
+and no temporary file left behind.
+usage (inside pg_virtualenv): 10_api.py ARCD"""
+import http.client
+import json
+import os
+import socket
+import threading
+import time
+
+from harness import Daemon, check, fake_mp4, finish, photo_bytes, psql
+
+d = Daemon(limits={"photoBytes": 3_000_000, "videoBytes": 300_000, "uploadBytes": 3_500_000,
+                   "uploadsPerMinute": 1000},
+           server={"maxHeaderBytes": 4096})
+try:
+    photo = photo_bytes("pictarize.jpg")
+    video = fake_mp4()
+
+    # ---- a demo from upload to ready ----
+    st, h, js = d.upload(photo, video, {"fitMode": "cover", "config": json.dumps({"filterMinCF": 0.001})})
+    check(st == 202, f"create-demo answers 202 ({st} {js})")
+    ar = js["arId"]
+    check(js["status"] == "pending" and js["statusUrl"].endswith(f"/api/ar/status/{ar}")
+          and js["viewUrl"].endswith(f"/ar/view/{ar}") and js["isDemo"] is True and js["expiresAt"],
+          "create-demo: arId, pending, statusUrl, viewUrl, isDemo, expiresAt")
+    check(len(ar) == 36 and ar.count("-") == 4, "the id is a UUID")
+    final = d.wait_status(ar)
+    check(final and final["status"] == "ready", f"the demo ends ready ({final and final.get('errorMessage')})")
+    check(final["progress"] == 100 and final["stage"] == "done", "progress 100, stage done")
+    check(final["markerUrl"] and final["videoUrl"] and final["compilationTimeMs"] is not None,
+          "status lists markerUrl, videoUrl, compilationTimeMs")
+    check(final["photo"] == {"width": 800, "height": 800}, "photo size in the status")
+    check(final["fitMode"] == "cover" and set(final["timings"]) >= {"photo", "marker", "video"},
+          "fit mode and per-stage timings in the status")
+    check(psql(f"select config->>'filterMinCF' from ar_projects where id = '{ar}'") == "0.001",
+          "the config field is stored as JSONB")
+
+    # The marker is MindAR's own bytes for this photo.
+    st, h, mind = d.request("GET", f"/objects/ar-storage/{ar}/marker.mind")
+    with open(os.path.join(os.path.dirname(__file__), "..", "data", "pictarize.ref.mind"), "rb") as f:
+        check(st == 200 and mind == f.read(), "marker.mind is byte-identical to MindAR's")
+    check(h.get("content-type") == "application/octet-stream" and "etag" in h and "last-modified" in h
+          and h.get("accept-ranges") == "bytes", "files carry Content-Type, ETag, Last-Modified, Accept-Ranges")
+    st, h2, _ = d.request("GET", f"/objects/ar-storage/{ar}/marker.mind", headers={"If-None-Match": h["etag"]})
+    check(st == 304, "If-None-Match gives 304")
+
+    # Range requests, as Safari makes them for video.
+    st, h, part = d.request("GET", f"/objects/ar-storage/{ar}/video.mp4", headers={"Range": "bytes=0-1"})
+    check(st == 206 and part == video[:2] and h.get("content-range") == f"bytes 0-1/{len(video)}"
+          and h.get("content-type") == "video/mp4", "Range bytes=0-1 gives 206 with Content-Range")
+    st, h, part = d.request("GET", f"/objects/ar-storage/{ar}/video.mp4", headers={"Range": "bytes=-100"})
+    check(st == 206 and part == video[-100:], "suffix range")
+    st, h, part = d.request("GET", f"/objects/ar-storage/{ar}/video.mp4", headers={"Range": "bytes=1000-"})
+    check(st == 206 and part == video[1000:], "open range")
+    st, h, _ = d.request("GET", f"/objects/ar-storage/{ar}/video.mp4", headers={"Range": f"bytes={len(video)}-"})
+    check(st == 416 and h.get("content-range") == f"bytes */{len(video)}", "unsatisfiable range gives 416")
+    st, h, body = d.request("HEAD", f"/objects/ar-storage/{ar}/video.mp4")
+    check(st == 200 and body == b"" and h.get("content-length") == str(len(video)), "HEAD of a file")
+    for bad in ("../../etc/passwd", "..%2F..%2Fetc%2Fpasswd", "photo.jpg", "marker.mind/..", "video.mp4%00"):
+        st, _, _ = d.request("GET", f"/objects/ar-storage/{ar}/{bad}")
+        check(st == 404, f"file name '{bad}' is refused")
+    st, _, _ = d.request("GET", "/objects/ar-storage/../../etc/passwd")
+    check(st == 404, "no path escapes the storage folder")
+
+    # The view page.
+    st, h, _ = d.request("GET", f"/ar/view/{ar}")
+    check(st == 302 and h.get("location") == f"/objects/ar-storage/{ar}/index.html", "view redirects when ready")
+    st, h, body = d.request("GET", "/ar/view/00000000-0000-0000-0000-000000000000")
+    check(st == 404 and b"does not exist" in body and h["content-type"].startswith("text/html"),
+          "view of an unknown id: a clear 404 page")
+    st, _, body = d.request("GET", "/ar/view/not-an-id")
+    check(st == 404, "view of a malformed id: 404")
+
+    # ---- long poll and events while a job runs ----
+    big = photo_bytes("bear.png")
+    st, _, js = d.upload(big, video)
+    ar2 = js["arId"]
+    t0 = time.time()
+    st, _, first = d.json("GET", f"/api/ar/status/{ar2}")
+    changes = [first["status"] + "/" + first["stage"]]
+    while changes[-1] != "ready/done" and time.time() - t0 < 60:
+        st, _, js = d.json("GET", f"/api/ar/status/{ar2}?wait=20")
+        changes.append(js["status"] + "/" + js["stage"])
+    check(changes[-1] == "ready/done", f"long poll follows the job to ready: {' -> '.join(changes)}")
+    check(len(changes) >= 2 and len(changes) == len(set(changes)), "each long poll returned on a change")
+
+    t0 = time.time()
+    st, _, js = d.json("GET", f"/api/ar/status/{ar}?wait=1.5")
+    check(st == 200 and js["status"] == "ready" and time.time() - t0 < 1.0, "long poll on a finished job answers at once")
+
+    st, _, js = d.upload(photo, video)
+    ar3 = js["arId"]
+    c = http.client.HTTPConnection("127.0.0.1", d.port, timeout=60)
+    c.request("GET", f"/api/ar/events/{ar3}")
+    r = c.getresponse()
+    events = []
+    check(r.status == 200 and r.getheader("Content-Type") == "text/event-stream", "events: text/event-stream")
+    for line in r:
+        line = line.decode().strip()
+        if line.startswith("data: "):
+            events.append(json.loads(line[6:]))
+    c.close()
+    check(events and events[-1]["status"] == "ready", f"the event stream ends with ready ({len(events)} events)")
+    check(all(e["arId"] == ar3 for e in events), "events carry the project's status")
+
+    # A long poll with no change answers after its wait.
+    st, _, js = d.upload(big, video)
+    ar4 = js["arId"]
+    # ---- bad requests ----
+    def err(st, js, want, code, what):
+        check(st == want and isinstance(js, dict) and js.get("code") == code and js.get("error"),
+              f"{what}: {want} {code} ({st} {js})")
+
+    st, _, js = d.json("GET", "/api/nothing")
+    err(st, js, 404, "not_found", "unknown route")
+    st, h, js = d.json("DELETE", f"/api/ar/status/{ar}")
+    err(st, js, 405, "method_not_allowed", "wrong method")
+    check("GET" in h.get("allow", ""), "405 says what is allowed")
+    st, _, js = d.json("GET", "/api/ar/status/123")
+    err(st, js, 404, "not_found", "malformed id")
+    st, _, js = d.json("GET", "/api/ar/status/00000000-0000-0000-0000-000000000000")
+    err(st, js, 404, "not_found", "unknown id")
+    st, _, js = d.json("GET", f"/api/ar/status/{ar}?wait=abc")
+    err(st, js, 400, "bad_wait", "bad wait")
+    st, _, js = d.json("POST", "/api/ar/create-demo", body=b"{}", headers={"Content-Type": "application/json"})
+    err(st, js, 415, "unsupported_media_type", "JSON instead of a form")
+    st, _, js = d.upload(None, video)
+    err(st, js, 400, "missing_photo", "no photo")
+    st, _, js = d.upload(photo, None)
+    err(st, js, 400, "missing_video", "no video")
+    st, _, js = d.upload(b"this is not an image at all", video)
+    err(st, js, 415, "unsupported_photo", "a text file as photo")
+    st, _, js = d.upload(photo, photo)
+    err(st, js, 415, "unsupported_video", "a JPEG as video")
+    st, _, js = d.upload(photo, video, {"fitMode": "stretch"})
+    err(st, js, 400, "bad_field", "bad fitMode")
+    st, _, js = d.upload(photo, video, {"fitMode": "exact", "scaleWidth": 100})
+    err(st, js, 400, "bad_field", "exact without scaleHeight")
+    st, _, js = d.upload(photo, video, {"scaleWidth": "-3"})
+    err(st, js, 400, "bad_field", "negative scaleWidth")
+    st, _, js = d.upload(photo, video, {"config": "[1,2]"})
+    err(st, js, 400, "bad_field", "config that is not an object")
+    st, _, js = d.upload(photo, video, {"colour": "red"})
+    err(st, js, 400, "unknown_field", "unknown field")
+    st, _, js = d.upload(b"\xff\xd8\xff\xe0" + os.urandom(3_100_000), video)
+    err(st, js, 413, "file_too_large", "photo over photoBytes")
+    st, _, js = d.upload(photo, fake_mp4(400_000))
+    err(st, js, 413, "file_too_large", "video over videoBytes")
+    st, _, js = d.json("POST", "/api/ar/create-demo", body=b"x" * 4_000_000,
+                       headers={"Content-Type": "multipart/form-data; boundary=abc"})
+    err(st, js, 413, "payload_too_large", "body over uploadBytes (Content-Length)")
+    st, _, js = d.json("POST", "/api/ar/create-demo", body=b"--abc\r\nnot a header\r\n\r\nx\r\n--abc--\r\n",
+                       headers={"Content-Type": "multipart/form-data; boundary=abc"})
+    err(st, js, 400, "bad_multipart", "malformed multipart")
+    st, _, js = d.json("POST", "/api/ar/create-demo", body=b"--abc\r\nContent-Disposition: form-data; name=\"photo\"\r\n\r\nxx",
+                       headers={"Content-Type": "multipart/form-data; boundary=abc"})
+    check(st in (400, 415), f"truncated multipart is refused ({st} {js})")
+    st, _, js = d.json("GET", "/healthz", headers={"X-Big": "y" * 5000})
+    check(st == 431 and js.get("code") == "header_too_large", f"a head over maxHeaderBytes gets 431 ({st})")
+
+    # Raw protocol errors.
+    s = socket.create_connection(("127.0.0.1", d.port))
+    s.sendall(b"NOT HTTP AT ALL\r\n\r\n")
+    resp = s.recv(4096).decode(errors="replace")
+    s.close()
+    check(resp.startswith("HTTP/1.1 400") and '"code":"bad_request"' in resp, "garbage gets a JSON 400")
+
+    # Keep-alive: several requests on one connection.
+    c = http.client.HTTPConnection("127.0.0.1", d.port, timeout=10)
+    ok = True
+    for _ in range(5):
+        c.request("GET", "/healthz")
+        r = c.getresponse()
+        ok = ok and r.status == 200 and r.getheader("Connection") == "keep-alive"
+        r.read()
+    c.close()
+    check(ok, "keep-alive: five requests on one connection")
+
+    # A client that disconnects halfway through an upload leaves nothing behind.
+    s = socket.create_connection(("127.0.0.1", d.port))
+    s.sendall(b"POST /api/ar/create-demo HTTP/1.1\r\nHost: x\r\nContent-Type: multipart/form-data; boundary=q\r\n"
+              b"Content-Length: 100000\r\n\r\n--q\r\nContent-Disposition: form-data; name=\"photo\"\r\n\r\n" + photo[:5000])
+    time.sleep(0.3)
+    s.close()
+    time.sleep(0.5)
+    check(d.tmp_files() == [], f"no temporary files left behind ({d.tmp_files()})")
+
+    final = d.wait_status(ar4)
+    check(final["status"] == "ready", "the last demo ends ready too")
+
+    # Health, readiness, metrics.
+    st, _, js = d.json("GET", "/readyz")
+    check(st == 200 and js["ready"] and js["database"], "readyz: database reachable, workers up")
+    _, h, text = d.request("GET", "/metrics")
+    t = text.decode()
+    for name in ("arcd_http_requests_total{route=\"status\"}", "arcd_http_request_duration_ms_bucket",
+                 "arcd_jobs{state=\"ready\"}", "arcd_compile_duration_ms_count", "arcd_db_pool_size 4",
+                 "arcd_db_pool_in_use", "arcd_db_pool_waiting", "arcd_workers{state=\"idle\"}",
+                 "arcd_worker_restarts_total"):
+        check(name in t, f"metrics have {name}")
+
+    # Graceful shutdown.
+    code = d.stop()
+    check(code == 0, f"SIGTERM: clean exit ({code})")
+    check("arcd: stopped" in d.logs(), "the daemon says it stopped")
+finally:
+    d.cleanup()
+finish()

@@ -1,0 +1,175 @@
+"""Helpers for arcd's integration tests: a real `arcd serve` against a real
+PostgreSQL (the tests run inside pg_virtualenv, which sets PGHOST & co.),
+HTTP through the standard library, multipart bodies, and the checks every
+test shares. Python's standard library only."""
+import http.client
+import json
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+import uuid
+
+ARCD = os.path.abspath(sys.argv[1]) if len(sys.argv) > 1 else "build/arcd"
+ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", ".."))
+DATA = os.path.join(ROOT, "tests", "data")
+
+failures = 0
+passes = 0
+
+
+def check(cond, what):
+    global failures, passes
+    if cond:
+        passes += 1
+        print("ok   " + what, flush=True)
+    else:
+        failures += 1
+        print("FAIL " + what, flush=True)
+    return cond
+
+
+def finish():
+    print(f"{passes} passed, {failures} failed", flush=True)
+    sys.exit(1 if failures else 0)
+
+
+def free_port():
+    s = socket.socket()
+    s.bind(("127.0.0.1", 0))
+    port = s.getsockname()[1]
+    s.close()
+    return port
+
+
+def fake_mp4(size=20000):
+    """An MP4 by its magic bytes (ftyp isom); the video stage keeps it as is."""
+    head = b"\x00\x00\x00\x18ftypisom\x00\x00\x02\x00isomiso2"
+    return head + os.urandom(size - len(head))
+
+
+def psql(sql):
+    out = subprocess.run(["psql", "-Atqc", sql], capture_output=True, text=True, check=True)
+    return out.stdout.strip()
+
+
+class Daemon:
+    def __init__(self, storage=None, **config):
+        self.port = free_port()
+        self.storage = storage or tempfile.mkdtemp(prefix="arcd-storage-")
+        cfg = {
+            "server": {"listen": f"127.0.0.1:{self.port}", "publicUrl": f"http://127.0.0.1:{self.port}"},
+            "storage": {"dir": self.storage},
+            "workers": {"count": 2},
+            "queue": {"pollSeconds": 1, "retryBaseSeconds": 0},
+        }
+        for section, values in config.items():
+            cfg.setdefault(section, {}).update(values)
+        fd, self.config = tempfile.mkstemp(suffix=".json")
+        with os.fdopen(fd, "w") as f:
+            json.dump(cfg, f)
+        self.log = tempfile.NamedTemporaryFile(prefix="arcd-log-", suffix=".txt", delete=False)
+        self.proc = None
+        self.start()
+
+    def start(self):
+        env = dict(os.environ)
+        for k in ("ARCD_LISTEN", "ARCD_STORAGE_DIR", "ARCD_WORKERS", "ARCD_POOL_SIZE", "ARCD_PUBLIC_URL", "DATABASE_URL"):
+            env.pop(k, None)
+        self.proc = subprocess.Popen([ARCD, "serve", "--config", self.config], stdout=self.log, stderr=self.log, env=env)
+        deadline = time.time() + 20
+        while time.time() < deadline:
+            try:
+                st, _, _ = self.request("GET", "/healthz")
+                if st == 200:
+                    return
+            except OSError:
+                pass
+            if self.proc.poll() is not None:
+                break
+            time.sleep(0.05)
+        raise RuntimeError("arcd serve did not start:\n" + self.logs())
+
+    def logs(self):
+        with open(self.log.name, errors="replace") as f:
+            return f.read()
+
+    def request(self, method, path, body=None, headers=None, timeout=30):
+        c = http.client.HTTPConnection("127.0.0.1", self.port, timeout=timeout)
+        c.request(method, path, body=body, headers=headers or {})
+        r = c.getresponse()
+        data = r.read()
+        hdrs = {k.lower(): v for k, v in r.getheaders()}
+        c.close()
+        return r.status, hdrs, data
+
+    def json(self, method, path, **kw):
+        st, h, data = self.request(method, path, **kw)
+        try:
+            return st, h, json.loads(data) if data else None
+        except ValueError:
+            return st, h, data
+
+    def upload(self, photo, video, fields=None, photo_name="photo.jpg", video_name="clip.mp4"):
+        boundary = "arcd" + uuid.uuid4().hex
+        parts = []
+        for name, value in (fields or {}).items():
+            parts.append(f'--{boundary}\r\nContent-Disposition: form-data; name="{name}"\r\n\r\n'.encode() + str(value).encode() + b"\r\n")
+        if photo is not None:
+            parts.append(f'--{boundary}\r\nContent-Disposition: form-data; name="photo"; filename="{photo_name}"\r\nContent-Type: application/octet-stream\r\n\r\n'.encode() + photo + b"\r\n")
+        if video is not None:
+            parts.append(f'--{boundary}\r\nContent-Disposition: form-data; name="video"; filename="{video_name}"\r\nContent-Type: video/mp4\r\n\r\n'.encode() + video + b"\r\n")
+        body = b"".join(parts) + f"--{boundary}--\r\n".encode()
+        return self.json("POST", "/api/ar/create-demo", body=body,
+                         headers={"Content-Type": f"multipart/form-data; boundary={boundary}"})
+
+    def wait_status(self, ar_id, want=("ready", "error"), timeout=60):
+        deadline = time.time() + timeout
+        js = None
+        while time.time() < deadline:
+            st, _, js = self.json("GET", f"/api/ar/status/{ar_id}?wait=5")
+            if st == 200 and js["status"] in want:
+                return js
+            time.sleep(0.05)
+        return js
+
+    def metric(self, name):
+        _, _, text = self.request("GET", "/metrics")
+        total = 0.0
+        for line in text.decode().splitlines():
+            if line.startswith(name + " ") or line.startswith(name + "{"):
+                total += float(line.rsplit(" ", 1)[1])
+        return total
+
+    def tmp_files(self):
+        found = []
+        for dirpath, _, files in os.walk(os.path.join(self.storage, "tmp")):
+            found += [os.path.join(dirpath, f) for f in files]
+        return found
+
+    def kill(self, sig=signal.SIGKILL):
+        if self.proc and self.proc.poll() is None:
+            self.proc.send_signal(sig)
+            self.proc.wait(timeout=30)
+
+    def stop(self):
+        self.kill(signal.SIGTERM)
+        return self.proc.returncode
+
+    def worker_pids(self):
+        out = subprocess.run(["pgrep", "-P", str(self.proc.pid)], capture_output=True, text=True)
+        return [int(p) for p in out.stdout.split()]
+
+    def cleanup(self):
+        self.kill()
+        os.unlink(self.config)
+        shutil.rmtree(self.storage, ignore_errors=True)
+
+
+def photo_bytes(name="card.png"):
+    with open(os.path.join(DATA, name), "rb") as f:
+        return f.read()

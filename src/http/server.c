@@ -428,7 +428,7 @@ static int on_headers_complete(http_parser *p)
     c->req = r;
     if (p->upgrade) {
         fail(c, 501, "not_implemented", "protocol upgrades are not supported");
-        return 1;
+        return -1; /* stop parsing: 1 would only mean "no body" */
     }
     s->handler.on_head(q);
     if (r->answered) {
@@ -436,13 +436,13 @@ static int on_headers_complete(http_parser *p)
         r->early = 1;
         c->state = C_HANDLING;
         uv_read_stop((uv_stream_t *)&c->tcp);
-        return 1;
+        return -1;
     }
     int has_body =
         (q->content_length != UINT64_MAX && q->content_length > 0) || (p->flags & F_CHUNKED);
     if (has_body && q->body_mode == ARC_HTTP_BODY_NONE) {
         fail(c, 413, "body_not_allowed", "this request takes no body");
-        return 1;
+        return -1;
     }
     if (q->content_length != UINT64_MAX && q->content_length > q->body_limit &&
         q->body_mode != ARC_HTTP_BODY_NONE) {
@@ -450,7 +450,7 @@ static int on_headers_complete(http_parser *p)
         snprintf(msg, sizeof(msg), "the body is %llu bytes; the limit here is %llu",
                  (unsigned long long)q->content_length, (unsigned long long)q->body_limit);
         fail(c, 413, "payload_too_large", msg);
-        return 1;
+        return -1;
     }
     c->state = C_BODY;
     c->body_start_ms = now_ms(s->loop);
@@ -502,6 +502,8 @@ static int on_message_complete(http_parser *p)
 
     uv_timer_stop(&c->timer);
     c->state = C_HANDLING;
+    if (r->answered)
+        return -1; /* refused already: the handler does not see it again */
     if (r->pub.body_mode == ARC_HTTP_BODY_BUFFER && r->pub.body == NULL)
         r->pub.body = arc_xstrdup("");
     http_parser_pause(p, 1);

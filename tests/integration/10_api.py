@@ -7,14 +7,26 @@ import http.client
 import json
 import os
 import socket
+import subprocess
+import tempfile
 import threading
 import time
 
-from harness import Daemon, check, fake_mp4, finish, photo_bytes, psql
+from harness import ARCD, Daemon, check, fake_mp4, finish, photo_bytes, psql
+
+# Bad settings stop the daemon at start-up with one line per problem.
+with tempfile.NamedTemporaryFile("w", suffix=".json", delete=False) as f:
+    json.dump({"server": {"listen": "nowhere", "maxHeaderBytes": 5}, "workers": {"count": "two"},
+               "colour": "red"}, f)
+env = dict(os.environ, ARCD_POOL_SIZE="zero")
+r = subprocess.run([ARCD, "serve", "--config", f.name], capture_output=True, text=True, env=env, timeout=30)
+check(r.returncode == 2 and "maxHeaderBytes must be an integer" in r.stderr and "workers.count" in r.stderr
+      and "unknown key 'colour'" in r.stderr, f"bad config: exit 2, every problem named ({r.stderr.strip()})")
+os.unlink(f.name)
 
 d = Daemon(limits={"photoBytes": 3_000_000, "videoBytes": 300_000, "uploadBytes": 3_500_000,
                    "uploadsPerMinute": 1000},
-           server={"maxHeaderBytes": 4096})
+           server={"maxHeaderBytes": 4096, "headerTimeoutMs": 1000})
 try:
     photo = photo_bytes("pictarize.jpg")
     video = fake_mp4()
@@ -167,6 +179,16 @@ try:
     resp = s.recv(4096).decode(errors="replace")
     s.close()
     check(resp.startswith("HTTP/1.1 400") and '"code":"bad_request"' in resp, "garbage gets a JSON 400")
+
+    # A client that never finishes its request head is cut off with 408.
+    s = socket.create_connection(("127.0.0.1", d.port))
+    s.sendall(b"GET /healthz HTTP/1.1\r\nHost: x\r\n")
+    s.settimeout(10)
+    t0 = time.time()
+    resp = s.recv(4096).decode(errors="replace")
+    s.close()
+    check(resp.startswith("HTTP/1.1 408") and 0.5 <= time.time() - t0 < 5,
+          f"an unfinished head gets 408 after headerTimeoutMs ({time.time() - t0:.1f} s)")
 
     # Keep-alive: several requests on one connection.
     c = http.client.HTTPConnection("127.0.0.1", d.port, timeout=10)

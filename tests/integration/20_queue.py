@@ -117,6 +117,23 @@ try:
     check(d.metric("arcd_db_reconnects_total") >= 1, "the pool reconnected")
     st, _, js = d.json("GET", "/readyz")
     check(st == 200, "ready again after the restart")
+    # With PostgreSQL down, requests wait acquireTimeoutMs for a connection,
+    # then get 503 with Retry-After; readiness says so; it all comes back.
+    subprocess.run(["pg_ctlcluster", cluster[0], cluster[1], "stop", "-m", "fast"], check=True, capture_output=True)
+    t0 = time.time()
+    st, h, js = d.json("GET", f"/api/ar/status/{accepted[0]}")
+    check(st == 503 and h.get("retry-after") and js.get("code") == "database_unavailable"
+          and time.time() - t0 < 10, f"database down: 503 with Retry-After ({st}, {time.time() - t0:.1f} s)")
+    st, _, js = d.json("GET", "/readyz")
+    check(st == 503 and js["database"] is False, "readyz: not ready without the database")
+    st, _, js = d.json("GET", "/healthz")
+    check(st == 200, "healthz: still alive")
+    subprocess.run(["pg_ctlcluster", cluster[0], cluster[1], "start"], check=True, capture_output=True)
+    deadline = time.time() + 30
+    while time.time() < deadline and d.json("GET", "/readyz")[0] != 200:
+        time.sleep(0.2)
+    st, _, js = d.json("GET", f"/api/ar/status/{accepted[0]}")
+    check(st == 200 and js["status"] == "ready", "after PostgreSQL is back, status answers again")
     check(d.tmp_files() == [], "no temporary files")
 finally:
     d.cleanup()

@@ -20,12 +20,10 @@ int arc_cli_load_config(int argc, char **argv, const char *who, arc_config_t *cf
     if ((path == NULL || path[0] == '\0') && access("config/arcd.json", R_OK) == 0)
         path = "config/arcd.json";
     arc_config_defaults(cfg);
-    if (path != NULL && path[0] != '\0' && (rc = arc_config_load(path, cfg, &err)) != 0) {
+    if ((path != NULL && path[0] != '\0' && (rc = arc_config_load(path, cfg, &err)) != 0) ||
+        arc_config_apply_env(cfg, &err) != 0) {
         fprintf(stderr, "arcd %s: %s\n", who, err.msg);
-        return 2;
-    }
-    if (arc_config_apply_env(cfg, &err) != 0) {
-        fprintf(stderr, "arcd %s: %s\n", who, err.msg);
+        arc_config_dispose(cfg);
         return 2;
     }
     return 0;

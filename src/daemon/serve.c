@@ -321,6 +321,16 @@ static void on_signal(uv_signal_t *s, int signum)
     shutdown_daemon(d);
 }
 
+/* Start-up failed: frees what was made and returns code. */
+static int give_up(arc_daemon_t *d, int code)
+{
+    arc_config_dispose(&d->cfg);
+    free(d->exe);
+    free(d->storage);
+    free(d);
+    return code;
+}
+
 int arc_serve_main(int argc, char **argv)
 {
     arc_daemon_t *d = arc_xcalloc(1, sizeof(*d));
@@ -335,21 +345,24 @@ int arc_serve_main(int argc, char **argv)
             continue;
         }
         fprintf(stderr, "usage: arcd serve [--config FILE]\n");
+        free(d);
         return 2;
     }
-    if ((status = arc_cli_load_config(argc, argv, "serve", &d->cfg)) != 0)
+    if ((status = arc_cli_load_config(argc, argv, "serve", &d->cfg)) != 0) {
+        free(d);
         return status;
+    }
     signal(SIGPIPE, SIG_IGN);
 
     if (uv_exepath(path, &plen) != 0) {
         fprintf(stderr, "arcd serve: cannot find its own program file\n");
-        return 70;
+        return give_up(d, 70);
     }
     d->exe = arc_xstrdup(path);
     char sub[PATH_MAX + 32];
     if (mkdirs(d->cfg.storage.dir) != 0 || realpath(d->cfg.storage.dir, path) == NULL) {
         fprintf(stderr, "arcd serve: storage.dir '%s': %s\n", d->cfg.storage.dir, strerror(errno));
-        return 2;
+        return give_up(d, 2);
     }
     d->storage = arc_xstrdup(path);
     snprintf(sub, sizeof(sub), "%s/ar-storage", d->storage);
@@ -359,13 +372,13 @@ int arc_serve_main(int argc, char **argv)
     if (!ok || access(d->storage, W_OK) != 0) {
         fprintf(stderr, "arcd serve: storage.dir '%s' is not writable: %s\n", d->storage,
                 strerror(errno));
-        return 2;
+        return give_up(d, 2);
     }
     sweep_tmp(sub);
 
     if (arc_db_migrate(d->cfg.database.url, &applied, &err) != 0) {
         fprintf(stderr, "arcd serve: %s\n", err.msg);
-        return 4;
+        return give_up(d, 4);
     }
     gethostname(host, sizeof(host) - 1);
     unsigned char rnd[4];
@@ -374,6 +387,23 @@ int arc_serve_main(int argc, char **argv)
              rnd[1], rnd[2], rnd[3]);
 
     d->loop = uv_default_loop();
+    /* Bind first: a taken port stops us before anything else starts. */
+    arc_http_limits_t limits = {
+        .max_header_bytes = (size_t)d->cfg.server.max_header_bytes,
+        .header_timeout_ms = (uint64_t)d->cfg.server.header_timeout_ms,
+        .idle_timeout_ms = (uint64_t)d->cfg.server.idle_timeout_ms,
+        .min_bytes_per_second = (uint64_t)d->cfg.server.min_bytes_per_second,
+        .max_connections = (size_t)d->cfg.server.max_connections,
+    };
+    arc_http_handler_t handler = arc_api_handler;
+    handler.data = d;
+    if (arc_http_server_create(d->loop, d->cfg.server.listen, &limits, &handler, &d->http, &err) !=
+        0) {
+        fprintf(stderr, "arcd serve: %s\n", err.msg);
+        uv_loop_close(d->loop);
+        return give_up(d, 2);
+    }
+
     char session[128];
     snprintf(session, sizeof(session),
              "SET statement_timeout = %lld; SET application_name = 'arcd'",
@@ -390,21 +420,6 @@ int arc_serve_main(int argc, char **argv)
         workers = 1;
     arc_queue_start(d, &d->queue);
     arc_workers_start(d, workers, &d->workers);
-
-    arc_http_limits_t limits = {
-        .max_header_bytes = (size_t)d->cfg.server.max_header_bytes,
-        .header_timeout_ms = (uint64_t)d->cfg.server.header_timeout_ms,
-        .idle_timeout_ms = (uint64_t)d->cfg.server.idle_timeout_ms,
-        .min_bytes_per_second = (uint64_t)d->cfg.server.min_bytes_per_second,
-        .max_connections = (size_t)d->cfg.server.max_connections,
-    };
-    arc_http_handler_t handler = arc_api_handler;
-    handler.data = d;
-    if (arc_http_server_create(d->loop, d->cfg.server.listen, &limits, &handler, &d->http, &err) !=
-        0) {
-        fprintf(stderr, "arcd serve: %s\n", err.msg);
-        return 2;
-    }
 
     uv_signal_init(d->loop, &d->sigterm);
     uv_signal_init(d->loop, &d->sigint);

@@ -224,6 +224,13 @@ try:
                  "arcd_worker_restarts_total"):
         check(name in t, f"metrics have {name}")
 
+    # A second daemon on a taken port stops at once, saying why.
+    with tempfile.NamedTemporaryFile("w", suffix=".json", delete=False) as f:
+        json.dump({"server": {"listen": f"127.0.0.1:{d.port}"}, "storage": {"dir": d.storage}}, f)
+    r = subprocess.run([ARCD, "serve", "--config", f.name], capture_output=True, text=True, timeout=30)
+    check(r.returncode == 2 and "cannot listen" in r.stderr, f"a taken port: exit 2 ({r.stderr.strip()})")
+    os.unlink(f.name)
+
     # Graceful shutdown.
     code = d.stop()
     check(code == 0, f"SIGTERM: clean exit ({code})")

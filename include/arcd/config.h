@@ -27,7 +27,6 @@ typedef struct arc_config_s {
         int64_t max_connections;
     } server;
     struct {
-        int64_t json_body_bytes;
         int64_t upload_bytes;
         int64_t photo_bytes;
         int64_t video_bytes;

@@ -37,7 +37,6 @@ static const key_t_ keys[] = {
     K("server", "idleTimeoutMs", T_INT, server.idle_timeout_ms, 100, 3600000),
     K("server", "minBytesPerSecond", T_INT, server.min_bytes_per_second, 0, 1 << 30),
     K("server", "maxConnections", T_INT, server.max_connections, 1, 100000),
-    K("limits", "jsonBodyBytes", T_INT, limits.json_body_bytes, 256, 16 << 20),
     K("limits", "uploadBytes", T_INT, limits.upload_bytes, 1024, (int64_t)8 << 30),
     K("limits", "photoBytes", T_INT, limits.photo_bytes, 1024, (int64_t)1 << 30),
     K("limits", "videoBytes", T_INT, limits.video_bytes, 1024, (int64_t)8 << 30),
@@ -77,7 +76,6 @@ void arc_config_defaults(arc_config_t *cfg)
     cfg->server.idle_timeout_ms = 60000;
     cfg->server.min_bytes_per_second = 1024;
     cfg->server.max_connections = 1024;
-    cfg->limits.json_body_bytes = 65536;
     cfg->limits.upload_bytes = 220 << 20;
     cfg->limits.photo_bytes = 40 << 20;
     cfg->limits.video_bytes = 200 << 20;

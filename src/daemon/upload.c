@@ -70,12 +70,15 @@ typedef struct upload_s {
     arc_pg_query_t *query;
 } upload_t;
 
-/* ---- rate limit: uploads per client address per minute ---- */
+/* ---- rate limit: uploads per client address per minute ----
+ * A token bucket per address: `uploadsPerMinute` tokens at most, refilled
+ * at that rate, one token per upload. Addresses share a fixed table; two
+ * colliding addresses just share a bucket. */
 
 typedef struct rate_s {
     char addr[64];
-    uint64_t window;
-    int64_t count;
+    double tokens;
+    uint64_t last_ms;
 } rate_t;
 
 static rate_t rates[1024];
@@ -83,9 +86,8 @@ static rate_t rates[1024];
 /* Returns 0, or the seconds until the client may upload again. */
 static int rate_check(arc_daemon_t *d, const char *addr)
 {
-    int64_t limit = d->cfg.limits.uploads_per_minute;
-    uint64_t now = uv_now(d->loop) / 1000;
-    uint64_t window = now / 60;
+    double limit = (double)d->cfg.limits.uploads_per_minute;
+    uint64_t now = uv_now(d->loop);
     unsigned h = 5381;
 
     if (limit <= 0)
@@ -93,14 +95,18 @@ static int rate_check(arc_daemon_t *d, const char *addr)
     for (const char *p = addr; *p; p++)
         h = h * 33 + (unsigned char)*p;
     rate_t *r = &rates[h % (sizeof(rates) / sizeof(rates[0]))];
-    if (strcmp(r->addr, addr) != 0 || r->window != window) {
+    if (strcmp(r->addr, addr) != 0) {
         snprintf(r->addr, sizeof(r->addr), "%s", addr);
-        r->window = window;
-        r->count = 0;
+        r->tokens = limit;
+        r->last_ms = now;
     }
-    if (r->count >= limit)
-        return (int)(60 - now % 60);
-    r->count++;
+    r->tokens += (double)(now - r->last_ms) * limit / 60000.0;
+    if (r->tokens > limit)
+        r->tokens = limit;
+    r->last_ms = now;
+    if (r->tokens < 1.0)
+        return (int)((1.0 - r->tokens) * 60.0 / limit) + 1;
+    r->tokens -= 1.0;
     return 0;
 }
 

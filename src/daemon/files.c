@@ -57,6 +57,17 @@ static void fs_free(fsend_t *f)
     free(f);
 }
 
+/* Detaches the request to answer it for the last time: after this, nothing
+ * here touches it and on_abort will not run. */
+static arc_http_req_t *take_req(fsend_t *f)
+{
+    arc_http_req_t *req = f->req;
+
+    f->req = NULL;
+    req->on_abort = NULL;
+    return req;
+}
+
 static void on_abort(arc_http_req_t *req)
 {
     fsend_t *f = req->data;
@@ -93,10 +104,7 @@ static void on_read(uv_fs_t *fs)
     }
     if (n <= 0) {
         /* The file shrank or failed under us: end the response short. */
-        arc_http_req_t *req = f->req;
-        f->req = NULL;
-        req->on_abort = NULL;
-        arc_http_end(req);
+        arc_http_end(take_req(f));
         fs_free(f);
         return;
     }
@@ -108,10 +116,7 @@ static void on_read(uv_fs_t *fs)
 static void read_next(fsend_t *f)
 {
     if (f->pos >= f->end) {
-        arc_http_req_t *req = f->req;
-        f->req = NULL;
-        req->on_abort = NULL;
-        arc_http_end(req);
+        arc_http_end(take_req(f));
         fs_free(f);
         return;
     }
@@ -173,9 +178,7 @@ static void on_stat(uv_fs_t *fs)
     }
     arc_http_req_t *req = f->req;
     if (rc < 0 || !S_ISREG(st.st_mode)) {
-        f->req = NULL;
-        req->on_abort = NULL;
-        arc_http_error(req, 404, "not_found", NULL, "no such file");
+        arc_http_error(take_req(f), 404, "not_found", NULL, "no such file");
         fs_free(f);
         return;
     }
@@ -193,9 +196,7 @@ static void on_stat(uv_fs_t *fs)
                      etag, lm);
     const char *inm = arc_http_header(req, "if-none-match");
     if (inm != NULL && strcmp(inm, etag) == 0) {
-        f->req = NULL;
-        req->on_abort = NULL;
-        arc_http_respond(req, 304, NULL, headers, "", 0);
+        arc_http_respond(take_req(f), 304, NULL, headers, "", 0);
         fs_free(f);
         return;
     }
@@ -208,9 +209,7 @@ static void on_stat(uv_fs_t *fs)
         if (pr < 0) {
             snprintf(headers + n, sizeof(headers) - (size_t)n, "Content-Range: bytes */%llu\r\n",
                      (unsigned long long)size);
-            f->req = NULL;
-            req->on_abort = NULL;
-            arc_http_respond(req, 416, "text/plain", headers, "", 0);
+            arc_http_respond(take_req(f), 416, "text/plain", headers, "", 0);
             fs_free(f);
             return;
         }
@@ -224,9 +223,7 @@ static void on_stat(uv_fs_t *fs)
     uint64_t len = size ? to - from + 1 : 0;
     arc_http_start(req, status, f->type, headers, (int64_t)len);
     if (strcmp(req->method, "HEAD") == 0 || len == 0) {
-        f->req = NULL;
-        req->on_abort = NULL;
-        arc_http_end(req);
+        arc_http_end(take_req(f));
         fs_free(f);
         return;
     }
@@ -250,10 +247,7 @@ static void on_open(uv_fs_t *fs)
         return;
     }
     if (fd < 0) {
-        arc_http_req_t *req = f->req;
-        f->req = NULL;
-        req->on_abort = NULL;
-        arc_http_error(req, 404, "not_found", NULL, "no such file");
+        arc_http_error(take_req(f), 404, "not_found", NULL, "no such file");
         fs_free(f);
         return;
     }

@@ -27,9 +27,35 @@ os.unlink(f.name)
 d = Daemon(limits={"photoBytes": 3_000_000, "videoBytes": 300_000, "uploadBytes": 3_500_000,
                    "uploadsPerMinute": 1000},
            server={"maxHeaderBytes": 4096, "headerTimeoutMs": 1000})
+slow_result = {}
+
+
+def slow_sender():
+    """A client dripping its body: cut off by the slow-sender guard."""
+    s = socket.create_connection(("127.0.0.1", d.port))
+    s.sendall(b"POST /api/ar/create-demo HTTP/1.1\r\nHost: x\r\nContent-Type: multipart/form-data; "
+              b"boundary=q\r\nContent-Length: 100000\r\n\r\n--q\r\n")
+    t0 = time.time()
+    s.settimeout(1)
+    resp = b""
+    while time.time() - t0 < 30 and not resp:
+        try:
+            s.sendall(b"x")
+            resp = s.recv(4096)
+        except socket.timeout:
+            continue
+        except OSError:
+            break
+    slow_result["resp"] = resp.decode(errors="replace")
+    slow_result["secs"] = time.time() - t0
+    s.close()
+
+
 try:
     photo = photo_bytes("pictarize.jpg")
     video = fake_mp4()
+    slow = threading.Thread(target=slow_sender)
+    slow.start()
 
     # ---- a demo from upload to ready ----
     st, h, js = d.upload(photo, video, {"fitMode": "cover", "config": json.dumps({"filterMinCF": 0.001})})
@@ -223,6 +249,11 @@ try:
                  "arcd_db_pool_in_use", "arcd_db_pool_waiting", "arcd_workers{state=\"idle\"}",
                  "arcd_worker_restarts_total"):
         check(name in t, f"metrics have {name}")
+
+    slow.join()
+    check(slow_result.get("resp", "").startswith("HTTP/1.1 408") and 9 < slow_result["secs"] < 20,
+          f"a body arriving at 1 byte/s is cut off with 408 after the 10 s grace "
+          f"({slow_result.get('secs', 0):.1f} s)")
 
     # A second daemon on a taken port stops at once, saying why.
     with tempfile.NamedTemporaryFile("w", suffix=".json", delete=False) as f:

@@ -7,7 +7,8 @@ packages=(
   build-essential cmake pkg-config git python3 bsdutils time curl
   clang-format
   libjpeg62-turbo-dev libpng-dev libmsgpack-dev libjansson-dev
-  libuv1-dev libhttp-parser-dev libpq-dev libssl-dev
+  libuv1-dev libhttp-parser-dev libpq-dev libssl-dev libqrencode-dev
+  zbar-tools
   postgresql postgresql-common
 )
 

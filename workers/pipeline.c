@@ -5,11 +5,13 @@
 
 #include "arcd/worker.h"
 
-/* Until the media pipeline arrives: decode, compile, keep the video. */
+/* The media pipeline as far as it exists: decode, compile, keep the video,
+ * draw the QR code. */
 const arc_stage_t arc_pipeline[] = {
     {"photo", arc_stage_photo, 10},
-    {"marker", arc_stage_marker, 85},
+    {"marker", arc_stage_marker, 82},
     {"video", arc_stage_video, 5},
+    {"qr", arc_stage_qr, 3},
     {NULL, NULL, 0},
 };
 

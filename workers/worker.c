@@ -49,6 +49,7 @@ static json_t *run_job(json_t *msg)
     job.photo = str(msg, "photo");
     job.video = str(msg, "video");
     job.fit_mode = str(msg, "fitMode");
+    job.view_url = str(msg, "viewUrl");
     job.config = json_object_get(msg, "config");
     job.max_pixels = (uint64_t)json_integer_value(json_object_get(msg, "maxPixels"));
     job.threads = (int)json_integer_value(json_object_get(msg, "threads"));

@@ -11,7 +11,8 @@
  *   daemon -> worker  {"v":1,"type":"job","id":"<uuid>","dir":"/abs/project/dir",
  *                      "photo":"photo.jpg","video":"video.webm","fitMode":"contain",
  *                      "scaleWidth":null,"scaleHeight":null,"config":{...},
- *                      "maxPixels":40000000,"threads":1}
+ *                      "maxPixels":40000000,"threads":1,
+ *                      "viewUrl":"https://public.example/ar/view/<uuid>"}
  *   worker -> daemon  {"v":1,"type":"progress","id":"...","stage":"marker","progress":40}
  *   worker -> daemon  {"v":1,"type":"done","id":"...","ok":true,"files":["marker.mind",...],
  *                      "photo":{"width":..,"height":..},"video":{...},

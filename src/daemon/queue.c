@@ -305,12 +305,15 @@ static void on_claimed(int status, PGresult *res, void *arg)
     snprintf(video, sizeof(video), "video.%s", PQgetvalue(res, 0, 8));
     json_error_t jerr;
     json_t *config = json_loads(PQgetvalue(res, 0, 6), 0, &jerr);
+    char view_url[1200];
+    snprintf(view_url, sizeof(view_url), "%s/ar/view/%s", d->cfg.server.public_url, j->w.id);
     j->w.message =
         json_pack("{s:i, s:s, s:s, s:s, s:s, s:s, s:s, s:o, s:I, s:i}", "v", 1, "type", "job", "id",
                   j->w.id, "dir", dir, "photo", photo, "video", PQgetisnull(res, 0, 8) ? "" : video,
                   "fitMode", PQgetvalue(res, 0, 3), "config", config ? config : json_object(),
                   "maxPixels", (json_int_t)d->cfg.compile.max_pixels, "threads",
                   d->cfg.compile.threads > 0 ? d->cfg.compile.threads : 1);
+    json_object_set_new(j->w.message, "viewUrl", json_string(view_url));
 
     if (j->attempts > j->max_attempts) {
         /* Its lease lapsed on the last attempt: the daemon or worker running

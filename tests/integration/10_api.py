@@ -76,6 +76,18 @@ try:
     check(psql(f"select config->>'filterMinCF' from ar_projects where id = '{ar}'") == "0.001",
           "the config field is stored as JSONB")
 
+    # The QR code leads to the public view page.
+    check(final["qrCodeUrl"] and final["qrCodeUrl"].endswith("/qr-code.png"), "status lists qrCodeUrl")
+    st, h, png = d.request("GET", f"/objects/ar-storage/{ar}/qr-code.png")
+    with tempfile.NamedTemporaryFile(suffix=".png", delete=False) as f:
+        f.write(png)
+    decoded = subprocess.run(["zbarimg", "--raw", "-q", f.name], capture_output=True, text=True).stdout.strip()
+    os.unlink(f.name)
+    check(st == 200 and h["content-type"] == "image/png" and decoded == final["viewUrl"],
+          f"qr-code.png decodes to the view URL ({decoded})")
+    st, h, svg = d.request("GET", f"/objects/ar-storage/{ar}/qr-code.svg")
+    check(st == 200 and h["content-type"] == "image/svg+xml" and svg.startswith(b"<svg"), "qr-code.svg is served")
+
     # The marker is MindAR's own bytes for this photo.
     st, h, mind = d.request("GET", f"/objects/ar-storage/{ar}/marker.mind")
     with open(os.path.join(os.path.dirname(__file__), "..", "data", "pictarize.ref.mind"), "rb") as f:

@@ -4,7 +4,7 @@
 set -euo pipefail
 
 packages=(
-  build-essential cmake pkg-config git python3 bsdutils time curl
+  build-essential cmake pkg-config git python3 bsdutils time curl nodejs npm
   clang-format
   libjpeg62-turbo-dev libpng-dev libmsgpack-dev libjansson-dev
   libuv1-dev libhttp-parser-dev libpq-dev libssl-dev libqrencode-dev
@@ -20,6 +20,7 @@ for p in "${packages[@]}"; do
 done
 if [ ${#missing[@]} -eq 0 ]; then
   echo "setup: all ${#packages[@]} packages present"
+  "$(dirname "${BASH_SOURCE[0]}")/vendor.sh"
   exit 0
 fi
 
@@ -30,3 +31,4 @@ export DEBIAN_FRONTEND=noninteractive
 $sudo apt-get update -qq
 $sudo apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
 echo "setup: done"
+"$(dirname "${BASH_SOURCE[0]}")/vendor.sh"

@@ -6,13 +6,11 @@
 #include "arcd/worker.h"
 
 /* The media pipeline as far as it exists: decode, compile, keep the video,
- * draw the QR code. */
+ * write the viewer page, draw the QR code. */
 const arc_stage_t arc_pipeline[] = {
-    {"photo", arc_stage_photo, 10},
-    {"marker", arc_stage_marker, 82},
-    {"video", arc_stage_video, 5},
-    {"qr", arc_stage_qr, 3},
-    {NULL, NULL, 0},
+    {"photo", arc_stage_photo, 10}, {"marker", arc_stage_marker, 81},
+    {"video", arc_stage_video, 5},  {"viewer", arc_stage_viewer, 1},
+    {"qr", arc_stage_qr, 3},        {NULL, NULL, 0},
 };
 
 static double now_ms(void)

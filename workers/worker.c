@@ -50,6 +50,9 @@ static json_t *run_job(json_t *msg)
     job.video = str(msg, "video");
     job.fit_mode = str(msg, "fitMode");
     job.view_url = str(msg, "viewUrl");
+    job.viewer = json_object_get(msg, "viewer");
+    job.scale_width = (int)json_integer_value(json_object_get(msg, "scaleWidth"));
+    job.scale_height = (int)json_integer_value(json_object_get(msg, "scaleHeight"));
     job.config = json_object_get(msg, "config");
     job.max_pixels = (uint64_t)json_integer_value(json_object_get(msg, "maxPixels"));
     job.threads = (int)json_integer_value(json_object_get(msg, "threads"));

@@ -61,6 +61,13 @@ typedef struct arc_config_s {
         int64_t ttl_hours;
     } demo;
     struct {
+        char *template_path;  /* the viewer page's template */
+        char *vendor_dir;     /* A-Frame and MindAR scripts, served under /vendor/ */
+        char *vendor_url;     /* where pages load them from: "/vendor" or a CDN base */
+        double filter_min_cf; /* MindAR's One Euro filter: jitter vs lag */
+        double filter_beta;
+    } viewer;
+    struct {
         int64_t max_wait_seconds;
     } status;
 } arc_config_t;

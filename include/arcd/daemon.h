@@ -37,9 +37,11 @@ typedef struct arc_route_metrics_s {
 struct arc_daemon_s {
     uv_loop_t *loop;
     arc_config_t cfg;
-    char *exe;     /* this program, for spawning workers */
-    char *storage; /* absolute storage folder */
-    char node[96]; /* this daemon's name in leases: host:pid:random */
+    char *exe;           /* this program, for spawning workers */
+    char *storage;       /* absolute storage folder */
+    char *template_path; /* absolute path of the viewer template */
+    char *vendor;        /* absolute folder of the viewer's scripts */
+    char node[96];       /* this daemon's name in leases: host:pid:random */
     arc_http_server_t *http;
     arc_pg_pool_t *pool;
     arc_workers_t *workers;
@@ -98,6 +100,9 @@ void arc_upload_complete(arc_http_req_t *req);
 
 /* GET /objects/ar-storage/:id/:file with ETag, Last-Modified, Range. */
 void arc_files_serve(arc_http_req_t *req, arc_daemon_t *d, const char *id, const char *file);
+
+/* GET /vendor/:file: A-Frame and MindAR for the viewer pages. */
+void arc_files_serve_vendor(arc_http_req_t *req, arc_daemon_t *d, const char *file);
 
 /* ---- workers.c ---- */
 

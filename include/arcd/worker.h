@@ -30,7 +30,9 @@ struct arc_job_s {
     const char *photo; /* file names inside dir */
     const char *video;
     const char *fit_mode;
-    const char *view_url; /* the public view page, for the QR code */
+    const char *view_url;          /* the public view page, for the QR code */
+    int scale_width, scale_height; /* fitMode exact */
+    json_t *viewer;                /* {template, vendorUrl, filterMinCF, filterBeta} */
     json_t *config;
     uint64_t max_pixels;
     int threads;
@@ -65,6 +67,7 @@ int arc_stage_photo(arc_job_t *job, arc_err_t *err);
 int arc_stage_marker(arc_job_t *job, arc_err_t *err);
 int arc_stage_video(arc_job_t *job, arc_err_t *err);
 int arc_stage_qr(arc_job_t *job, arc_err_t *err);
+int arc_stage_viewer(arc_job_t *job, arc_err_t *err);
 
 /* The pipeline in order, ended by {NULL}. */
 extern const arc_stage_t arc_pipeline[];

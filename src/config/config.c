@@ -14,7 +14,7 @@
 #include "arcd/config.h"
 #include "arcd/image.h"
 
-typedef enum { T_INT, T_U64, T_INT32, T_STR } ktype_t;
+typedef enum { T_INT, T_U64, T_INT32, T_STR, T_DBL } ktype_t;
 
 typedef struct key_s {
     const char *section;
@@ -58,6 +58,11 @@ static const key_t_ keys[] = {
     K("compile", "threads", T_INT32, compile.threads, 0, 256),
     K("demo", "ttlHours", T_INT, demo.ttl_hours, 1, 24 * 365),
     K("status", "maxWaitSeconds", T_INT, status.max_wait_seconds, 0, 600),
+    K("viewer", "template", T_STR, viewer.template_path, 0, 0),
+    K("viewer", "vendorDir", T_STR, viewer.vendor_dir, 0, 0),
+    K("viewer", "vendorUrl", T_STR, viewer.vendor_url, 0, 0),
+    K("viewer", "filterMinCF", T_DBL, viewer.filter_min_cf, 0, 1),
+    K("viewer", "filterBeta", T_DBL, viewer.filter_beta, 0, 100000),
 };
 
 static void set_str(char **slot, const char *v)
@@ -97,6 +102,11 @@ void arc_config_defaults(arc_config_t *cfg)
     cfg->compile.threads = 0;
     cfg->demo.ttl_hours = 24;
     cfg->status.max_wait_seconds = 60;
+    set_str(&cfg->viewer.template_path, "config/viewer.html");
+    set_str(&cfg->viewer.vendor_dir, "var/vendor");
+    set_str(&cfg->viewer.vendor_url, "/vendor");
+    cfg->viewer.filter_min_cf = 0.0001;
+    cfg->viewer.filter_beta = 0.001;
 }
 
 void arc_config_dispose(arc_config_t *cfg)
@@ -201,6 +211,13 @@ int arc_config_load(const char *path, arc_config_t *cfg, arc_err_t *err)
                     complain(err, &bad, "config: %s.%s must be a string", section, name);
                 else
                     set_str((char **)((char *)cfg + k->offset), json_string_value(v));
+            } else if (k->type == T_DBL) {
+                double x = json_number_value(v);
+                if (!json_is_number(v) || x < (double)k->min || x > (double)k->max)
+                    complain(err, &bad, "config: %s.%s must be a number from %lld to %lld", section,
+                             name, (long long)k->min, (long long)k->max);
+                else
+                    *(double *)((char *)cfg + k->offset) = x;
             } else if (!json_is_integer(v) || store_int(cfg, k, json_integer_value(v)) != 0) {
                 complain(err, &bad, "config: %s.%s must be an integer from %lld to %lld", section,
                          name, (long long)k->min, (long long)k->max);

@@ -413,6 +413,7 @@ static const route_t routes[] = {
     {"GET", "/api/ar/events/", "events"},
     {"GET", "/ar/view/", "view"},
     {"GET", "/objects/ar-storage/", "objects"},
+    {"GET", "/vendor/", "vendor"},
     {"GET", "/healthz", "healthz"},
     {"GET", "/readyz", "readyz"},
     {"GET", "/metrics", "metrics"},
@@ -525,6 +526,10 @@ void arc_api_on_request(arc_http_req_t *req)
             }
             start_watch(req, W_POLL, rest, wait);
         }
+        return;
+    }
+    if (strcmp(route, "vendor") == 0) {
+        arc_files_serve_vendor(req, d, req->path + strlen("/vendor/"));
         return;
     }
     if (strcmp(route, "objects") == 0) {

@@ -255,6 +255,8 @@ static void on_open(uv_fs_t *fs)
     uv_fs_fstat(f->d->loop, &f->fs, f->fd, on_stat);
 }
 
+static void serve_path(arc_http_req_t *req, arc_daemon_t *d, const char *path, const char *type);
+
 void arc_files_serve(arc_http_req_t *req, arc_daemon_t *d, const char *id, const char *file)
 {
     const char *type = NULL;
@@ -267,6 +269,24 @@ void arc_files_serve(arc_http_req_t *req, arc_daemon_t *d, const char *id, const
         arc_http_error(req, 404, "not_found", NULL, "no such file");
         return;
     }
+    snprintf(path, sizeof(path), "%s/ar-storage/%s/%s", d->storage, id, file);
+    serve_path(req, d, path, type);
+}
+
+void arc_files_serve_vendor(arc_http_req_t *req, arc_daemon_t *d, const char *file)
+{
+    char path[4200];
+
+    if (strcmp(file, "aframe.min.js") != 0 && strcmp(file, "mindar-image-aframe.prod.js") != 0) {
+        arc_http_error(req, 404, "not_found", NULL, "no such file");
+        return;
+    }
+    snprintf(path, sizeof(path), "%s/%s", d->vendor, file);
+    serve_path(req, d, path, "application/javascript; charset=utf-8");
+}
+
+static void serve_path(arc_http_req_t *req, arc_daemon_t *d, const char *path, const char *type)
+{
     fsend_t *f = arc_xcalloc(1, sizeof(*f));
     f->req = req;
     f->d = d;
@@ -274,7 +294,6 @@ void arc_files_serve(arc_http_req_t *req, arc_daemon_t *d, const char *id, const
     f->type = type;
     req->data = f;
     req->on_abort = on_abort;
-    snprintf(path, sizeof(path), "%s/ar-storage/%s/%s", d->storage, id, file);
     f->fs.data = f;
     f->busy = 1;
     uv_fs_open(d->loop, &f->fs, path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC, 0, on_open);

@@ -314,6 +314,15 @@ static void on_claimed(int status, PGresult *res, void *arg)
                   "maxPixels", (json_int_t)d->cfg.compile.max_pixels, "threads",
                   d->cfg.compile.threads > 0 ? d->cfg.compile.threads : 1);
     json_object_set_new(j->w.message, "viewUrl", json_string(view_url));
+    json_object_set_new(j->w.message, "scaleWidth",
+                        json_integer(strtol(PQgetvalue(res, 0, 4), NULL, 10)));
+    json_object_set_new(j->w.message, "scaleHeight",
+                        json_integer(strtol(PQgetvalue(res, 0, 5), NULL, 10)));
+    json_object_set_new(j->w.message, "viewer",
+                        json_pack("{s:s, s:s, s:f, s:f}", "template", d->template_path, "vendorUrl",
+                                  d->cfg.viewer.vendor_url, "filterMinCF",
+                                  d->cfg.viewer.filter_min_cf, "filterBeta",
+                                  d->cfg.viewer.filter_beta));
 
     if (j->attempts > j->max_attempts) {
         /* Its lease lapsed on the last attempt: the daemon or worker running

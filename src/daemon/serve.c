@@ -327,6 +327,8 @@ static int give_up(arc_daemon_t *d, int code)
     arc_config_dispose(&d->cfg);
     free(d->exe);
     free(d->storage);
+    free(d->template_path);
+    free(d->vendor);
     free(d);
     return code;
 }
@@ -375,6 +377,20 @@ int arc_serve_main(int argc, char **argv)
         return give_up(d, 2);
     }
     sweep_tmp(sub);
+    if (realpath(d->cfg.viewer.template_path, path) == NULL || access(path, R_OK) != 0) {
+        fprintf(stderr, "arcd serve: viewer.template '%s': %s\n", d->cfg.viewer.template_path,
+                strerror(errno));
+        return give_up(d, 2);
+    }
+    d->template_path = arc_xstrdup(path);
+    d->vendor =
+        arc_xstrdup(realpath(d->cfg.viewer.vendor_dir, path) ? path : d->cfg.viewer.vendor_dir);
+    snprintf(sub, sizeof(sub), "%s/mindar-image-aframe.prod.js", d->vendor);
+    if (access(sub, R_OK) != 0 && d->cfg.viewer.vendor_url[0] == '/')
+        fprintf(stderr,
+                "arcd: warning: the viewer's scripts are not in %s (run scripts/vendor.sh); "
+                "viewer pages will not load\n",
+                d->vendor);
 
     if (arc_db_migrate(d->cfg.database.url, &applied, &err) != 0) {
         fprintf(stderr, "arcd serve: %s\n", err.msg);
@@ -444,6 +460,8 @@ int arc_serve_main(int argc, char **argv)
     arc_config_dispose(&d->cfg);
     free(d->exe);
     free(d->storage);
+    free(d->template_path);
+    free(d->vendor);
     free(d);
     return 0;
 }

@@ -9,7 +9,8 @@ cleanup() { kill $(jobs -p) 2>/dev/null || true; wait 2>/dev/null || true; rm -r
 trap cleanup EXIT
 printf '{"server": {"listen": "127.0.0.1:%s", "publicUrl": "http://127.0.0.1:%s"},
  "storage": {"dir": "%s/storage"}, "limits": {"uploadsPerMinute": 0},
- "database": {"poolSize": 4}, "workers": {"count": 2}}\n' "$port" "$port" "$work" > "$work/arcd.json"
+ "database": {"poolSize": 4}, "workers": {"count": 2},
+ "viewer": {"template": "%s/config/viewer.html"}}\n' "$port" "$port" "$work" "$root" > "$work/arcd.json"
 "$arcd" serve --config "$work/arcd.json" 2> "$work/serve.log" &
 for _ in $(seq 100); do curl -sf "127.0.0.1:$port/healthz" >/dev/null && break; sleep 0.1; done
 "$mk" texture 6000 6000 3 "$work/big.jpg"

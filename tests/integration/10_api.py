@@ -12,7 +12,7 @@ import tempfile
 import threading
 import time
 
-from harness import ARCD, Daemon, check, fake_mp4, finish, photo_bytes, psql
+from harness import ARCD, DATA, Daemon, check, fake_mp4, finish, photo_bytes, psql
 
 # Bad settings stop the daemon at start-up with one line per problem.
 with tempfile.NamedTemporaryFile("w", suffix=".json", delete=False) as f:
@@ -75,6 +75,24 @@ try:
           "fit mode and per-stage timings in the status")
     check(psql(f"select config->>'filterMinCF' from ar_projects where id = '{ar}'") == "0.001",
           "the config field is stored as JSONB")
+
+    # The viewer page: A-Frame and MindAR from arcd itself, the marker, the video.
+    check(final["viewerHtmlUrl"] and final["viewerHtmlUrl"].endswith("/index.html"), "status lists viewerHtmlUrl")
+    st, h, page = d.request("GET", f"/objects/ar-storage/{ar}/index.html")
+    page = page.decode()
+    check(st == 200 and h["content-type"].startswith("text/html")
+          and '<script src="/vendor/aframe.min.js"></script>' in page
+          and '<script src="/vendor/mindar-image-aframe.prod.js"></script>' in page
+          and "imageTargetSrc: marker.mind" in page and 'src="video.mp4"' in page
+          and "playsinline" in page and 'crossorigin="anonymous"' in page and "{{" not in page,
+          "index.html loads the vendored scripts, the marker and the video")
+    check("filterMinCF: 0.0001" in page and 'var fitMode = "cover"' in page, "filters and fit mode in the page")
+    for name in ("aframe.min.js", "mindar-image-aframe.prod.js"):
+        st, h, js_body = d.request("GET", f"/vendor/{name}")
+        check(st == 200 and h["content-type"].startswith("application/javascript") and len(js_body) > 100000,
+              f"/vendor/{name} is served")
+    st, _, _ = d.request("GET", "/vendor/../config/arcd.json")
+    check(st == 404, "/vendor/ serves nothing else")
 
     # The QR code leads to the public view page.
     check(final["qrCodeUrl"] and final["qrCodeUrl"].endswith("/qr-code.png"), "status lists qrCodeUrl")
@@ -269,7 +287,8 @@ try:
 
     # A second daemon on a taken port stops at once, saying why.
     with tempfile.NamedTemporaryFile("w", suffix=".json", delete=False) as f:
-        json.dump({"server": {"listen": f"127.0.0.1:{d.port}"}, "storage": {"dir": d.storage}}, f)
+        json.dump({"server": {"listen": f"127.0.0.1:{d.port}"}, "storage": {"dir": d.storage},
+                   "viewer": {"template": os.path.join(DATA, "..", "..", "config", "viewer.html")}}, f)
     r = subprocess.run([ARCD, "serve", "--config", f.name], capture_output=True, text=True, timeout=30)
     check(r.returncode == 2 and "cannot listen" in r.stderr, f"a taken port: exit 2 ({r.stderr.strip()})")
     os.unlink(f.name)

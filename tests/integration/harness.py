@@ -66,6 +66,8 @@ class Daemon:
             "storage": {"dir": self.storage},
             "workers": {"count": 2},
             "queue": {"pollSeconds": 1, "retryBaseSeconds": 0},
+            "viewer": {"template": os.path.join(ROOT, "config", "viewer.html"),
+                       "vendorDir": os.path.join(ROOT, "var", "vendor")},
         }
         for section, values in config.items():
             cfg.setdefault(section, {}).update(values)

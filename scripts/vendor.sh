@@ -1,0 +1,24 @@
+#!/usr/bin/env bash
+# Installs the viewer's scripts from the npm registry into var/vendor/ (or
+# $1): A-Frame 1.5.0 and mind-ar 1.2.5, the pair MindAR's own examples use
+# (mind-ar 1.2.5 breaks with newer three.js; A-Frame 1.5.0 ships one that
+# works). arcd serves them under /vendor/, so viewer pages need no CDN.
+set -euo pipefail
+root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+dest="${1:-$root/var/vendor}"
+if [ -s "$dest/aframe.min.js" ] && [ -s "$dest/mindar-image-aframe.prod.js" ]; then
+  exit 0
+fi
+command -v npm >/dev/null || { echo "vendor: npm is needed to fetch A-Frame and MindAR" >&2; exit 1; }
+work=$(mktemp -d)
+trap 'rm -rf "$work"' EXIT
+cd "$work"
+# `npm install aframe` fails (its dependencies point at GitHub): take the
+# packed release and its built file only.
+npm pack --silent aframe@1.5.0 >/dev/null
+tar xzf aframe-1.5.0.tgz
+npm install --silent --ignore-scripts --no-audit --no-fund --prefix "$work/m" mind-ar@1.2.5 >/dev/null
+mkdir -p "$dest"
+cp package/dist/aframe-v1.5.0.min.js "$dest/aframe.min.js"
+cp "$work/m/node_modules/mind-ar/dist/mindar-image-aframe.prod.js" "$dest/mindar-image-aframe.prod.js"
+echo "vendor: A-Frame 1.5.0 and mind-ar 1.2.5 in $dest"

@@ -1,14 +1,16 @@
 #!/usr/bin/env bash
 # Installs the Debian packages arcd needs to build and test, if any is missing.
 # Idempotent and non-interactive (CI runs it with no stdin); needs root or sudo.
+# Then the npm parts: the viewer's scripts (vendor.sh) and playwright-core for the
+# browser test (browser.sh), with the machine's own Node.js and npm.
 set -euo pipefail
 
 packages=(
-  build-essential cmake pkg-config git python3 bsdutils time curl nodejs npm
+  build-essential cmake pkg-config git python3 bsdutils time curl
   clang-format
   libjpeg62-turbo-dev libpng-dev libmsgpack-dev libjansson-dev
   libuv1-dev libhttp-parser-dev libpq-dev libssl-dev libqrencode-dev
-  zbar-tools
+  zbar-tools chromium
   postgresql postgresql-common
 )
 
@@ -21,6 +23,7 @@ done
 if [ ${#missing[@]} -eq 0 ]; then
   echo "setup: all ${#packages[@]} packages present"
   "$(dirname "${BASH_SOURCE[0]}")/vendor.sh"
+  "$(dirname "${BASH_SOURCE[0]}")/browser.sh"
   exit 0
 fi
 
@@ -32,3 +35,4 @@ $sudo apt-get update -qq
 $sudo apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
 echo "setup: done"
 "$(dirname "${BASH_SOURCE[0]}")/vendor.sh"
+"$(dirname "${BASH_SOURCE[0]}")/browser.sh"

@@ -321,8 +321,8 @@ static void on_signal(uv_signal_t *s, int signum)
     shutdown_daemon(d);
 }
 
-/* Start-up failed: frees what was made and returns code. */
-static int give_up(arc_daemon_t *d, int code)
+/* Frees the daemon's own strings and itself (its parts are gone by then). */
+static int daemon_free(arc_daemon_t *d, int code)
 {
     arc_config_dispose(&d->cfg);
     free(d->exe);
@@ -331,6 +331,12 @@ static int give_up(arc_daemon_t *d, int code)
     free(d->vendor);
     free(d);
     return code;
+}
+
+/* Start-up failed: frees what was made and returns code. */
+static int give_up(arc_daemon_t *d, int code)
+{
+    return daemon_free(d, code);
 }
 
 int arc_serve_main(int argc, char **argv)
@@ -457,11 +463,5 @@ int arc_serve_main(int argc, char **argv)
     uv_loop_close(d->loop);
     arc_workers_free(d->workers);
     arc_queue_free(d->queue);
-    arc_config_dispose(&d->cfg);
-    free(d->exe);
-    free(d->storage);
-    free(d->template_path);
-    free(d->vendor);
-    free(d);
-    return 0;
+    return daemon_free(d, 0);
 }

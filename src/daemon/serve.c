@@ -321,7 +321,8 @@ static void on_signal(uv_signal_t *s, int signum)
     shutdown_daemon(d);
 }
 
-/* Frees the daemon's own strings and itself (its parts are gone by then). */
+/* Frees the daemon's own strings and itself (its parts are gone by then, or
+ * were never made: start-up failures come here too) and returns code. */
 static int daemon_free(arc_daemon_t *d, int code)
 {
     arc_config_dispose(&d->cfg);
@@ -333,11 +334,6 @@ static int daemon_free(arc_daemon_t *d, int code)
     return code;
 }
 
-/* Start-up failed: frees what was made and returns code. */
-static int give_up(arc_daemon_t *d, int code)
-{
-    return daemon_free(d, code);
-}
 
 int arc_serve_main(int argc, char **argv)
 {
@@ -364,13 +360,13 @@ int arc_serve_main(int argc, char **argv)
 
     if (uv_exepath(path, &plen) != 0) {
         fprintf(stderr, "arcd serve: cannot find its own program file\n");
-        return give_up(d, 70);
+        return daemon_free(d, 70);
     }
     d->exe = arc_xstrdup(path);
     char sub[PATH_MAX + 32];
     if (mkdirs(d->cfg.storage.dir) != 0 || realpath(d->cfg.storage.dir, path) == NULL) {
         fprintf(stderr, "arcd serve: storage.dir '%s': %s\n", d->cfg.storage.dir, strerror(errno));
-        return give_up(d, 2);
+        return daemon_free(d, 2);
     }
     d->storage = arc_xstrdup(path);
     snprintf(sub, sizeof(sub), "%s/ar-storage", d->storage);
@@ -380,13 +376,13 @@ int arc_serve_main(int argc, char **argv)
     if (!ok || access(d->storage, W_OK) != 0) {
         fprintf(stderr, "arcd serve: storage.dir '%s' is not writable: %s\n", d->storage,
                 strerror(errno));
-        return give_up(d, 2);
+        return daemon_free(d, 2);
     }
     sweep_tmp(sub);
     if (realpath(d->cfg.viewer.template_path, path) == NULL || access(path, R_OK) != 0) {
         fprintf(stderr, "arcd serve: viewer.template '%s': %s\n", d->cfg.viewer.template_path,
                 strerror(errno));
-        return give_up(d, 2);
+        return daemon_free(d, 2);
     }
     d->template_path = arc_xstrdup(path);
     d->vendor =
@@ -400,7 +396,7 @@ int arc_serve_main(int argc, char **argv)
 
     if (arc_db_migrate(d->cfg.database.url, &applied, &err) != 0) {
         fprintf(stderr, "arcd serve: %s\n", err.msg);
-        return give_up(d, 4);
+        return daemon_free(d, 4);
     }
     gethostname(host, sizeof(host) - 1);
     unsigned char rnd[4];
@@ -423,7 +419,7 @@ int arc_serve_main(int argc, char **argv)
         0) {
         fprintf(stderr, "arcd serve: %s\n", err.msg);
         uv_loop_close(d->loop);
-        return give_up(d, 2);
+        return daemon_free(d, 2);
     }
 
     char session[128];

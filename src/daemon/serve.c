@@ -334,7 +334,6 @@ static int daemon_free(arc_daemon_t *d, int code)
     return code;
 }
 
-
 int arc_serve_main(int argc, char **argv)
 {
     arc_daemon_t *d = arc_xcalloc(1, sizeof(*d));

@@ -51,6 +51,7 @@ static json_t *run_job(json_t *msg)
     job.fit_mode = str(msg, "fitMode");
     job.view_url = str(msg, "viewUrl");
     job.viewer = json_object_get(msg, "viewer");
+    job.cache_dir = str(msg, "cacheDir");
     job.scale_width = (int)json_integer_value(json_object_get(msg, "scaleWidth"));
     job.scale_height = (int)json_integer_value(json_object_get(msg, "scaleHeight"));
     job.config = json_object_get(msg, "config");
@@ -69,6 +70,7 @@ static json_t *run_job(json_t *msg)
                           job.files, "photo", "width", job.photo_width, "height", job.photo_height,
                           "video", job.video_info ? job.video_info : json_null(), "timings",
                           job.timings, "ms", (json_int_t)(now_ms() - t0));
+        json_object_set_new(reply, "markerCache", json_string(job.marker_cached ? "hit" : "miss"));
     } else {
         reply = json_pack("{s:i, s:s, s:s, s:b, s:s, s:b, s:O}", "v", ARC_PROTO_VERSION, "type",
                           "done", "id", job.id, "ok", 0, "error", err.msg, "permanent",

@@ -12,11 +12,13 @@
  *                      "photo":"photo.jpg","video":"video.webm","fitMode":"contain",
  *                      "scaleWidth":null,"scaleHeight":null,"config":{...},
  *                      "maxPixels":40000000,"threads":1,
- *                      "viewUrl":"https://public.example/ar/view/<uuid>"}
+ *                      "viewUrl":"https://public.example/ar/view/<uuid>",
+ *                      "cacheDir":"/abs/storage/cache","viewer":{"template":"/abs/viewer.html",
+ *                      "vendorUrl":"/vendor","filterMinCF":0.0001,"filterBeta":0.001}}
  *   worker -> daemon  {"v":1,"type":"progress","id":"...","stage":"marker","progress":40}
  *   worker -> daemon  {"v":1,"type":"done","id":"...","ok":true,"files":["marker.mind",...],
  *                      "photo":{"width":..,"height":..},"video":{...},
- *                      "timings":{"photo":12,...},"ms":345}
+ *                      "timings":{"photo":12,...},"ms":345,"markerCache":"hit"}
  *   worker -> daemon  {"v":1,"type":"done","id":"...","ok":false,"error":"a readable
  *                      reason","permanent":true}
  *

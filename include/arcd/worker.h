@@ -33,6 +33,7 @@ struct arc_job_s {
     const char *view_url;          /* the public view page, for the QR code */
     int scale_width, scale_height; /* fitMode exact */
     json_t *viewer;                /* {template, vendorUrl, filterMinCF, filterBeta} */
+    const char *cache_dir;         /* compiled markers by content hash, or NULL */
     json_t *config;
     uint64_t max_pixels;
     int threads;
@@ -44,6 +45,7 @@ struct arc_job_s {
     json_t *video_info; /* what the video stage learnt */
     json_t *timings;    /* stage name -> milliseconds */
     int permanent;      /* set by a failing stage when retrying cannot help */
+    int marker_cached;  /* the marker came from the cache */
 
     /* Progress of the current stage in percent (0-100), reported to the
      * daemon as overall progress. */

@@ -109,6 +109,8 @@ static json_t *status_json(arc_daemon_t *d, PGresult *r)
     json_object_set_new(video, "bytes", val_or_null(r, 13, 1));
     json_object_set_new(js, "video", video);
     json_object_set_new(js, "timings", parse_json(r, 8));
+    json_t *cache = json_object_get(result, "markerCache");
+    json_object_set_new(js, "markerCache", cache ? json_incref(cache) : json_null());
     json_object_set_new(js, "createdAt", val_or_null(r, 16, 0));
     json_object_set_new(js, "updatedAt", val_or_null(r, 17, 0));
     json_decref(result);

@@ -153,7 +153,8 @@ static void job_finish(job_t *j, json_t *reply, const char *reason)
 
     j->done = 1;
     if (ok) {
-        json_t *result = json_pack("{s:O}", "files", json_object_get(reply, "files"));
+        json_t *result = json_pack("{s:O, s:O}", "files", json_object_get(reply, "files"),
+                                   "markerCache", json_object_get(reply, "markerCache"));
         json_t *photo = json_object_get(reply, "photo");
         char *res_s = json_dumps(result, JSON_COMPACT);
         char *tim_s = json_dumps(json_object_get(reply, "timings"), JSON_COMPACT);
@@ -314,6 +315,9 @@ static void on_claimed(int status, PGresult *res, void *arg)
                   "maxPixels", (json_int_t)d->cfg.compile.max_pixels, "threads",
                   d->cfg.compile.threads > 0 ? d->cfg.compile.threads : 1);
     json_object_set_new(j->w.message, "viewUrl", json_string(view_url));
+    char cache_dir[4200];
+    snprintf(cache_dir, sizeof(cache_dir), "%s/cache", d->storage);
+    json_object_set_new(j->w.message, "cacheDir", json_string(cache_dir));
     json_object_set_new(j->w.message, "scaleWidth",
                         json_integer(strtol(PQgetvalue(res, 0, 4), NULL, 10)));
     json_object_set_new(j->w.message, "scaleHeight",

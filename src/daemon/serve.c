@@ -370,6 +370,8 @@ int arc_serve_main(int argc, char **argv)
     d->storage = arc_xstrdup(path);
     snprintf(sub, sizeof(sub), "%s/ar-storage", d->storage);
     int ok = mkdirs(sub) == 0;
+    snprintf(sub, sizeof(sub), "%s/cache", d->storage);
+    ok = ok && mkdirs(sub) == 0;
     snprintf(sub, sizeof(sub), "%s/tmp", d->storage);
     ok = ok && mkdirs(sub) == 0;
     if (!ok || access(d->storage, W_OK) != 0) {

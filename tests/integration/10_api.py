@@ -94,6 +94,15 @@ try:
     st, _, _ = d.request("GET", "/vendor/../config/arcd.json")
     check(st == 404, "/vendor/ serves nothing else")
 
+    # The same photo again: its marker comes from the cache, the same bytes.
+    check(final["markerCache"] == "miss", "the first compile of a photo misses the cache")
+    st, _, js = d.upload(photo, video)
+    again = d.wait_status(js["arId"])
+    st, _, mind2 = d.request("GET", f"/objects/ar-storage/{js['arId']}/marker.mind")
+    st1, _, mind1 = d.request("GET", f"/objects/ar-storage/{ar}/marker.mind")
+    check(again["status"] == "ready" and again["markerCache"] == "hit" and mind2 == mind1,
+          f"the same photo compiles once: cache hit, same marker ({again['timings']})")
+
     # The QR code leads to the public view page.
     check(final["qrCodeUrl"] and final["qrCodeUrl"].endswith("/qr-code.png"), "status lists qrCodeUrl")
     st, h, png = d.request("GET", f"/objects/ar-storage/{ar}/qr-code.png")

@@ -83,6 +83,11 @@ void arc_api_status_changed(arc_daemon_t *d, const char *id);
 /* Sends a keep-alive comment down every event stream. */
 void arc_api_heartbeat(arc_daemon_t *d);
 
+/* The status cache (see api.c): dropped entirely when notifications may have
+ * been missed; hits counted for /metrics. */
+void arc_api_status_cache_clear(void);
+uint64_t arc_api_status_cache_hits(void);
+
 /* Wakes every watcher (after missed notifications or at shutdown). */
 void arc_api_wake_all(arc_daemon_t *d, int closing);
 

@@ -117,6 +117,94 @@ static json_t *status_json(arc_daemon_t *d, PGresult *r)
     return js;
 }
 
+/* ---- a short-lived cache of status answers ----
+ * A CRM polling a project asks the same question many times a second. While
+ * the LISTEN connection is up, every change to a project arrives as a NOTIFY
+ * (from whichever daemon made it) and drops that project's entry, so a cached
+ * answer is never stale; entries also expire after a second, and the whole
+ * cache is dropped and unused whenever LISTEN is down. One daemon per
+ * process, so the table is this file's. */
+
+#define STATUS_CACHE_SLOTS 1024
+#define STATUS_CACHE_MS 1000
+
+typedef struct status_entry_s {
+    char id[40];
+    char *body;
+    size_t len;
+    uint64_t at_ms;
+} status_entry_t;
+
+static status_entry_t status_cache[STATUS_CACHE_SLOTS];
+static uint64_t status_cache_hits;
+
+static status_entry_t *status_slot(const char *id)
+{
+    unsigned h = 5381;
+
+    for (const char *p = id; *p; p++)
+        h = h * 33 + (unsigned char)*p;
+    return &status_cache[h % STATUS_CACHE_SLOTS];
+}
+
+static int cache_usable(arc_daemon_t *d)
+{
+    arc_pg_stats_t ps;
+
+    arc_pg_pool_stats(d->pool, &ps);
+    return ps.listening;
+}
+
+static void status_cache_drop(const char *id)
+{
+    status_entry_t *e = status_slot(id);
+
+    if (strcmp(e->id, id) == 0) {
+        free(e->body);
+        memset(e, 0, sizeof(*e));
+    }
+}
+
+void arc_api_status_cache_clear(void)
+{
+    for (size_t i = 0; i < STATUS_CACHE_SLOTS; i++) {
+        free(status_cache[i].body);
+        memset(&status_cache[i], 0, sizeof(status_cache[i]));
+    }
+}
+
+uint64_t arc_api_status_cache_hits(void)
+{
+    return status_cache_hits;
+}
+
+/* Answers from the cache; returns 0 when it had nothing fresh. */
+static int status_from_cache(arc_http_req_t *req, arc_daemon_t *d, const char *id)
+{
+    status_entry_t *e = status_slot(id);
+
+    if (strcmp(e->id, id) != 0 || e->body == NULL || !cache_usable(d) ||
+        uv_now(d->loop) - e->at_ms > STATUS_CACHE_MS)
+        return 0;
+    status_cache_hits++;
+    arc_http_respond(req, 200, "application/json; charset=utf-8", "Cache-Control: no-store\r\n",
+                     e->body, e->len);
+    return 1;
+}
+
+static void status_cache_put(arc_daemon_t *d, const char *id, const char *body)
+{
+    status_entry_t *e = status_slot(id);
+
+    if (!cache_usable(d))
+        return;
+    free(e->body);
+    snprintf(e->id, sizeof(e->id), "%s", id);
+    e->body = arc_xstrdup(body);
+    e->len = strlen(body);
+    e->at_ms = uv_now(d->loop);
+}
+
 /* A request waiting on one project: a long poll, an event stream, or a plain
  * status read. */
 typedef enum { W_ONCE, W_POLL, W_EVENTS, W_VIEW } wkind_t;
@@ -296,7 +384,15 @@ static void on_status(int status, PGresult *res, void *arg)
     }
     /* A plain read, or a long poll whose wait is over or whose state moved. */
     if (w->kind == W_ONCE || terminal || (!first && changed) || w->finished) {
-        arc_http_respond_json(req, 200, status_json(d, res));
+        json_t *js = status_json(d, res);
+        char *body = json_dumps(js, JSON_COMPACT | JSON_PRESERVE_ORDER);
+        /* Only when no change has arrived since the query went out. */
+        if (!w->requery)
+            status_cache_put(d, w->id, body);
+        arc_http_respond(req, 200, "application/json; charset=utf-8", "Cache-Control: no-store\r\n",
+                         body, strlen(body));
+        free(body);
+        json_decref(js);
         watch_free(w);
         return;
     }
@@ -324,18 +420,22 @@ static void on_poll_deadline(uv_timer_t *t)
 
 void arc_api_status_changed(arc_daemon_t *d, const char *id)
 {
+    status_cache_drop(id);
     for (arc_watch_t *w = d->watches; w != NULL; w = w->next) {
-        if (strcmp(w->id, id) != 0 || !w->have)
+        if (strcmp(w->id, id) != 0)
             continue;
+        /* A query in flight may have read the row before the change: mark
+         * it, so its answer is not cached (and watchers look again). */
         if (w->query != NULL)
             w->requery = 1;
-        else
+        else if (w->have)
             query_status(w);
     }
 }
 
 void arc_api_wake_all(arc_daemon_t *d, int closing)
 {
+    arc_api_status_cache_clear(); /* changes may have been missed */
     for (arc_watch_t *w = d->watches, *next; w != NULL; w = next) {
         next = w->next;
         if (!w->have)
@@ -526,6 +626,8 @@ void arc_api_on_request(arc_http_req_t *req)
                     s = (double)d->cfg.status.max_wait_seconds;
                 wait = (uint64_t)(s * 1000);
             }
+            if (wait == 0 && status_from_cache(req, d, rest))
+                return;
             start_watch(req, W_POLL, rest, wait);
         }
         return;

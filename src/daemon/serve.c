@@ -154,6 +154,10 @@ char *arc_daemon_metrics(arc_daemon_t *d)
             (unsigned long long)m->count);
     }
     put(&b,
+        "# HELP arcd_status_cache_hits_total Status reads answered from the cache.\n"
+        "# TYPE arcd_status_cache_hits_total counter\narcd_status_cache_hits_total %llu\n",
+        (unsigned long long)arc_api_status_cache_hits());
+    put(&b,
         "# HELP arcd_http_connections Open HTTP connections.\n"
         "# TYPE arcd_http_connections gauge\narcd_http_connections %zu\n",
         d->http ? arc_http_server_connections(d->http) : 0);
@@ -458,6 +462,7 @@ int arc_serve_main(int argc, char **argv)
     fflush(stderr);
     uv_run(d->loop, UV_RUN_DEFAULT);
     uv_loop_close(d->loop);
+    arc_api_status_cache_clear();
     arc_workers_free(d->workers);
     arc_queue_free(d->queue);
     return daemon_free(d, 0);

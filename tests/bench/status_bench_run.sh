@@ -13,14 +13,18 @@ printf '{"server": {"listen": "127.0.0.1:%s", "publicUrl": "http://127.0.0.1:%s"
  "viewer": {"template": "%s/config/viewer.html"}}\n' "$port" "$port" "$work" "$root" > "$work/arcd.json"
 "$arcd" serve --config "$work/arcd.json" 2> "$work/serve.log" &
 for _ in $(seq 100); do curl -sf "127.0.0.1:$port/healthz" >/dev/null && break; sleep 0.1; done
-"$mk" texture 6000 6000 3 "$work/big.jpg"
+# Distinct photos: the marker cache would answer repeats without compiling.
+for i in $(seq 16); do "$mk" texture 6000 6000 "$i" "$work/big$i.jpg"; done
 id=$(curl -s -F "photo=@$root/tests/data/card.png" -F "video=@$root/tests/data/sample.mp4" \
        "127.0.0.1:$port/api/ar/create-demo" | python3 -c 'import json,sys; print(json.load(sys.stdin)["arId"])')
 # Keep both workers compiling 36-megapixel photos for the whole run.
-for _ in $(seq 12); do
-  curl -s -o /dev/null -F "photo=@$work/big.jpg" -F "video=@$root/tests/data/sample.mp4" \
-       "127.0.0.1:$port/api/ar/create-demo"
+uploads=()
+for i in $(seq 16); do
+  curl -s -o /dev/null -F "photo=@$work/big$i.jpg" -F "video=@$root/tests/data/sample.mp4" \
+       "127.0.0.1:$port/api/ar/create-demo" &
+  uploads+=($!)
 done
+wait "${uploads[@]}"
 sleep 1
 ( while true; do
     psql -Atqc "select count(*) from pg_stat_activity where application_name = 'arcd'"
@@ -30,9 +34,12 @@ sampler=$!
 busy=$(curl -s "127.0.0.1:$port/metrics" | awk '/^arcd_workers\{state="busy"\}/ {print $2}')
 wrk -t2 -c64 -d"${secs}s" --latency "http://127.0.0.1:$port/api/ar/status/$id" > "$work/wrk.txt"
 kill "$sampler"
-echo "GET /api/ar/status/:id for $secs s, 64 connections, while $busy workers compile 36 MP photos:"
+busy_end=$(curl -s "127.0.0.1:$port/metrics" | awk '/^arcd_workers\{state="busy"\}/ {print $2}')
+hits=$(curl -s "127.0.0.1:$port/metrics" | awk '/^arcd_status_cache_hits_total/ {print $2}')
+echo "GET /api/ar/status/:id for $secs s, 64 connections, workers compiling 36 MP photos (busy: $busy at the start, $busy_end at the end):"
+echo "  (one hot project: $hits reads answered from the NOTIFY-invalidated status cache)"
 grep -E "Requests/sec|Non-2xx|Socket errors" "$work/wrk.txt" | sed 's/^/  /' || true
 awk '/Latency Distribution/ {f=1; next} f && /%/ {print "  latency p" $1 " " $2}' "$work/wrk.txt" |
   grep -E "p50%|p99%"
 echo "  highest arcd connections in pg_stat_activity: $(sort -n "$work/conns" | tail -n 1) (pool size 4)"
-curl -s "127.0.0.1:$port/metrics" | grep -E '^arcd_db_pool_(size|waiting)|^arcd_db_timeouts' | sed 's/^/  /'
+curl -s "127.0.0.1:$port/metrics" | grep -E '^arcd_db_pool_(size|waiting)|^arcd_db_timeouts|^arcd_jobs|^arcd_compile_duration_ms_(sum|count)' | sed 's/^/  /'

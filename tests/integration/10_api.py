@@ -183,6 +183,38 @@ try:
     check(events and events[-1]["status"] == "ready", f"the event stream ends with ready ({len(events)} events)")
     check(all(e["arId"] == ar3 for e in events), "events carry the project's status")
 
+    # Plain status reads come from a cache that NOTIFY keeps exact: repeated
+    # reads of a finished project are hits, and while a job runs, plain
+    # polling sees "ready" as soon as a long poll does.
+    hits0 = d.metric("arcd_status_cache_hits_total")
+    for _ in range(50):
+        d.json("GET", f"/api/ar/status/{ar}")
+    check(d.metric("arcd_status_cache_hits_total") - hits0 >= 40, "repeated status reads hit the cache")
+    st, _, js = d.upload(big, video)
+    ar5, seen = js["arId"], {}
+
+    def poll_plain():
+        while time.time() - t_start < 60:
+            if d.json("GET", f"/api/ar/status/{ar5}")[2]["status"] == "ready":
+                seen["plain"] = time.time()
+                return
+            time.sleep(0.02)
+
+    def poll_long():
+        while time.time() - t_start < 60:
+            if d.json("GET", f"/api/ar/status/{ar5}?wait=10")[2]["status"] == "ready":
+                seen["long"] = time.time()
+                return
+
+    t_start = time.time()
+    ts = [threading.Thread(target=poll_plain), threading.Thread(target=poll_long)]
+    for t in ts:
+        t.start()
+    for t in ts:
+        t.join()
+    check("plain" in seen and "long" in seen and seen["plain"] - seen["long"] < 1.0,
+          f"cached reads are never stale: plain polling saw ready {seen.get('plain', 0) - seen.get('long', 0):+.2f} s after the long poll")
+
     # A long poll with no change answers after its wait.
     st, _, js = d.upload(big, video)
     ar4 = js["arId"]

@@ -1,8 +1,8 @@
 /* The worker pipeline: its stages in order and the loop that runs them. */
 #include <stdio.h>
 #include <string.h>
-#include <time.h>
 
+#include "arcd/clock.h"
 #include "arcd/worker.h"
 
 /* The media pipeline as far as it exists: decode, compile, keep the video,
@@ -12,14 +12,6 @@ const arc_stage_t arc_pipeline[] = {
     {"video", arc_stage_video, 5},  {"viewer", arc_stage_viewer, 1},
     {"qr", arc_stage_qr, 3},        {NULL, NULL, 0},
 };
-
-static double now_ms(void)
-{
-    struct timespec ts;
-
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec * 1e3 + (double)ts.tv_nsec / 1e6;
-}
 
 void arc_job_progress(arc_job_t *job, int percent)
 {
@@ -49,9 +41,9 @@ int arc_pipeline_run(arc_job_t *job, arc_err_t *err)
         job->stage_name = st->name;
         job->stage_weight = st->weight;
         arc_job_progress(job, 0);
-        double t0 = now_ms();
+        double t0 = arc_now_ms();
         rc = st->run(job, err);
-        json_object_set_new(job->timings, st->name, json_integer((json_int_t)(now_ms() - t0)));
+        json_object_set_new(job->timings, st->name, json_integer((json_int_t)(arc_now_ms() - t0)));
         if (rc != 0) {
             char msg[sizeof(err->msg)];
             snprintf(msg, sizeof(msg), "%s", err->msg);

@@ -8,19 +8,11 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/resource.h>
-#include <time.h>
 #include <unistd.h>
 
 #include "arcd/proto.h"
+#include "arcd/clock.h"
 #include "arcd/worker.h"
-
-static double now_ms(void)
-{
-    struct timespec ts;
-
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec * 1e3 + (double)ts.tv_nsec / 1e6;
-}
 
 static void send_progress(arc_job_t *job, const char *stage, int percent)
 {
@@ -40,7 +32,7 @@ static json_t *run_job(json_t *msg)
 {
     arc_job_t job;
     arc_err_t err = {{0}};
-    double t0 = now_ms();
+    double t0 = arc_now_ms();
     json_t *reply;
 
     memset(&job, 0, sizeof(job));
@@ -69,7 +61,7 @@ static json_t *run_job(json_t *msg)
                           ARC_PROTO_VERSION, "type", "done", "id", job.id, "ok", 1, "files",
                           job.files, "photo", "width", job.photo_width, "height", job.photo_height,
                           "video", job.video_info ? job.video_info : json_null(), "timings",
-                          job.timings, "ms", (json_int_t)(now_ms() - t0));
+                          job.timings, "ms", (json_int_t)(arc_now_ms() - t0));
         json_object_set_new(reply, "markerCache", json_string(job.marker_cached ? "hit" : "miss"));
     } else {
         reply = json_pack("{s:i, s:s, s:s, s:b, s:s, s:b, s:O}", "v", ARC_PROTO_VERSION, "type",

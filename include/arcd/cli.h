@@ -30,9 +30,6 @@ int arc_cli_load_config(int argc, char **argv, const char *who, struct arc_confi
 /* Parses a whole decimal number in [min, max]; returns 0 or -1. */
 int arc_cli_parse_u64(const char *s, uint64_t min, uint64_t max, uint64_t *out);
 
-/* Monotonic milliseconds. */
-double arc_cli_now_ms(void);
-
 /* Peak resident set size of this process, in KiB. */
 long arc_cli_peak_rss_kb(void);
 

@@ -7,6 +7,7 @@
 #include <jansson.h>
 
 #include "arcd/cli.h"
+#include "arcd/clock.h"
 #include "arcd/compiler.h"
 #include "arcd/config.h"
 
@@ -140,7 +141,7 @@ int arc_cli_compile(int argc, char **argv)
     if (out == NULL || n_inputs == 0)
         goto usage;
 
-    double t0 = arc_cli_now_ms();
+    double t0 = arc_now_ms();
     images = arc_xcalloc(n_inputs, sizeof(*images));
     for (size_t i = 0; i < n_inputs; i++) {
         rc = arc_image_load_grey(inputs[i], opts.max_pixels, &images[i], &err);
@@ -159,7 +160,7 @@ int arc_cli_compile(int argc, char **argv)
         status = arc_exit_code(rc);
         goto out;
     }
-    double t1 = arc_cli_now_ms();
+    double t1 = arc_now_ms();
     prog.enabled = !quiet && isatty(STDERR_FILENO);
     opts.progress = draw_progress;
     opts.progress_arg = &prog;
@@ -171,7 +172,7 @@ int arc_cli_compile(int argc, char **argv)
         status = arc_exit_code(rc);
         goto out;
     }
-    double t2 = arc_cli_now_ms();
+    double t2 = arc_now_ms();
     arc_mind_encode(m, &buf, &len);
     rc = arc_file_write_atomic(out, buf, len, &err);
     if (rc != 0) {
@@ -179,7 +180,7 @@ int arc_cli_compile(int argc, char **argv)
         status = arc_exit_code(rc);
         goto out;
     }
-    double t3 = arc_cli_now_ms();
+    double t3 = arc_now_ms();
     double ms = t3 - t0;
     double stage_ms[3] = {t1 - t0, t2 - t1, t3 - t2};
 

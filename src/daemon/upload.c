@@ -187,18 +187,26 @@ static void on_abort(arc_http_req_t *req)
 static void write_next(upload_t *u);
 static void finalize(upload_t *u);
 
+/* A threadpool request of this upload has returned: 1 to go on, 0 when the
+ * upload has failed meanwhile (then it is cleaned up if nothing else runs). */
+static int fs_returned(upload_t *u, uv_fs_t *fs)
+{
+    uv_fs_req_cleanup(fs);
+    u->fs_busy = 0;
+    if (!u->failed)
+        return 1;
+    cleanup_if_idle(u);
+    return 0;
+}
+
 static void on_written(uv_fs_t *fs)
 {
     upload_t *u = fs->data;
     ssize_t n = fs->result;
     wbuf_t *b = u->q_head;
 
-    uv_fs_req_cleanup(fs);
-    u->fs_busy = 0;
-    if (u->failed) {
-        cleanup_if_idle(u);
+    if (!fs_returned(u, fs))
         return;
-    }
     if (n < 0) {
         int full = n == UV_ENOSPC || n == -EDQUOT;
         fail(u, full ? 507 : 500, full ? "storage_full" : "storage_error",
@@ -495,12 +503,8 @@ static void on_synced(uv_fs_t *fs)
     arc_daemon_t *d = u->d;
     char dir[4096], dst[4200];
 
-    uv_fs_req_cleanup(fs);
-    u->fs_busy = 0;
-    if (u->failed) {
-        cleanup_if_idle(u);
+    if (!fs_returned(u, fs))
         return;
-    }
     if (rc < 0) {
         fail(u, rc == UV_ENOSPC ? 507 : 500, "storage_error", "the upload could not be saved: %s",
              uv_strerror(rc));

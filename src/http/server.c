@@ -10,6 +10,7 @@
 
 #include <http_parser.h>
 
+#include "arcd/clock.h"
 #include "arcd/http.h"
 
 typedef enum { C_WAIT, C_HEAD, C_BODY, C_HANDLING, C_DRAIN, C_CLOSING } cstate_t;
@@ -69,12 +70,6 @@ typedef struct write_s {
     void *arg;
     char *owned; /* freed after the write */
 } write_t;
-
-static double now_ms(uv_loop_t *loop)
-{
-    (void)loop;
-    return (double)uv_hrtime() / 1e6;
-}
 
 const char *arc_http_reason(int status)
 {
@@ -415,7 +410,7 @@ static int on_headers_complete(http_parser *p)
     c->headers = NULL;
     c->n_headers = c->cap_headers = 0;
     q->content_length = (p->flags & F_CONTENTLENGTH) ? p->content_length : UINT64_MAX;
-    q->start_ms = now_ms(s->loop);
+    q->start_ms = arc_now_ms();
     q->route = "unmatched";
     struct sockaddr_storage sa;
     int salen = sizeof(sa);
@@ -453,7 +448,7 @@ static int on_headers_complete(http_parser *p)
         return -1;
     }
     c->state = C_BODY;
-    c->body_start_ms = now_ms(s->loop);
+    c->body_start_ms = arc_now_ms();
     if (has_body && s->limits.min_bytes_per_second > 0)
         arm(c, 1000, 1000);
     else
@@ -578,7 +573,7 @@ static void on_timer(uv_timer_t *t)
     case C_DRAIN: conn_close(c); break;
     case C_HEAD: fail(c, 408, "timeout", "the request head took too long"); break;
     case C_BODY: {
-        double secs = (now_ms(c->server->loop) - c->body_start_ms) / 1000.0;
+        double secs = (arc_now_ms() - c->body_start_ms) / 1000.0;
         uint64_t got = c->req ? c->req->pub.body_received : 0;
         if (secs >= 10.0 && (double)got / secs < (double)l->min_bytes_per_second)
             fail(c, 408, "timeout", "the request body is arriving too slowly");
@@ -826,7 +821,7 @@ static int begin(req_priv_t *r, int status)
     if (r->conn != NULL) {
         arc_http_handler_t *h = &r->conn->server->handler;
         if (h->on_done != NULL)
-            h->on_done(&r->pub, now_ms(r->conn->server->loop) - r->pub.start_ms);
+            h->on_done(&r->pub, arc_now_ms() - r->pub.start_ms);
     }
     return 0;
 }

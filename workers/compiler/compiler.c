@@ -8,9 +8,9 @@
 #include <stdlib.h>
 #include <stdio.h>
 #include <string.h>
-#include <time.h>
 #include <unistd.h>
 
+#include "arcd/clock.h"
 #include "arcd/compiler.h"
 #include "compiler_internal.h"
 
@@ -77,14 +77,6 @@ static void run_task(task_t *t)
     free(img);
 }
 
-static double now_ms(void)
-{
-    struct timespec ts;
-
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec * 1e3 + (double)ts.tv_nsec / 1e6;
-}
-
 static void *worker(void *arg)
 {
     pool_t *p = arg;
@@ -96,12 +88,12 @@ static void *worker(void *arg)
         size_t i = __atomic_fetch_add(&p->next, 1, __ATOMIC_RELAXED);
         if (i >= p->n)
             break;
-        double t0 = trace ? now_ms() : 0;
+        double t0 = trace ? arc_now_ms() : 0;
         run_task(&p->tasks[i]);
         if (trace)
             fprintf(stderr, "task %2zu %s scale %.4f: %.1f ms (thread %lx, from %.1f)\n", i,
                     p->tasks[i].tracking ? "tracking" : "keyframe", p->tasks[i].scale,
-                    now_ms() - t0, (unsigned long)pthread_self(), t0);
+                    arc_now_ms() - t0, (unsigned long)pthread_self(), t0);
         if (p->opts->progress != NULL) {
             pthread_mutex_lock(&p->lock);
             p->done += p->tasks[i].cost;

@@ -23,6 +23,12 @@
 #define ARC_HOT
 #endif
 
+/* v clamped to [lo, hi]: the kernels' edge-replicating reads. */
+static inline int arc__clampi(int v, int lo, int hi)
+{
+    return v < lo ? lo : (v > hi ? hi : v);
+}
+
 #define ARC_MAX_SCALES 64
 #define ARC_PYRAMID_MAX_OCTAVES 5
 #define ARC_PRUNE_ROWS 500 /* 10 x 10 buckets x 5 features */

@@ -17,11 +17,6 @@
 #define NUM_BUCKETS_PER_DIMENSION 10
 #define MAX_FEATURES_PER_BUCKET 5
 
-static inline int clampi(int v, int lo, int hi)
-{
-    return v < lo ? lo : (v > hi ? hi : v);
-}
-
 /* The three DoG images one extremum test reads: its octave (w x h), the one
  * below downsampled to the same size, and the one above (uw x uh), which the
  * kernel upsamples to the same size; only the values a test needs are
@@ -204,8 +199,8 @@ void arc__extrema_prune_localize(const arc__pyramid_t *p, arc__extremum_t *rows)
                 double px[3][3];
                 for (int r = 0; r < 3; r++)
                     for (int c = 0; c < 3; c++)
-                        px[r][c] = img[(size_t)clampi((int)y + r - 1, 0, h - 1) * (size_t)w +
-                                       (size_t)clampi((int)x + c - 1, 0, w - 1)];
+                        px[r][c] = img[(size_t)arc__clampi((int)y + r - 1, 0, h - 1) * (size_t)w +
+                                       (size_t)arc__clampi((int)x + c - 1, 0, w - 1)];
                 double dx = 0.5 * (px[1][2] - px[1][0]);
                 double dy = 0.5 * (px[2][1] - px[0][1]);
                 double dxx = px[1][2] + px[1][0] - 2 * px[1][1];

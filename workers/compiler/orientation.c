@@ -15,11 +15,6 @@
 #define ONE_OVER_2PI 0.159154943091895
 #define RADIAL_MAX 128
 
-static inline int clampi(int v, int lo, int hi)
-{
-    return v < lo ? lo : (v > hi ? hi : v);
-}
-
 size_t arc__radial_table(arc__radial_t *out, size_t cap)
 {
     const double gw_scale = -1.0 / (2 * GAUSSIAN_EXPANSION_FACTOR * GAUSSIAN_EXPANSION_FACTOR);
@@ -82,7 +77,8 @@ float arc__orientation(const arc__pyramid_t *p, const arc__extremum_t *e)
         /* this.int(): truncation toward zero of the float32 coordinates. */
         int y = (int)truncf(e->y), x = (int)truncf(e->x);
 #define PX(yy, xx)                                                                                 \
-    ((double)img[(size_t)clampi((yy), 0, h - 1) * (size_t)w + (size_t)clampi((xx), 0, w - 1)])
+    ((double)img[(size_t)arc__clampi((yy), 0, h - 1) * (size_t)w +                                 \
+                 (size_t)arc__clampi((xx), 0, w - 1)])
         for (size_t r = 0; r < nr; r++) {
             int xp = x + rad[r].x, yp = y + rad[r].y;
             double dy = PX(yp + 1, xp) - PX(yp - 1, xp);

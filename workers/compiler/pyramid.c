@@ -30,28 +30,24 @@ int arc__num_octaves(int width, int height)
     return n;
 }
 
-static inline int clampi(int v, int lo, int hi)
-{
-    return v < lo ? lo : (v > hi ? hi : v);
-}
-
 /* Kernel 1 at one column with edge replication: p[x-2] + 4p[x-1] + 6p[x] +
  * 4p[x+1] + p[x+2], summed left to right in double, rounded once. */
 static inline float hpass_f32_at(const float *p, int w, int x)
 {
-    double s = p[clampi(x - 2, 0, w - 1)];
-    s += (double)p[clampi(x - 1, 0, w - 1)] * 4.0;
+    double s = p[arc__clampi(x - 2, 0, w - 1)];
+    s += (double)p[arc__clampi(x - 1, 0, w - 1)] * 4.0;
     s += (double)p[x] * 6.0;
-    s += (double)p[clampi(x + 1, 0, w - 1)] * 4.0;
-    s += (double)p[clampi(x + 2, 0, w - 1)];
+    s += (double)p[arc__clampi(x + 1, 0, w - 1)] * 4.0;
+    s += (double)p[arc__clampi(x + 2, 0, w - 1)];
     return (float)s;
 }
 
 /* The same on grey bytes: the sums are small integers, exact in any type. */
 static inline float hpass_u8_at(const uint8_t *p, int w, int x)
 {
-    return (float)(p[clampi(x - 2, 0, w - 1)] + 4 * p[clampi(x - 1, 0, w - 1)] + 6 * p[x] +
-                   4 * p[clampi(x + 1, 0, w - 1)] + p[clampi(x + 2, 0, w - 1)]);
+    return (float)(p[arc__clampi(x - 2, 0, w - 1)] + 4 * p[arc__clampi(x - 1, 0, w - 1)] +
+                   6 * p[x] + 4 * p[arc__clampi(x + 1, 0, w - 1)] +
+                   p[arc__clampi(x + 2, 0, w - 1)]);
 }
 
 /* Kernel 1 on a row: the borders clamped, the interior without clamps so
@@ -151,7 +147,7 @@ static void fstream_filter(fstream_t *s, int y, float *dst)
     const size_t w = (size_t)s->w;
 
     for (int k = 0; k < 5; k++) {
-        int sy = clampi(y + k - 2, 0, s->h - 1);
+        int sy = arc__clampi(y + k - 2, 0, s->h - 1);
         float *slot = s->hrows + (size_t)(sy % 5) * w;
         if (s->htag[sy % 5] != sy) {
             if (s->u8 != NULL)

@@ -9,7 +9,9 @@ packages=(
   build-essential cmake pkg-config git python3 bsdutils time curl
   clang-format
   libjpeg62-turbo-dev libpng-dev libmsgpack-dev libjansson-dev
-  libuv1-dev libhttp-parser-dev libpq-dev libssl-dev libqrencode-dev
+  libuv1-dev libhttp-parser-dev libpq-dev libssl-dev libqrencode-dev libexif-dev
+  libavformat-dev libavcodec-dev libavfilter-dev libswscale-dev libswresample-dev libavutil-dev
+  ffmpeg
   zbar-tools chromium
   postgresql postgresql-common
 )

@@ -1,11 +1,12 @@
 /*
- * Pipeline stage "marker": compiles the grey photo into marker.mind (MindAR
- * 1.2.5's format, workers/compiler/) and writes it atomically.
+ * Pipeline stage "marker": compiles the prints' grey images into one
+ * marker.mind (MindAR 1.2.5's format, workers/compiler/), one target per
+ * item, writes it atomically and rates each target's trackability.
  *
- * Compiled markers are cached: the SHA-256 of the compiler's version, the
- * size and the grey pixels names <cacheDir>/<hash>.mind, so the same photo
- * compiles once. A cache entry is written atomically after a compile; a hit is
- * linked (or copied) into the project.
+ * Compiled markers are cached: the SHA-256 of the compiler's version and of
+ * every target's size and grey pixels names <cacheDir>/<hash>.mind, so the
+ * same photos compile once. A cache entry is written atomically after a
+ * compile; a hit is linked (or copied) into the project.
  */
 #include <errno.h>
 #include <stdio.h>
@@ -18,21 +19,25 @@
 #include "arcd/compiler.h"
 #include "arcd/worker.h"
 
-static void cache_key(const arc_image_t *img, char hex[65])
+static void cache_key(const arc_job_t *job, char hex[65])
 {
     unsigned char md[32];
     unsigned int mdlen = 0;
-    unsigned char dims[8] = {(unsigned char)(img->width >> 24),  (unsigned char)(img->width >> 16),
-                             (unsigned char)(img->width >> 8),   (unsigned char)img->width,
-                             (unsigned char)(img->height >> 24), (unsigned char)(img->height >> 16),
-                             (unsigned char)(img->height >> 8),  (unsigned char)img->height};
     EVP_MD_CTX *ctx = EVP_MD_CTX_new();
+    int ok = ctx != NULL && EVP_DigestInit_ex(ctx, EVP_sha256(), NULL) == 1 &&
+             EVP_DigestUpdate(ctx, ARC_COMPILER_VERSION, strlen(ARC_COMPILER_VERSION)) == 1;
 
-    if (ctx == NULL || EVP_DigestInit_ex(ctx, EVP_sha256(), NULL) != 1 ||
-        EVP_DigestUpdate(ctx, ARC_COMPILER_VERSION, strlen(ARC_COMPILER_VERSION)) != 1 ||
-        EVP_DigestUpdate(ctx, dims, sizeof(dims)) != 1 ||
-        EVP_DigestUpdate(ctx, img->data, (size_t)img->width * (size_t)img->height) != 1 ||
-        EVP_DigestFinal_ex(ctx, md, &mdlen) != 1) {
+    for (size_t i = 0; ok && i < job->n_items; i++) {
+        const arc_image_t *img = &job->items[i].grey;
+        unsigned char dims[8] = {
+            (unsigned char)(img->width >> 24),  (unsigned char)(img->width >> 16),
+            (unsigned char)(img->width >> 8),   (unsigned char)img->width,
+            (unsigned char)(img->height >> 24), (unsigned char)(img->height >> 16),
+            (unsigned char)(img->height >> 8),  (unsigned char)img->height};
+        ok = EVP_DigestUpdate(ctx, dims, sizeof(dims)) == 1 &&
+             EVP_DigestUpdate(ctx, img->data, (size_t)img->width * (size_t)img->height) == 1;
+    }
+    if (!ok || EVP_DigestFinal_ex(ctx, md, &mdlen) != 1) {
         fprintf(stderr, "arcd worker: SHA-256 failed\n");
         abort();
     }
@@ -65,13 +70,30 @@ static void on_progress(void *arg, double percent)
     arc_job_progress(arg, (int)percent);
 }
 
+/* Rates every target; the job's rating is the weakest one's. */
+static void rate(arc_job_t *job)
+{
+    int weakest = -1;
+
+    for (size_t i = 0; i < job->n_items && i < job->mind->n_targets; i++) {
+        arc_rating_t r;
+        arc_rating_compute(&job->mind->targets[i], &r);
+        job->items[i].rating = arc_rating_json(&r);
+        if (weakest < 0 || r.score < weakest) {
+            weakest = r.score;
+            json_decref(job->rating);
+            job->rating = json_incref(job->items[i].rating);
+        }
+    }
+}
+
 int arc_stage_marker(arc_job_t *job, arc_err_t *err)
 {
     arc_compile_opts_t opts = {.threads = job->threads,
                                .max_pixels = job->max_pixels,
                                .progress = on_progress,
                                .progress_arg = job};
-    arc_mind_t *m = NULL;
+    arc_image_t *greys = arc_xcalloc(job->n_items, sizeof(*greys));
     uint8_t *buf = NULL;
     size_t len = 0;
     char path[4096];
@@ -81,20 +103,24 @@ int arc_stage_marker(arc_job_t *job, arc_err_t *err)
     snprintf(path, sizeof(path), "%s/marker.mind", job->dir);
     cached[0] = '\0';
     if (job->cache_dir != NULL && job->cache_dir[0] != '\0') {
-        cache_key(&job->grey, key);
+        cache_key(job, key);
         snprintf(cached, sizeof(cached), "%s/%s.mind", job->cache_dir, key);
-        if (from_cache(cached, path, err) == 0) {
+        arc_err_t ignored;
+        if (from_cache(cached, path, err) == 0 && arc_mind_load(path, &job->mind, &ignored) == 0) {
             job->marker_cached = 1;
             json_array_append_new(job->files, json_string("marker.mind"));
-            return 0;
+            rc = 0;
+            goto rated;
         }
     }
-    rc = arc_compile(&job->grey, 1, &opts, &m, err);
+    for (size_t i = 0; i < job->n_items; i++)
+        greys[i] = job->items[i].grey;
+    rc = arc_compile(greys, job->n_items, &opts, &job->mind, err);
     if (rc != 0) {
         job->permanent = 1;
         goto out;
     }
-    arc_mind_encode(m, &buf, &len);
+    arc_mind_encode(job->mind, &buf, &len);
     rc = arc_file_write_atomic(path, buf, len, err);
     if (rc != 0)
         goto out;
@@ -104,8 +130,10 @@ int arc_stage_marker(arc_job_t *job, arc_err_t *err)
         /* A failed cache write only costs a later compile. */
         arc_file_write_atomic(cached, buf, len, &ignored);
     }
+rated:
+    rate(job);
 out:
+    free(greys);
     free(buf);
-    arc_mind_free(m);
     return rc;
 }

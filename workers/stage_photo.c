@@ -1,28 +1,51 @@
 /*
- * Pipeline stage "photo": decodes the uploaded photo into the grey image the
- * marker is compiled from, refusing it (permanently) when it is not a photo
- * MindAR can compile. The media pipeline will add EXIF orientation, resizing
- * and the printable border here.
+ * Pipeline stage "photo": decodes each uploaded photo into an upright RGB
+ * image (EXIF orientation applied, so that the marker matches the photo as
+ * printed) whose long side leaves room for the border within the print's
+ * maximum (media.maxSide, 1920 px by default). JPEGs are DCT-scaled while
+ * decoding, then area-resized; a photo over the pixel limit is refused from
+ * its header, before any pixel is decoded.
  */
 #include <stdio.h>
 
-#include "arcd/compiler.h"
 #include "arcd/worker.h"
+
+/* The long side the photo itself may have: the print's, less the border. */
+static int photo_side(const arc_job_t *job)
+{
+    int side = (int)arc_job_setting(job, "maxSide", 1920);
+    double ratio = arc_job_setting(job, "borderRatio", 0.12);
+
+    if (arc_job_setting(job, "border", 1) != 0)
+        side = (int)(side / (1.0 + 2.0 * ratio));
+    return side;
+}
 
 int arc_stage_photo(arc_job_t *job, arc_err_t *err)
 {
-    char path[4096];
-    int rc;
+    int side = photo_side(job);
 
-    snprintf(path, sizeof(path), "%s/%s", job->dir, job->photo);
-    rc = arc_image_load_grey(path, job->max_pixels, &job->grey, err);
-    if (rc == 0)
-        rc = arc_compile_check(job->grey.width, job->grey.height, job->max_pixels, err);
-    if (rc != 0) {
-        job->permanent = rc != ARC_EIO;
-        return rc;
+    for (size_t i = 0; i < job->n_items; i++) {
+        arc_item_t *it = &job->items[i];
+        arc_photo_info_t info;
+        char path[4096];
+
+        snprintf(path, sizeof(path), "%s/%s", job->dir, it->photo);
+        int rc = arc_photo_load(path, job->max_pixels, side, &it->photo_rgb, &info, err);
+        if (rc != 0) {
+            job->permanent = rc != ARC_EIO;
+            if (job->n_items > 1) {
+                char msg[sizeof(err->msg)];
+                snprintf(msg, sizeof(msg), "%s", err->msg);
+                arc_err_set(err, rc, "photo %zu: %s", i + 1, msg);
+            }
+            return rc;
+        }
+        it->photo_info = json_pack(
+            "{s:s, s:i, s:i, s:i, s:i, s:i}", "format", arc_image_format_name(info.format),
+            "storedWidth", info.stored_width, "storedHeight", info.stored_height, "orientation",
+            info.orientation, "width", it->photo_rgb.width, "height", it->photo_rgb.height);
+        arc_job_progress(job, (int)((i + 1) * 100 / job->n_items));
     }
-    job->photo_width = job->grey.width;
-    job->photo_height = job->grey.height;
     return 0;
 }

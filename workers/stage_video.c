@@ -1,30 +1,814 @@
 /*
- * Pipeline stage "video": until the media pipeline (FFmpeg) arrives, the video
- * is kept as uploaded (the daemon has checked its container by its magic
- * bytes and stored it as video.<container>); this stage checks it is there
- * and lists it among the project's files.
+ * Pipeline stage "video": turns each uploaded video into one every phone
+ * plays in the viewer, with FFmpeg's libraries.
+ *
+ * 1. Probe (libavformat): size, duration, frame rate, codecs, the rotation a
+ *    phone recorded in the display matrix, and where the keyframes fall. A
+ *    file without a video stream, over the duration limit or too large a
+ *    frame is refused with a readable reason (permanently: retrying cannot
+ *    help).
+ * 2. Geometry: the fit mode against the photo's aspect (contain: as is;
+ *    cover: centre crop to the photo's aspect; fill: stretched to it; exact:
+ *    scaleWidth x scaleHeight), then the long side capped (1280 px by
+ *    default), even sizes for 4:2:0.
+ * 3. When the upload is already H.264 (yuv420p, Baseline or Main, level 4.0
+ *    at most) at the right size, upright, with AAC or no audio and a
+ *    keyframe at least every 1.5 s, its streams are copied into the MP4
+ *    without re-encoding. Otherwise it is decoded (libavcodec), filtered
+ *    (libavfilter: rotation, crop, scale, frame rate at most 30, yuv420p) and
+ *    encoded: H.264 Main level 4.0 with a keyframe every second by libx264,
+ *    AAC 128 kb/s stereo.
+ * 4. The MP4 is written with `moov` first (faststart) to a temporary name
+ *    and renamed to ar-video.mp4; poster.jpg is the first frame as shown.
  */
+#include <errno.h>
+#include <math.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <unistd.h>
+
+#include <libavcodec/avcodec.h>
+#include <libavfilter/buffersink.h>
+#include <libavfilter/buffersrc.h>
+#include <libavformat/avformat.h>
+#include <libavutil/avutil.h>
+#include <libavutil/display.h>
+#include <libavutil/opt.h>
+#include <libavutil/pixdesc.h>
+#include <libswscale/swscale.h>
 
 #include "arcd/worker.h"
 
+/* What the probe learnt of an upload. */
+typedef struct probe_s {
+    AVFormatContext *in;
+    int vi, ai; /* stream indexes; ai < 0 when there is no audio */
+    int width, height;
+    int dw, dh;   /* as displayed: rotation and pixel aspect applied */
+    int rotation; /* clockwise degrees the picture must turn: 0, 90, 180, 270 */
+    double duration, fps, max_key_gap;
+} probe_t;
+
+/* The output's geometry and how it is made. */
+typedef struct plan_s {
+    int crop_w, crop_h; /* 0: no crop */
+    int out_w, out_h;
+    int fps_cap;
+    int copy; /* streams copied as they are */
+    char why_encode[160];
+} plan_t;
+
+/* One transcode or copy in flight. */
+typedef struct conv_s {
+    arc_job_t *job;
+    arc_item_t *item;
+    probe_t *pr;
+    plan_t *plan;
+    AVFormatContext *out;
+    AVCodecContext *vdec, *adec, *venc, *aenc;
+    AVFilterGraph *vgraph, *agraph;
+    AVFilterContext *vsrc, *vsink, *asrc, *asink;
+    AVStream *vout, *aout;
+    AVFrame *frame, *filtered;
+    AVPacket *pkt;
+    int poster_done;
+    int64_t frames_in, frames_out, bad_packets;
+    char poster_path[4200];
+} conv_t;
+
+static int av_fail(arc_err_t *err, int code, const char *what, int averr)
+{
+    char msg[AV_ERROR_MAX_STRING_SIZE] = {0};
+
+    av_strerror(averr, msg, sizeof(msg));
+    return arc_err_set(err, code, "%s: %s", what, msg);
+}
+
+static int even(double v)
+{
+    int i = (int)lround(v / 2.0) * 2;
+    return i < 2 ? 2 : i;
+}
+
+/* ---- probing ---- */
+
+static int rotation_of(const AVStream *st)
+{
+    const uint8_t *m = av_stream_get_side_data(st, AV_PKT_DATA_DISPLAYMATRIX, NULL);
+    if (m == NULL)
+        return 0;
+    double theta = -av_display_rotation_get((const int32_t *)m);
+    if (isnan(theta))
+        return 0;
+    int r = (int)lround(theta / 90.0) * 90 % 360;
+    return r < 0 ? r + 360 : r;
+}
+
+/* Reads every packet header of the video stream (no decoding) for the
+ * longest stretch without a keyframe, and the true duration. */
+static void scan_keyframes(probe_t *pr)
+{
+    AVPacket *pkt = av_packet_alloc();
+    AVStream *st = pr->in->streams[pr->vi];
+    double last_key = -1, end = 0;
+
+    pr->max_key_gap = 0;
+    while (av_read_frame(pr->in, pkt) >= 0) {
+        if (pkt->stream_index == pr->vi && pkt->pts != AV_NOPTS_VALUE) {
+            double t = (double)pkt->pts * av_q2d(st->time_base);
+            double d = pkt->duration > 0 ? (double)pkt->duration * av_q2d(st->time_base) : 0;
+            if (pkt->flags & AV_PKT_FLAG_KEY) {
+                if (last_key >= 0 && t - last_key > pr->max_key_gap)
+                    pr->max_key_gap = t - last_key;
+                if (last_key < 0 && t > 0.1)
+                    pr->max_key_gap = 1e9; /* does not start on a keyframe */
+                last_key = t;
+            }
+            if (t + d > end)
+                end = t + d;
+        }
+        av_packet_unref(pkt);
+    }
+    if (last_key < 0)
+        pr->max_key_gap = 1e9;
+    else if (end - last_key > pr->max_key_gap)
+        pr->max_key_gap = end - last_key;
+    av_packet_free(&pkt);
+}
+
+static int probe_open(const char *path, probe_t *pr, arc_err_t *err)
+{
+    int rc = avformat_open_input(&pr->in, path, NULL, NULL);
+    if (rc < 0)
+        return av_fail(err, ARC_EFORMAT, "the video cannot be read", rc);
+    rc = avformat_find_stream_info(pr->in, NULL);
+    if (rc < 0)
+        return av_fail(err, ARC_ECORRUPT, "the video's streams cannot be read", rc);
+    return 0;
+}
+
+static int probe(arc_job_t *job, const char *path, probe_t *pr, arc_err_t *err)
+{
+    int rc = probe_open(path, pr, err);
+    if (rc != 0)
+        return rc;
+    pr->vi = pr->ai = -1;
+    for (unsigned i = 0; i < pr->in->nb_streams; i++) {
+        const AVStream *st = pr->in->streams[i];
+        enum AVMediaType t = st->codecpar->codec_type;
+        if (t == AVMEDIA_TYPE_VIDEO && pr->vi < 0 && !(st->disposition & AV_DISPOSITION_ATTACHED_PIC))
+            pr->vi = (int)i;
+        else if (t == AVMEDIA_TYPE_AUDIO && pr->ai < 0)
+            pr->ai = (int)i;
+    }
+    if (pr->vi < 0)
+        return arc_err_set(err, ARC_EFORMAT, "the file has no video stream (%s)",
+                           pr->ai >= 0 ? "it holds only audio" : "nothing playable in it");
+    if (pr->ai >= 0 && avcodec_find_decoder(pr->in->streams[pr->ai]->codecpar->codec_id) == NULL)
+        pr->ai = -1; /* an audio track we cannot read is dropped, not fatal */
+
+    AVStream *vs = pr->in->streams[pr->vi];
+    const AVCodecParameters *cp = vs->codecpar;
+    if (avcodec_find_decoder(cp->codec_id) == NULL)
+        return arc_err_set(err, ARC_EFORMAT, "the video codec %s is not supported",
+                           avcodec_get_name(cp->codec_id));
+    pr->width = cp->width;
+    pr->height = cp->height;
+    if (pr->width <= 0 || pr->height <= 0)
+        return arc_err_set(err, ARC_ECORRUPT, "the video stream has no frame size");
+    double max_pixels = arc_job_setting(job, "videoMaxPixels", 4096.0 * 4096.0);
+    if ((double)pr->width * pr->height > max_pixels)
+        return arc_err_set(err, ARC_ETOOBIG,
+                           "the video is %dx%d, over the limit of %.1f megapixels per frame",
+                           pr->width, pr->height, max_pixels / 1e6);
+    AVRational sar = av_guess_sample_aspect_ratio(pr->in, vs, NULL);
+    double sx = sar.num > 0 && sar.den > 0 ? av_q2d(sar) : 1.0;
+    pr->rotation = rotation_of(vs);
+    int w = sx >= 1 ? even(pr->width * sx) : pr->width, h = sx < 1 ? even(pr->height / sx) : pr->height;
+    pr->dw = pr->rotation % 180 ? h : w;
+    pr->dh = pr->rotation % 180 ? w : h;
+    AVRational fr = av_guess_frame_rate(pr->in, vs, NULL);
+    pr->fps = fr.num > 0 && fr.den > 0 ? av_q2d(fr) : 30.0;
+    if (pr->fps > 240 || pr->fps < 1)
+        pr->fps = 30.0;
+    pr->duration = pr->in->duration != AV_NOPTS_VALUE ? (double)pr->in->duration / AV_TIME_BASE
+                   : vs->duration != AV_NOPTS_VALUE   ? (double)vs->duration * av_q2d(vs->time_base)
+                                                      : 0;
+    double max_s = arc_job_setting(job, "videoMaxSeconds", 120);
+    if (pr->duration > max_s + 0.5)
+        return arc_err_set(err, ARC_ETOOBIG, "the video lasts %.1f s, over the limit of %.0f s",
+                           pr->duration, max_s);
+    return 0;
+}
+
+/* ---- the plan ---- */
+
+static int h264_fits(const AVCodecParameters *cp)
+{
+    int profile_ok = cp->profile == FF_PROFILE_H264_BASELINE ||
+                     cp->profile == FF_PROFILE_H264_CONSTRAINED_BASELINE ||
+                     cp->profile == FF_PROFILE_H264_MAIN;
+    return cp->codec_id == AV_CODEC_ID_H264 && cp->format == AV_PIX_FMT_YUV420P && profile_ok &&
+           cp->level > 0 && cp->level <= 40;
+}
+
+static void plan_make(const arc_job_t *job, const arc_item_t *it, const probe_t *pr, plan_t *pl)
+{
+    int max_side = (int)arc_job_setting(job, "videoMaxSide", 1280);
+    double pa = it->inner_h > 0 ? (double)it->inner_w / it->inner_h : 1.0;
+    double va = (double)pr->dw / pr->dh;
+    double w = pr->dw, h = pr->dh;
+
+    memset(pl, 0, sizeof(*pl));
+    if (strcmp(job->fit_mode, "cover") == 0 && fabs(va - pa) / pa > 0.01) {
+        if (va > pa)
+            pl->crop_w = even(pr->dh * pa), pl->crop_h = pr->dh;
+        else
+            pl->crop_w = pr->dw, pl->crop_h = even(pr->dw / pa);
+        w = pl->crop_w;
+        h = pl->crop_h;
+    } else if (strcmp(job->fit_mode, "fill") == 0 && fabs(va - pa) / pa > 0.01) {
+        /* Stretched to the photo's aspect, keeping the larger side. */
+        if (va > pa)
+            h = w / pa;
+        else
+            w = h * pa;
+    } else if (strcmp(job->fit_mode, "exact") == 0 && job->scale_width > 0 &&
+               job->scale_height > 0) {
+        w = job->scale_width;
+        h = job->scale_height;
+    }
+    double side = w > h ? w : h;
+    if (side > max_side) {
+        w = w * max_side / side;
+        h = h * max_side / side;
+    }
+    pl->out_w = even(w);
+    pl->out_h = even(h);
+    pl->fps_cap = pr->fps > 30.5 ? 30 : 0;
+
+    const AVCodecParameters *cp = pr->in->streams[pr->vi]->codecpar;
+    const AVCodecParameters *ap = pr->ai >= 0 ? pr->in->streams[pr->ai]->codecpar : NULL;
+    const char *why = NULL;
+    if (!h264_fits(cp))
+        why = "not H.264 4:2:0 Main level 4.0 or below";
+    else if (pr->rotation != 0)
+        why = "recorded rotated";
+    else if (pl->crop_w != 0 || pl->out_w != pr->width || pl->out_h != pr->height)
+        why = "resized or cropped";
+    else if (pl->fps_cap)
+        why = "over 30 frames per second";
+    else if (ap != NULL && ap->codec_id != AV_CODEC_ID_AAC)
+        why = "audio not AAC";
+    else if (arc_job_setting(job, "videoCopy", 1) == 0)
+        why = "stream copy turned off";
+    else if (pr->max_key_gap > 1.5)
+        why = "keyframes too far apart";
+    pl->copy = why == NULL;
+    snprintf(pl->why_encode, sizeof(pl->why_encode), "%s", why ? why : "");
+}
+
+/* ---- decoding, filtering, encoding ---- */
+
+static int open_decoder(conv_t *c, int index, AVCodecContext **out, arc_err_t *err)
+{
+    const AVStream *st = c->pr->in->streams[index];
+    const AVCodec *dec = avcodec_find_decoder(st->codecpar->codec_id);
+    AVCodecContext *ctx = avcodec_alloc_context3(dec);
+    int rc;
+
+    *out = ctx;
+    if (ctx == NULL)
+        return arc_err_set(err, ARC_EINTERNAL, "no memory for a decoder");
+    avcodec_parameters_to_context(ctx, st->codecpar);
+    ctx->pkt_timebase = st->time_base;
+    ctx->thread_count = c->job->threads;
+    rc = avcodec_open2(ctx, dec, NULL);
+    if (rc < 0)
+        return av_fail(err, ARC_EFORMAT, "the video's decoder does not open", rc);
+    return 0;
+}
+
+static int video_filters(conv_t *c, arc_err_t *err)
+{
+    const AVStream *st = c->pr->in->streams[c->pr->vi];
+    AVFilterInOut *ins = avfilter_inout_alloc(), *outs = avfilter_inout_alloc();
+    char args[512], chain[512];
+    int n = 0, rc;
+
+    c->vgraph = avfilter_graph_alloc();
+    snprintf(args, sizeof(args), "video_size=%dx%d:pix_fmt=%d:time_base=%d/%d:pixel_aspect=%d/%d",
+             c->vdec->width, c->vdec->height, c->vdec->pix_fmt, st->time_base.num,
+             st->time_base.den, c->vdec->sample_aspect_ratio.num > 0 ? c->vdec->sample_aspect_ratio.num : 1,
+             c->vdec->sample_aspect_ratio.den > 0 ? c->vdec->sample_aspect_ratio.den : 1);
+    rc = avfilter_graph_create_filter(&c->vsrc, avfilter_get_by_name("buffer"), "in", args, NULL,
+                                      c->vgraph);
+    if (rc >= 0)
+        rc = avfilter_graph_create_filter(&c->vsink, avfilter_get_by_name("buffersink"), "out",
+                                          NULL, NULL, c->vgraph);
+    if (rc < 0)
+        goto out;
+    /* Turn upright (and square pixels), crop, scale, cap the rate. */
+    switch (c->pr->rotation) {
+    case 90: n += snprintf(chain + n, sizeof(chain) - (size_t)n, "transpose=clock,"); break;
+    case 180: n += snprintf(chain + n, sizeof(chain) - (size_t)n, "hflip,vflip,"); break;
+    case 270: n += snprintf(chain + n, sizeof(chain) - (size_t)n, "transpose=cclock,"); break;
+    default: break;
+    }
+    n += snprintf(chain + n, sizeof(chain) - (size_t)n, "scale=%d:%d:flags=bicubic,setsar=1,",
+                  c->pr->dw, c->pr->dh);
+    if (c->plan->crop_w)
+        n += snprintf(chain + n, sizeof(chain) - (size_t)n, "crop=%d:%d,", c->plan->crop_w,
+                      c->plan->crop_h);
+    n += snprintf(chain + n, sizeof(chain) - (size_t)n, "scale=%d:%d:flags=bicubic,",
+                  c->plan->out_w, c->plan->out_h);
+    if (c->plan->fps_cap)
+        n += snprintf(chain + n, sizeof(chain) - (size_t)n, "fps=%d,", c->plan->fps_cap);
+    snprintf(chain + n, sizeof(chain) - (size_t)n, "format=yuv420p");
+    outs->name = av_strdup("in");
+    outs->filter_ctx = c->vsrc;
+    ins->name = av_strdup("out");
+    ins->filter_ctx = c->vsink;
+    rc = avfilter_graph_parse_ptr(c->vgraph, chain, &ins, &outs, NULL);
+    if (rc >= 0)
+        rc = avfilter_graph_config(c->vgraph, NULL);
+out:
+    avfilter_inout_free(&ins);
+    avfilter_inout_free(&outs);
+    return rc < 0 ? av_fail(err, ARC_EINTERNAL, "the video filters do not build", rc) : 0;
+}
+
+static int audio_filters(conv_t *c, arc_err_t *err)
+{
+    const AVStream *st = c->pr->in->streams[c->pr->ai];
+    AVFilterInOut *ins = avfilter_inout_alloc(), *outs = avfilter_inout_alloc();
+    char args[512], layout[128];
+    int rc;
+
+    c->agraph = avfilter_graph_alloc();
+    if (c->adec->ch_layout.order == AV_CHANNEL_ORDER_UNSPEC)
+        av_channel_layout_default(&c->adec->ch_layout, c->adec->ch_layout.nb_channels);
+    av_channel_layout_describe(&c->adec->ch_layout, layout, sizeof(layout));
+    snprintf(args, sizeof(args), "time_base=%d/%d:sample_rate=%d:sample_fmt=%s:channel_layout=%s",
+             st->time_base.num, st->time_base.den, c->adec->sample_rate,
+             av_get_sample_fmt_name(c->adec->sample_fmt), layout);
+    rc = avfilter_graph_create_filter(&c->asrc, avfilter_get_by_name("abuffer"), "in", args, NULL,
+                                      c->agraph);
+    if (rc >= 0)
+        rc = avfilter_graph_create_filter(&c->asink, avfilter_get_by_name("abuffersink"), "out",
+                                          NULL, NULL, c->agraph);
+    if (rc < 0)
+        goto out;
+    outs->name = av_strdup("in");
+    outs->filter_ctx = c->asrc;
+    ins->name = av_strdup("out");
+    ins->filter_ctx = c->asink;
+    rc = avfilter_graph_parse_ptr(
+        c->agraph, "aresample=48000,aformat=sample_fmts=fltp:sample_rates=48000:channel_layouts=stereo",
+        &ins, &outs, NULL);
+    if (rc >= 0)
+        rc = avfilter_graph_config(c->agraph, NULL);
+    if (rc >= 0)
+        av_buffersink_set_frame_size(c->asink, (unsigned)c->aenc->frame_size);
+out:
+    avfilter_inout_free(&ins);
+    avfilter_inout_free(&outs);
+    return rc < 0 ? av_fail(err, ARC_EINTERNAL, "the audio filters do not build", rc) : 0;
+}
+
+static int open_video_encoder(conv_t *c, arc_err_t *err)
+{
+    const AVCodec *codec = avcodec_find_encoder_by_name("libx264");
+    AVDictionary *opts = NULL;
+    AVRational fr = av_buffersink_get_frame_rate(c->vsink);
+    int rc;
+
+    if (codec == NULL)
+        return arc_err_set(err, ARC_EINTERNAL, "FFmpeg was built without libx264");
+    if (fr.num <= 0 || fr.den <= 0)
+        fr = av_d2q(c->pr->fps, 1000);
+    c->venc = avcodec_alloc_context3(codec);
+    c->venc->width = c->plan->out_w;
+    c->venc->height = c->plan->out_h;
+    c->venc->pix_fmt = AV_PIX_FMT_YUV420P;
+    c->venc->sample_aspect_ratio = (AVRational){1, 1};
+    c->venc->time_base = av_buffersink_get_time_base(c->vsink);
+    c->venc->framerate = fr;
+    c->venc->gop_size = (int)lround(av_q2d(fr)) > 0 ? (int)lround(av_q2d(fr)) : 30;
+    c->venc->keyint_min = c->venc->gop_size;
+    c->venc->max_b_frames = 2;
+    c->venc->thread_count = c->job->threads;
+    c->venc->rc_max_rate = 8000000;
+    c->venc->rc_buffer_size = 16000000;
+    c->venc->profile = FF_PROFILE_H264_MAIN;
+    c->venc->level = 40;
+    c->venc->color_range = AVCOL_RANGE_MPEG;
+    if (c->out->oformat->flags & AVFMT_GLOBALHEADER)
+        c->venc->flags |= AV_CODEC_FLAG_GLOBAL_HEADER;
+    const char *preset = json_string_value(json_object_get(c->job->media, "videoPreset"));
+    char crf[16];
+    snprintf(crf, sizeof(crf), "%d", (int)arc_job_setting(c->job, "videoCrf", 23));
+    av_dict_set(&opts, "preset", preset ? preset : "veryfast", 0);
+    av_dict_set(&opts, "profile", "main", 0);
+    av_dict_set(&opts, "level", "4.0", 0);
+    av_dict_set(&opts, "crf", crf, 0);
+    /* A keyframe every second, whatever the scene does. */
+    av_dict_set(&opts, "x264-params", "scenecut=0:open-gop=0", 0);
+    rc = avcodec_open2(c->venc, codec, &opts);
+    av_dict_free(&opts);
+    if (rc < 0)
+        return av_fail(err, ARC_EINTERNAL, "the H.264 encoder does not open", rc);
+    c->vout = avformat_new_stream(c->out, NULL);
+    avcodec_parameters_from_context(c->vout->codecpar, c->venc);
+    c->vout->time_base = c->venc->time_base;
+    c->vout->avg_frame_rate = fr;
+    return 0;
+}
+
+static int open_audio_encoder(conv_t *c, arc_err_t *err)
+{
+    const AVCodec *codec = avcodec_find_encoder(AV_CODEC_ID_AAC);
+    AVChannelLayout stereo = AV_CHANNEL_LAYOUT_STEREO;
+    int rc;
+
+    if (codec == NULL)
+        return arc_err_set(err, ARC_EINTERNAL, "FFmpeg was built without an AAC encoder");
+    c->aenc = avcodec_alloc_context3(codec);
+    c->aenc->sample_rate = 48000;
+    c->aenc->sample_fmt = AV_SAMPLE_FMT_FLTP;
+    av_channel_layout_copy(&c->aenc->ch_layout, &stereo);
+    c->aenc->bit_rate = 128000;
+    c->aenc->time_base = (AVRational){1, 48000};
+    if (c->out->oformat->flags & AVFMT_GLOBALHEADER)
+        c->aenc->flags |= AV_CODEC_FLAG_GLOBAL_HEADER;
+    rc = avcodec_open2(c->aenc, codec, NULL);
+    if (rc < 0)
+        return av_fail(err, ARC_EINTERNAL, "the AAC encoder does not open", rc);
+    c->aout = avformat_new_stream(c->out, NULL);
+    avcodec_parameters_from_context(c->aout->codecpar, c->aenc);
+    c->aout->time_base = c->aenc->time_base;
+    return 0;
+}
+
+/* poster.jpg from the first frame as shown (filtered, or decoded from an
+ * upright stream that is copied). */
+static int write_poster(conv_t *c, const AVFrame *f, arc_err_t *err)
+{
+    arc_photo_t img = {0};
+    uint8_t *jpg = NULL;
+    size_t len = 0;
+    int rc;
+
+    img.width = f->width;
+    img.height = f->height;
+    img.data = arc_xmallocarray((size_t)f->width * 3, (size_t)f->height);
+    struct SwsContext *sws =
+        sws_getContext(f->width, f->height, f->format, f->width, f->height, AV_PIX_FMT_RGB24,
+                       SWS_BICUBIC | SWS_ACCURATE_RND | SWS_FULL_CHR_H_INT, NULL, NULL, NULL);
+    if (sws == NULL) {
+        rc = arc_err_set(err, ARC_EINTERNAL, "no pixel converter for the poster");
+        goto out;
+    }
+    uint8_t *dst[4] = {img.data, NULL, NULL, NULL};
+    int stride[4] = {f->width * 3, 0, 0, 0};
+    sws_scale(sws, (const uint8_t *const *)f->data, f->linesize, 0, f->height, dst, stride);
+    sws_freeContext(sws);
+    rc = arc_photo_encode_jpeg(&img, 85, &jpg, &len, err);
+    if (rc == 0)
+        rc = arc_file_write_atomic(c->poster_path, jpg, len, err);
+out:
+    free(jpg);
+    arc_photo_dispose(&img);
+    c->poster_done = rc == 0;
+    return rc;
+}
+
+static int mux(conv_t *c, AVPacket *pkt, AVRational from, AVStream *to)
+{
+    av_packet_rescale_ts(pkt, from, to->time_base);
+    pkt->stream_index = to->index;
+    return av_interleaved_write_frame(c->out, pkt);
+}
+
+/* Drains an encoder into the file. */
+static int drain(conv_t *c, AVCodecContext *enc, AVStream *st, arc_err_t *err)
+{
+    for (;;) {
+        int rc = avcodec_receive_packet(enc, c->pkt);
+        if (rc == AVERROR(EAGAIN) || rc == AVERROR_EOF)
+            return 0;
+        if (rc < 0)
+            return av_fail(err, ARC_EINTERNAL, "encoding failed", rc);
+        rc = mux(c, c->pkt, enc->time_base, st);
+        if (rc < 0)
+            return av_fail(err, ARC_EIO, "writing the video failed", rc);
+    }
+}
+
+/* Pulls what the filters have ready (or, with flush, all of it) into the encoder. */
+static int pull(conv_t *c, AVFilterContext *sink, AVCodecContext *enc, AVStream *st, int video,
+                arc_err_t *err)
+{
+    for (;;) {
+        int rc = av_buffersink_get_frame(sink, c->filtered);
+        if (rc == AVERROR(EAGAIN) || rc == AVERROR_EOF)
+            return 0;
+        if (rc < 0)
+            return av_fail(err, ARC_EINTERNAL, "filtering failed", rc);
+        if (video) {
+            if (!c->poster_done && (rc = write_poster(c, c->filtered, err)) != 0)
+                return rc;
+            c->filtered->pict_type = AV_PICTURE_TYPE_NONE;
+            c->frames_out++;
+        }
+        rc = avcodec_send_frame(enc, c->filtered);
+        av_frame_unref(c->filtered);
+        if (rc < 0)
+            return av_fail(err, ARC_EINTERNAL, "encoding failed", rc);
+        if ((rc = drain(c, enc, st, err)) != 0)
+            return rc;
+    }
+}
+
+/* Feeds one packet (NULL: flush) through decoder, filters and encoder. */
+static int transcode_packet(conv_t *c, AVPacket *pkt, int video, arc_err_t *err)
+{
+    AVCodecContext *dec = video ? c->vdec : c->adec;
+    AVFilterContext *src = video ? c->vsrc : c->asrc;
+    int rc = avcodec_send_packet(dec, pkt);
+
+    if (rc < 0 && rc != AVERROR_EOF) {
+        c->bad_packets++; /* a damaged packet: skip it, as players do */
+        return 0;
+    }
+    for (;;) {
+        rc = avcodec_receive_frame(dec, c->frame);
+        if (rc == AVERROR(EAGAIN))
+            return 0;
+        if (rc == AVERROR_EOF)
+            break;
+        if (rc < 0) {
+            c->bad_packets++;
+            return 0;
+        }
+        if (video) {
+            c->frames_in++;
+            if (c->pr->duration > 0 && c->frame->best_effort_timestamp != AV_NOPTS_VALUE) {
+                double t = (double)c->frame->best_effort_timestamp *
+                           av_q2d(c->pr->in->streams[c->pr->vi]->time_base);
+                arc_job_progress(c->job, (int)(100 * t / c->pr->duration));
+            }
+        }
+        c->frame->pts = c->frame->best_effort_timestamp;
+        rc = av_buffersrc_add_frame_flags(src, c->frame, AV_BUFFERSRC_FLAG_KEEP_REF);
+        av_frame_unref(c->frame);
+        if (rc < 0)
+            return av_fail(err, ARC_EINTERNAL, "filtering failed", rc);
+        rc = video ? pull(c, c->vsink, c->venc, c->vout, 1, err)
+                   : pull(c, c->asink, c->aenc, c->aout, 0, err);
+        if (rc != 0)
+            return rc;
+    }
+    /* The decoder is drained: drain the filters and the encoder too. */
+    rc = av_buffersrc_add_frame(src, NULL);
+    if (rc < 0)
+        return av_fail(err, ARC_EINTERNAL, "filtering failed", rc);
+    rc = video ? pull(c, c->vsink, c->venc, c->vout, 1, err)
+               : pull(c, c->asink, c->aenc, c->aout, 0, err);
+    if (rc != 0)
+        return rc;
+    avcodec_send_frame(video ? c->venc : c->aenc, NULL);
+    return drain(c, video ? c->venc : c->aenc, video ? c->vout : c->aout, err);
+}
+
+static int transcode(conv_t *c, arc_err_t *err)
+{
+    double max_s = arc_job_setting(c->job, "videoMaxSeconds", 120);
+    AVRational vtb = c->pr->in->streams[c->pr->vi]->time_base;
+    int rc;
+
+    if ((rc = open_decoder(c, c->pr->vi, &c->vdec, err)) != 0 || (rc = video_filters(c, err)) != 0 ||
+        (rc = open_video_encoder(c, err)) != 0)
+        return rc;
+    if (c->pr->ai >= 0 && (open_decoder(c, c->pr->ai, &c->adec, err) != 0 ||
+                           open_audio_encoder(c, err) != 0 || audio_filters(c, err) != 0)) {
+        return ARC_EFORMAT;
+    }
+    AVDictionary *mopts = NULL;
+    av_dict_set(&mopts, "movflags", "+faststart", 0);
+    rc = avformat_write_header(c->out, &mopts);
+    av_dict_free(&mopts);
+    if (rc < 0)
+        return av_fail(err, ARC_EIO, "writing the video failed", rc);
+    while ((rc = av_read_frame(c->pr->in, c->pkt)) >= 0) {
+        int idx = c->pkt->stream_index;
+        if (idx == c->pr->vi && c->pkt->pts != AV_NOPTS_VALUE &&
+            (double)c->pkt->pts * av_q2d(vtb) > max_s + 1) {
+            av_packet_unref(c->pkt);
+            return arc_err_set(err, ARC_ETOOBIG, "the video lasts over the limit of %.0f s",
+                               max_s);
+        }
+        rc = 0;
+        if (idx == c->pr->vi)
+            rc = transcode_packet(c, c->pkt, 1, err);
+        else if (idx == c->pr->ai && c->adec != NULL)
+            rc = transcode_packet(c, c->pkt, 0, err);
+        av_packet_unref(c->pkt);
+        if (rc != 0)
+            return rc;
+    }
+    if ((rc = transcode_packet(c, NULL, 1, err)) != 0 ||
+        (c->adec != NULL && (rc = transcode_packet(c, NULL, 0, err)) != 0))
+        return rc;
+    if (c->frames_out == 0)
+        return arc_err_set(err, ARC_ECORRUPT, "no frame of the video could be decoded");
+    rc = av_write_trailer(c->out);
+    return rc < 0 ? av_fail(err, ARC_EIO, "finishing the video failed", rc) : 0;
+}
+
+/* Copies the video (and AAC audio) packets as they are into the MP4,
+ * decoding only the first frame for the poster. */
+static int copy_streams(conv_t *c, arc_err_t *err)
+{
+    int map[2] = {c->pr->vi, c->pr->ai};
+    AVStream *outs[2] = {NULL, NULL};
+    int rc;
+
+    for (int k = 0; k < 2; k++) {
+        if (map[k] < 0)
+            continue;
+        AVStream *in = c->pr->in->streams[map[k]];
+        outs[k] = avformat_new_stream(c->out, NULL);
+        avcodec_parameters_copy(outs[k]->codecpar, in->codecpar);
+        outs[k]->codecpar->codec_tag = 0;
+        outs[k]->time_base = in->time_base;
+    }
+    if ((rc = open_decoder(c, c->pr->vi, &c->vdec, err)) != 0)
+        return rc;
+    AVDictionary *mopts = NULL;
+    av_dict_set(&mopts, "movflags", "+faststart", 0);
+    rc = avformat_write_header(c->out, &mopts);
+    av_dict_free(&mopts);
+    if (rc < 0)
+        return av_fail(err, ARC_EIO, "writing the video failed", rc);
+    while (av_read_frame(c->pr->in, c->pkt) >= 0) {
+        int k = c->pkt->stream_index == map[0] ? 0 : c->pkt->stream_index == map[1] ? 1 : -1;
+        if (k == 0 && !c->poster_done && avcodec_send_packet(c->vdec, c->pkt) >= 0 &&
+            avcodec_receive_frame(c->vdec, c->frame) >= 0) {
+            rc = write_poster(c, c->frame, err);
+            av_frame_unref(c->frame);
+            if (rc != 0) {
+                av_packet_unref(c->pkt);
+                return rc;
+            }
+        }
+        if (k == 0)
+            c->frames_out++;
+        if (k >= 0) {
+            rc = mux(c, c->pkt, c->pr->in->streams[map[k]]->time_base, outs[k]);
+            if (rc < 0)
+                return av_fail(err, ARC_EIO, "writing the video failed", rc);
+        }
+        av_packet_unref(c->pkt);
+    }
+    if (!c->poster_done) {
+        /* A decoder with delay gives its first frame only when flushed. */
+        avcodec_send_packet(c->vdec, NULL);
+        if (avcodec_receive_frame(c->vdec, c->frame) >= 0) {
+            rc = write_poster(c, c->frame, err);
+            av_frame_unref(c->frame);
+            if (rc != 0)
+                return rc;
+        }
+    }
+    rc = av_write_trailer(c->out);
+    return rc < 0 ? av_fail(err, ARC_EIO, "finishing the video failed", rc) : 0;
+}
+
+static void conv_dispose(conv_t *c)
+{
+    avcodec_free_context(&c->vdec);
+    avcodec_free_context(&c->adec);
+    avcodec_free_context(&c->venc);
+    avcodec_free_context(&c->aenc);
+    avfilter_graph_free(&c->vgraph);
+    avfilter_graph_free(&c->agraph);
+    av_frame_free(&c->frame);
+    av_frame_free(&c->filtered);
+    av_packet_free(&c->pkt);
+    if (c->out != NULL) {
+        if (!(c->out->oformat->flags & AVFMT_NOFILE))
+            avio_closep(&c->out->pb);
+        avformat_free_context(c->out);
+        c->out = NULL;
+    }
+}
+
+static json_t *info_json(const probe_t *pr, const plan_t *pl, const char *name, const char *poster,
+                         off_t bytes)
+{
+    const AVCodecParameters *cp = pr->in->streams[pr->vi]->codecpar;
+    const AVCodecParameters *ap = pr->ai >= 0 ? pr->in->streams[pr->ai]->codecpar : NULL;
+    json_t *in = json_pack("{s:s, s:f, s:i, s:i, s:f, s:i, s:s, s:s?, s:s?}", "container",
+                           pr->in->iformat->name, "durationS", round(pr->duration * 1000) / 1000, "width",
+                           pr->dw, "height", pr->dh, "fps", round(pr->fps * 1000) / 1000,
+                           "rotation", pr->rotation, "videoCodec", avcodec_get_name(cp->codec_id),
+                           "audioCodec", ap ? avcodec_get_name(ap->codec_id) : NULL, "profile",
+                           avcodec_profile_name(cp->codec_id, cp->profile));
+    json_t *out = json_pack("{s:s, s:i, s:i, s:s, s:s?, s:I, s:b}", "file", name, "width",
+                            pl->out_w, "height", pl->out_h, "videoCodec", "h264", "audioCodec",
+                            pr->ai >= 0 ? "aac" : NULL, "bytes", (json_int_t)bytes, "copied",
+                            pl->copy);
+    if (!pl->copy)
+        json_object_set_new(out, "reencodedBecause", json_string(pl->why_encode));
+    return json_pack("{s:o, s:o, s:s?}", "input", in, "output", out, "poster", poster);
+}
+
+static int convert_item(arc_job_t *job, arc_item_t *it, arc_err_t *err)
+{
+    probe_t pr = {0};
+    plan_t plan;
+    conv_t c = {0};
+    char in_path[4200], out_path[4200], tmp_path[4300], poster[64];
+    int rc;
+
+    snprintf(in_path, sizeof(in_path), "%s/%s", job->dir, it->video);
+    snprintf(it->video_out, sizeof(it->video_out), "ar-video%s.mp4", it->suffix);
+    snprintf(out_path, sizeof(out_path), "%s/%s", job->dir, it->video_out);
+    snprintf(tmp_path, sizeof(tmp_path), "%s/.%s.%d.tmp", job->dir, it->video_out, (int)getpid());
+    snprintf(poster, sizeof(poster), "poster%s.jpg", it->suffix);
+    snprintf(c.poster_path, sizeof(c.poster_path), "%s/%s", job->dir, poster);
+
+    rc = probe(job, in_path, &pr, err);
+    if (rc != 0) {
+        job->permanent = 1;
+        goto out;
+    }
+    plan_make(job, it, &pr, &plan);
+    if (plan.copy) {
+        /* Only now is the keyframe scan worth it; then start over. */
+        scan_keyframes(&pr);
+        avformat_close_input(&pr.in);
+        if ((rc = probe_open(in_path, &pr, err)) != 0)
+            goto out;
+        plan_make(job, it, &pr, &plan);
+    }
+    c.job = job;
+    c.item = it;
+    c.pr = &pr;
+    c.plan = &plan;
+    c.frame = av_frame_alloc();
+    c.filtered = av_frame_alloc();
+    c.pkt = av_packet_alloc();
+    rc = avformat_alloc_output_context2(&c.out, NULL, "mp4", tmp_path);
+    if (rc >= 0)
+        rc = avio_open(&c.out->pb, tmp_path, AVIO_FLAG_WRITE);
+    if (rc < 0) {
+        rc = av_fail(err, ARC_EIO, "the output video cannot be created", rc);
+        goto out;
+    }
+    rc = plan.copy ? copy_streams(&c, err) : transcode(&c, err);
+    if (rc == ARC_EFORMAT || rc == ARC_ECORRUPT || rc == ARC_ETOOBIG)
+        job->permanent = 1;
+    conv_dispose(&c);
+    if (rc == 0 && rename(tmp_path, out_path) != 0)
+        rc = arc_err_set(err, ARC_EIO, "cannot rename the video into place: %s", strerror(errno));
+    if (rc != 0)
+        goto out;
+    struct stat st;
+    stat(out_path, &st);
+    it->video_info = info_json(&pr, &plan, it->video_out, c.poster_done ? poster : NULL, st.st_size);
+    json_array_append_new(job->files, json_string(it->video_out));
+    if (c.poster_done)
+        json_array_append_new(job->files, json_string(poster));
+out:
+    conv_dispose(&c);
+    avformat_close_input(&pr.in);
+    if (rc != 0) {
+        unlink(tmp_path);
+        it->video_out[0] = '\0';
+    }
+    return rc;
+}
+
 int arc_stage_video(arc_job_t *job, arc_err_t *err)
 {
-    char path[4096];
-    struct stat st;
-
-    if (job->video == NULL || job->video[0] == '\0')
-        return 0;
-    snprintf(path, sizeof(path), "%s/%s", job->dir, job->video);
-    if (stat(path, &st) != 0 || !S_ISREG(st.st_mode)) {
-        job->permanent = 1;
-        return arc_err_set(err, ARC_EIO, "the uploaded video %s is missing", job->video);
+    av_log_set_level(AV_LOG_ERROR);
+    for (size_t i = 0; i < job->n_items; i++) {
+        arc_item_t *it = &job->items[i];
+        if (it->video == NULL || it->video[0] == '\0')
+            continue;
+        int rc = convert_item(job, it, err);
+        if (rc != 0) {
+            if (job->n_items > 1) {
+                char msg[sizeof(err->msg)];
+                snprintf(msg, sizeof(msg), "%s", err->msg);
+                arc_err_set(err, rc, "video %zu: %s", i + 1, msg);
+            }
+            return rc;
+        }
     }
-    const char *dot = strrchr(job->video, '.');
-    job->video_info = json_pack("{s:I, s:s}", "bytes", (json_int_t)st.st_size, "container",
-                                dot ? dot + 1 : "unknown");
-    json_array_append_new(job->files, json_string(job->video));
     return 0;
 }

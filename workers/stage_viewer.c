@@ -2,8 +2,9 @@
  * Pipeline stage "viewer": the project's index.html, from the template named
  * in the settings (config/viewer.html): A-Frame 1.5.0 and mind-ar 1.2.5 from
  * the daemon's /vendor/ (or a CDN), the marker, and one entity per target
- * whose video plays muted and inline on targetFound, pauses on targetLost,
- * with a tap-to-unmute button. `{{name}}` fields are filled here; values are
+ * whose video (ar-video.mp4, its poster first) plays muted and inline on
+ * targetFound, pauses on targetLost, with a tap-to-unmute button; the video
+ * sits on the photo inside the printed border, sized by the fit mode. `{{name}}` fields are filled here; values are
  * HTML-escaped.
  */
 #include <stdio.h>
@@ -62,19 +63,33 @@ int arc_stage_viewer(arc_job_t *job, arc_err_t *err)
     if (rc != 0)
         return rc;
     tpl[tlen] = '\0';
-    /* One target today; multi-target projects will list more. */
-    char line[1024];
-    int n = snprintf(line, sizeof(line),
-                     "    <video id=\"video0\" src=\"%s\" preload=\"auto\" muted playsinline "
-                     "webkit-playsinline loop crossorigin=\"anonymous\"></video>\n",
-                     job->video);
-    put(&videos, line, (size_t)n);
-    n = snprintf(line, sizeof(line),
-                 "  <a-entity mindar-image-target=\"targetIndex: 0\">\n"
-                 "    <a-video src=\"#video0\" width=\"1\" height=\"%.6f\" position=\"0 0 0\">"
-                 "</a-video>\n  </a-entity>\n",
-                 job->photo_width > 0 ? (double)job->photo_height / job->photo_width : 1.0);
-    put(&targets, line, (size_t)n);
+    /* One entity per target; its video's box is the photo inside the print
+     * (MindAR's target is 1 wide, centred on the print). */
+    for (size_t i = 0; i < job->n_items; i++) {
+        const arc_item_t *it = &job->items[i];
+        char line[1024];
+        int n = snprintf(line, sizeof(line), "  <a-entity mindar-image-target=\"targetIndex: %zu\">\n",
+                         i);
+        put(&targets, line, (size_t)n);
+        if (it->video_out[0] != '\0' && it->print.width > 0) {
+            double W = it->print.width, H = it->print.height;
+            double bw = it->inner_w / W, bh = it->inner_h / W;
+            double cx = (it->inner_x + it->inner_w / 2.0) / W - 0.5;
+            double cy = (0.5 - (it->inner_y + it->inner_h / 2.0) / H) * (H / W);
+            n = snprintf(line, sizeof(line),
+                         "    <video id=\"video%zu\" src=\"%s\" poster=\"poster%s.jpg\" "
+                         "preload=\"auto\" muted playsinline webkit-playsinline loop "
+                         "crossorigin=\"anonymous\"></video>\n",
+                         i, it->video_out, it->suffix);
+            put(&videos, line, (size_t)n);
+            n = snprintf(line, sizeof(line),
+                         "    <a-video src=\"#video%zu\" width=\"%.6f\" height=\"%.6f\" "
+                         "position=\"%.6f %.6f 0\" data-box=\"%.6f %.6f\"></a-video>\n",
+                         i, bw, bh, cx, cy, bw, bh);
+            put(&targets, line, (size_t)n);
+        }
+        put(&targets, "  </a-entity>\n", 14);
+    }
 
     for (const char *p = (const char *)tpl; *p;) {
         const char *open = strstr(p, "{{");
@@ -98,8 +113,9 @@ int arc_stage_viewer(arc_job_t *job, arc_err_t *err)
         } else if (strcmp(key, "fitMode") == 0) {
             put_escaped(&out, job->fit_mode);
         } else if (strcmp(key, "photoAspect") == 0) {
+            const arc_photo_t *print = &job->items[0].print;
             snprintf(num, sizeof(num), "%.6f",
-                     job->photo_width > 0 ? (double)job->photo_height / job->photo_width : 1.0);
+                     print->width > 0 ? (double)print->height / print->width : 1.0);
             put(&out, num, strlen(num));
         } else if (strcmp(key, "scaleWidth") == 0 || strcmp(key, "scaleHeight") == 0) {
             snprintf(num, sizeof(num), "%d",

@@ -28,7 +28,50 @@ static const char *str(json_t *msg, const char *key)
     return s ? s : "";
 }
 
-static json_t *run_job(json_t *msg)
+/* The job's photo/video pairs: "items" [{photo, video}], or the single
+ * "photo" and "video" of a one-target project. */
+static int read_items(arc_job_t *job, json_t *msg, arc_err_t *err)
+{
+    json_t *items = json_object_get(msg, "items");
+    size_t n = json_is_array(items) ? json_array_size(items) : 0;
+
+    job->n_items = n > 0 ? n : 1;
+    job->items = arc_xcalloc(job->n_items, sizeof(*job->items));
+    for (size_t i = 0; i < job->n_items; i++) {
+        json_t *it = n > 0 ? json_array_get(items, i) : msg;
+        job->items[i].photo = str(it, "photo");
+        job->items[i].video = str(it, "video");
+        if (i > 0)
+            snprintf(job->items[i].suffix, sizeof(job->items[i].suffix), "-%zu", i);
+        if (job->items[i].photo[0] == '\0')
+            return arc_err_set(err, ARC_EINVAL, "the job's item %zu names no photo", i + 1);
+    }
+    return 0;
+}
+
+static json_t *done_ok(arc_job_t *job, double t0)
+{
+    const arc_item_t *first = &job->items[0];
+    json_t *items = json_array();
+
+    for (size_t i = 0; i < job->n_items; i++) {
+        const arc_item_t *it = &job->items[i];
+        json_array_append_new(
+            items, json_pack("{s:O?, s:O?, s:O?, s:s?}", "photo", it->photo_info, "rating",
+                             it->rating, "video", it->video_info, "videoFile",
+                             it->video_out[0] ? it->video_out : NULL));
+    }
+    json_t *reply = json_pack(
+        "{s:i, s:s, s:s, s:b, s:O, s:{s:i, s:i}, s:O?, s:O?, s:o, s:O, s:I}", "v",
+        ARC_PROTO_VERSION, "type", "done", "id", job->id, "ok", 1, "files", job->files, "photo",
+        "width", first->print.width, "height", first->print.height, "video", first->video_info,
+        "rating", job->rating, "items", items, "timings", job->timings, "ms",
+        (json_int_t)(arc_now_ms() - t0));
+    json_object_set_new(reply, "markerCache", json_string(job->marker_cached ? "hit" : "miss"));
+    return reply;
+}
+
+json_t *arc_worker_run_job(json_t *msg, void (*progress)(arc_job_t *, const char *, int))
 {
     arc_job_t job;
     arc_err_t err = {{0}};
@@ -38,31 +81,26 @@ static json_t *run_job(json_t *msg)
     memset(&job, 0, sizeof(job));
     job.id = str(msg, "id");
     job.dir = str(msg, "dir");
-    job.photo = str(msg, "photo");
-    job.video = str(msg, "video");
     job.fit_mode = str(msg, "fitMode");
     job.view_url = str(msg, "viewUrl");
     job.viewer = json_object_get(msg, "viewer");
+    job.media = json_object_get(msg, "media");
     job.cache_dir = str(msg, "cacheDir");
     job.scale_width = (int)json_integer_value(json_object_get(msg, "scaleWidth"));
     job.scale_height = (int)json_integer_value(json_object_get(msg, "scaleHeight"));
     job.config = json_object_get(msg, "config");
     job.max_pixels = (uint64_t)json_integer_value(json_object_get(msg, "maxPixels"));
     job.threads = (int)json_integer_value(json_object_get(msg, "threads"));
-    job.progress = send_progress;
+    job.progress = progress;
     if (job.threads <= 0)
         job.threads = 1;
 
-    int rc = job.dir[0] == '\0' || job.photo[0] == '\0'
-                 ? arc_err_set(&err, ARC_EINVAL, "the job names no folder or photo")
-                 : arc_pipeline_run(&job, &err);
+    int rc = job.dir[0] == '\0' ? arc_err_set(&err, ARC_EINVAL, "the job names no folder")
+                                : read_items(&job, msg, &err);
+    if (rc == 0)
+        rc = arc_pipeline_run(&job, &err);
     if (rc == 0) {
-        reply = json_pack("{s:i, s:s, s:s, s:b, s:O, s:{s:i, s:i}, s:O, s:O, s:I}", "v",
-                          ARC_PROTO_VERSION, "type", "done", "id", job.id, "ok", 1, "files",
-                          job.files, "photo", "width", job.photo_width, "height", job.photo_height,
-                          "video", job.video_info ? job.video_info : json_null(), "timings",
-                          job.timings, "ms", (json_int_t)(arc_now_ms() - t0));
-        json_object_set_new(reply, "markerCache", json_string(job.marker_cached ? "hit" : "miss"));
+        reply = done_ok(&job, t0);
     } else {
         reply = json_pack("{s:i, s:s, s:s, s:b, s:s, s:b, s:O}", "v", ARC_PROTO_VERSION, "type",
                           "done", "id", job.id, "ok", 0, "error", err.msg, "permanent",
@@ -70,6 +108,7 @@ static json_t *run_job(json_t *msg)
                           job.timings ? job.timings : json_object());
     }
     arc_job_dispose(&job);
+    free(job.items);
     return reply;
 }
 
@@ -122,7 +161,7 @@ int arc_worker_main(int argc, char **argv)
             return 3;
         }
         if (strcmp(str(msg, "type"), "job") == 0) {
-            json_t *reply = run_job(msg);
+            json_t *reply = arc_worker_run_job(msg, send_progress);
             rc = arc_proto_write_fd(STDOUT_FILENO, reply);
             json_decref(reply);
         }

@@ -18,6 +18,9 @@ int arc_cli_inspect(int argc, char **argv);
 /* arcd compare REFERENCE.mind CANDIDATE.mind [--verbose] [--json] */
 int arc_cli_compare(int argc, char **argv);
 
+/* arcd process --photo P [--video V]... -o DIR [options]: one job on local files */
+int arc_cli_process(int argc, char **argv);
+
 /* arcd migrate [--config FILE] */
 int arc_cli_migrate(int argc, char **argv);
 

@@ -17,6 +17,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include <jansson.h>
+
 #include "arcd/error.h"
 #include "arcd/image.h"
 #include "arcd/mind.h"
@@ -55,5 +57,28 @@ int arc_compile_check(int width, int height, uint64_t max_pixels, arc_err_t *err
  */
 int arc_compile(const arc_image_t *targets, size_t n, const arc_compile_opts_t *opts,
                 arc_mind_t **out, arc_err_t *err);
+
+/*
+ * Trackability, which no MindAR tool tells: how well a compiled target is
+ * likely to be found and followed. From the matching keypoints (how many,
+ * over all keyframes), their spread (the share of a 10 x 10 grid over the
+ * target holding at least one) and the tracking points of the full-size
+ * tracking image, a score of 0-100 and 0-5 stars; a flat image scores 0.
+ * Calibrated on MindAR's example targets (docs/compiler.md).
+ */
+typedef struct arc_rating_s {
+    int score; /* 0-100 */
+    int stars; /* 0-5 */
+    size_t keypoints;
+    double coverage; /* 0-1 */
+    size_t tracking_points;
+    size_t n_reasons;
+    char reasons[3][160]; /* why it may not track, when stars < 3 */
+} arc_rating_t;
+
+void arc_rating_compute(const arc_mind_target_t *t, arc_rating_t *out);
+
+/* {score, stars, keypoints, coverage, trackingPoints[, warnings]} (new reference). */
+json_t *arc_rating_json(const arc_rating_t *r);
 
 #endif

@@ -14,6 +14,8 @@
 
 #include <stdint.h>
 
+#include <jansson.h>
+
 #include "arcd/error.h"
 
 typedef struct arc_config_s {
@@ -68,6 +70,20 @@ typedef struct arc_config_s {
         double filter_beta;
     } viewer;
     struct {
+        int max_side;        /* the print's long side at most, border included */
+        int border;          /* draw the printable border (1) or not (0) */
+        double border_ratio; /* its width as a share of the photo's long side */
+        int jpeg_quality;    /* enhanced-photo.jpg */
+    } photo;
+    struct {
+        int max_side;        /* the output's long side at most */
+        int max_seconds;     /* longer uploads are refused */
+        uint64_t max_pixels; /* per frame of the upload */
+        int crf;             /* x264's quality (lower is better) */
+        char *preset;        /* x264's speed preset */
+        int copy;            /* copy streams that already fit (1) or always re-encode (0) */
+    } video;
+    struct {
         int64_t max_wait_seconds;
     } status;
 } arc_config_t;
@@ -84,5 +100,11 @@ int arc_config_apply_env(arc_config_t *cfg, arc_err_t *err);
 
 /* Frees the strings cfg owns; accepts NULL. */
 void arc_config_dispose(arc_config_t *cfg);
+
+/* The settings a worker's job carries (include/arcd/worker.h): "media" (the
+ * photo and video sections) and "viewer" (with the template's resolved
+ * path). New references. */
+json_t *arc_config_media_json(const arc_config_t *cfg);
+json_t *arc_config_viewer_json(const arc_config_t *cfg, const char *template_path);
 
 #endif

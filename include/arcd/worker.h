@@ -20,32 +20,52 @@
 
 #include "arcd/error.h"
 #include "arcd/image.h"
+#include "arcd/mind.h"
 
 typedef struct arc_job_s arc_job_t;
+
+/* One photo/video pair: one target of the marker. Output files of item 0 have
+ * plain names (enhanced-photo.jpg, ar-video.mp4, ...); item i > 0 adds "-i". */
+typedef struct arc_item_s {
+    const char *photo; /* upload file names inside the job's dir (borrowed) */
+    const char *video; /* "" when the item has no video */
+    char suffix[24];   /* "" or "-<i>" */
+
+    /* Filled by the stages. */
+    arc_photo_t photo_rgb;  /* photo: upright, resized (freed by the border stage) */
+    arc_photo_t print;      /* border: the printable image, as written */
+    int inner_x, inner_y;   /* border: where the photo sits in the print */
+    int inner_w, inner_h;   /* (the whole print when the border is off) */
+    arc_image_t grey;       /* border: the marker's grey, decoded back from the print file */
+    json_t *photo_info;     /* photo: what the photo stage learnt */
+    json_t *rating;         /* marker: {score, stars, keypoints, coverage, ...} */
+    json_t *video_info;     /* video: what the video stage learnt */
+    char video_out[64];     /* video: the web video's file name ("" when none) */
+} arc_item_t;
 
 struct arc_job_s {
     /* From the daemon's message (borrowed from it). */
     const char *id;
-    const char *dir;   /* the project's folder: inputs in, results out */
-    const char *photo; /* file names inside dir */
-    const char *video;
+    const char *dir; /* the project's folder: inputs in, results out */
+    arc_item_t *items;
+    size_t n_items;
     const char *fit_mode;
     const char *view_url;          /* the public view page, for the QR code */
     int scale_width, scale_height; /* fitMode exact */
     json_t *viewer;                /* {template, vendorUrl, filterMinCF, filterBeta} */
+    json_t *media;                 /* {maxSide, border, borderRatio, video limits ...} */
     const char *cache_dir;         /* compiled markers by content hash, or NULL */
     json_t *config;
     uint64_t max_pixels;
     int threads;
 
     /* Filled by the stages. */
-    arc_image_t grey; /* photo: the grey image the marker is compiled from */
-    int photo_width, photo_height;
-    json_t *files;      /* names of the files produced, in order */
-    json_t *video_info; /* what the video stage learnt */
-    json_t *timings;    /* stage name -> milliseconds */
-    int permanent;      /* set by a failing stage when retrying cannot help */
-    int marker_cached;  /* the marker came from the cache */
+    json_t *files;   /* names of the files produced, in order */
+    json_t *timings; /* stage name -> milliseconds */
+    json_t *rating;  /* the weakest target's rating */
+    int permanent;   /* set by a failing stage when retrying cannot help */
+    int marker_cached; /* the marker came from the cache */
+    arc_mind_t *mind;  /* marker: the compiled (or cached) marker */
 
     /* Progress of the current stage in percent (0-100), reported to the
      * daemon as overall progress. */
@@ -55,6 +75,9 @@ struct arc_job_s {
     const char *stage_name;
     int stage_base, stage_weight;
 };
+
+/* Reads a media setting: job->media[key] or dflt. */
+double arc_job_setting(const arc_job_t *job, const char *key, double dflt);
 
 typedef int (*arc_stage_fn)(arc_job_t *job, arc_err_t *err);
 
@@ -66,7 +89,9 @@ typedef struct arc_stage_s {
 
 /* The stages, one per file in workers/. */
 int arc_stage_photo(arc_job_t *job, arc_err_t *err);
+int arc_stage_border(arc_job_t *job, arc_err_t *err);
 int arc_stage_marker(arc_job_t *job, arc_err_t *err);
+int arc_stage_features(arc_job_t *job, arc_err_t *err);
 int arc_stage_video(arc_job_t *job, arc_err_t *err);
 int arc_stage_qr(arc_job_t *job, arc_err_t *err);
 int arc_stage_viewer(arc_job_t *job, arc_err_t *err);
@@ -81,6 +106,11 @@ void arc_job_progress(arc_job_t *job, int percent);
  * are freed with arc_job_dispose(). */
 int arc_pipeline_run(arc_job_t *job, arc_err_t *err);
 void arc_job_dispose(arc_job_t *job);
+
+/* Runs the job a daemon's "job" message describes (include/arcd/proto.h) and
+ * returns its "done" message (new reference). progress may be NULL. */
+json_t *arc_worker_run_job(json_t *msg, void (*progress)(arc_job_t *job, const char *stage,
+                                                         int percent));
 
 /* `arcd worker [--memory-mb N] [--nice N]`: the worker process. */
 int arc_worker_main(int argc, char **argv);

@@ -54,12 +54,15 @@ static json_t *summary(const arc_mind_t *m, char **inputs, const char *out, size
             json_array_append_new(tracking, json_integer((json_int_t)tg->tracking[k].n_points));
             tpts += tg->tracking[k].n_points;
         }
-        json_array_append_new(targets,
-                              json_pack("{s:s, s:i, s:i, s:i, s:o, s:i, s:o, s:i}", "input",
-                                        inputs[t], "width", tg->width, "height", tg->height,
-                                        "keyframes", (int)tg->n_keyframes, "pointsPerKeyframe",
-                                        per_kf, "points", (json_int_t)pts, "trackingPointsPerImage",
-                                        tracking, "trackingPoints", (json_int_t)tpts));
+        arc_rating_t rating;
+        arc_rating_compute(tg, &rating);
+        json_array_append_new(
+            targets, json_pack("{s:s, s:i, s:i, s:i, s:o, s:I, s:o, s:I, s:o}", "input", inputs[t],
+                               "width", tg->width, "height", tg->height, "keyframes",
+                               (int)tg->n_keyframes, "pointsPerKeyframe", per_kf, "points",
+                               (json_int_t)pts, "trackingPointsPerImage", tracking,
+                               "trackingPoints", (json_int_t)tpts, "rating",
+                               arc_rating_json(&rating)));
     }
     json_t *js = json_pack("{s:s, s:I, s:i, s:o, s:f, s:I, s:s, s:o}", "output", out, "bytes",
                            (json_int_t)bytes, "version", m->version, "targets", targets, "ms", ms,
@@ -216,6 +219,16 @@ int arc_cli_compile(int argc, char **argv)
         printf("wrote %s (%zu bytes): %zu target%s, %zu keyframes, %zu feature points, %zu "
                "tracking points in %.0f ms\n",
                out, len, m->n_targets, m->n_targets == 1 ? "" : "s", kfs, pts, tpts, ms);
+        for (size_t t = 0; t < m->n_targets; t++) {
+            arc_rating_t r;
+            arc_rating_compute(&m->targets[t], &r);
+            printf("%s: trackability %d/100, %d star%s (%zu keypoints, %.0f%% covered, %zu "
+                   "tracking points)\n",
+                   inputs[t], r.score, r.stars, r.stars == 1 ? "" : "s", r.keypoints,
+                   r.coverage * 100, r.tracking_points);
+            for (size_t i = 0; i < r.n_reasons; i++)
+                printf("  - %s\n", r.reasons[i]);
+        }
     }
     json_decref(js);
     goto out;

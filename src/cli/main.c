@@ -27,6 +27,10 @@ static void usage(FILE *f)
                "  inspect FILE.mind [--json]  summarise a .mind file\n"
                "  compare REF.mind CAND.mind [--verbose] [--json]\n"
                "                              compare two .mind files feature by feature\n"
+               "  process --photo P [--video V]... -o DIR\n"
+               "                              run a whole job (photo, border, marker, rating,\n"
+               "                              video, viewer, QR) on local files, no database;\n"
+               "                              [--fit MODE] [--scale WxH] [--border on|off]\n"
                "  serve [--config FILE]       run the daemon (HTTP API, job queue, workers)\n"
                "  migrate [--config FILE]     apply the database migrations (sql/)\n"
                "  worker                      a worker process (started by serve)\n"
@@ -76,6 +80,8 @@ int main(int argc, char **argv)
         return arc_worker_main(argc - 1, argv + 1);
     if (strcmp(cmd, "migrate") == 0)
         return arc_cli_migrate(argc - 1, argv + 1);
+    if (strcmp(cmd, "process") == 0)
+        return arc_cli_process(argc - 1, argv + 1);
     if (strcmp(cmd, "compare") == 0)
         return arc_cli_compare(argc - 1, argv + 1);
     if (strcmp(cmd, "version") == 0 || strcmp(cmd, "--version") == 0) {

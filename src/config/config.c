@@ -14,7 +14,8 @@
 #include "arcd/config.h"
 #include "arcd/image.h"
 
-typedef enum { T_INT, T_U64, T_INT32, T_STR, T_DBL } ktype_t;
+/* T_ONOFF: true/false or "on"/"off", stored as an int 1/0. */
+typedef enum { T_INT, T_U64, T_INT32, T_STR, T_DBL, T_ONOFF } ktype_t;
 
 typedef struct key_s {
     const char *section;
@@ -63,6 +64,16 @@ static const key_t_ keys[] = {
     K("viewer", "vendorUrl", T_STR, viewer.vendor_url, 0, 0),
     K("viewer", "filterMinCF", T_DBL, viewer.filter_min_cf, 0, 1),
     K("viewer", "filterBeta", T_DBL, viewer.filter_beta, 0, 100000),
+    K("photo", "maxSide", T_INT32, photo.max_side, 64, 8192),
+    K("photo", "border", T_ONOFF, photo.border, 0, 1),
+    K("photo", "borderRatio", T_DBL, photo.border_ratio, 0, 1),
+    K("photo", "jpegQuality", T_INT32, photo.jpeg_quality, 50, 100),
+    K("video", "maxSide", T_INT32, video.max_side, 160, 1920),
+    K("video", "maxSeconds", T_INT32, video.max_seconds, 1, 3600),
+    K("video", "maxPixels", T_U64, video.max_pixels, 1, (int64_t)1 << 32),
+    K("video", "crf", T_INT32, video.crf, 0, 51),
+    K("video", "preset", T_STR, video.preset, 0, 0),
+    K("video", "copy", T_ONOFF, video.copy, 0, 1),
 };
 
 static void set_str(char **slot, const char *v)
@@ -107,6 +118,16 @@ void arc_config_defaults(arc_config_t *cfg)
     set_str(&cfg->viewer.vendor_url, "/vendor");
     cfg->viewer.filter_min_cf = 0.0001;
     cfg->viewer.filter_beta = 0.001;
+    cfg->photo.max_side = 1920;
+    cfg->photo.border = 1;
+    cfg->photo.border_ratio = 0.12;
+    cfg->photo.jpeg_quality = 92;
+    cfg->video.max_side = 1280;
+    cfg->video.max_seconds = 120;
+    cfg->video.max_pixels = 4096ULL * 4096ULL;
+    cfg->video.crf = 23;
+    set_str(&cfg->video.preset, "veryfast");
+    cfg->video.copy = 1;
 }
 
 void arc_config_dispose(arc_config_t *cfg)
@@ -211,6 +232,15 @@ int arc_config_load(const char *path, arc_config_t *cfg, arc_err_t *err)
                     complain(err, &bad, "config: %s.%s must be a string", section, name);
                 else
                     set_str((char **)((char *)cfg + k->offset), json_string_value(v));
+            } else if (k->type == T_ONOFF) {
+                const char *sv = json_string_value(v);
+                if (json_is_boolean(v))
+                    *(int *)((char *)cfg + k->offset) = json_is_true(v);
+                else if (sv != NULL && (strcmp(sv, "on") == 0 || strcmp(sv, "off") == 0))
+                    *(int *)((char *)cfg + k->offset) = strcmp(sv, "on") == 0;
+                else
+                    complain(err, &bad, "config: %s.%s must be \"on\" or \"off\"", section,
+                             name);
             } else if (k->type == T_DBL) {
                 double x = json_number_value(v);
                 if (!json_is_number(v) || x < (double)k->min || x > (double)k->max)
@@ -256,4 +286,21 @@ int arc_config_apply_env(arc_config_t *cfg, arc_err_t *err)
                      env[i].var, (long long)k->min, (long long)k->max, v);
     }
     return bad ? ARC_EINVAL : 0;
+}
+
+json_t *arc_config_media_json(const arc_config_t *c)
+{
+    return json_pack("{s:i, s:b, s:f, s:i, s:i, s:i, s:f, s:i, s:s, s:b}", "maxSide",
+                     c->photo.max_side, "border", c->photo.border, "borderRatio",
+                     c->photo.border_ratio, "jpegQuality", c->photo.jpeg_quality, "videoMaxSide",
+                     c->video.max_side, "videoMaxSeconds", c->video.max_seconds, "videoMaxPixels",
+                     (double)c->video.max_pixels, "videoCrf", c->video.crf, "videoPreset",
+                     c->video.preset, "videoCopy", c->video.copy);
+}
+
+json_t *arc_config_viewer_json(const arc_config_t *c, const char *template_path)
+{
+    return json_pack("{s:s, s:s, s:f, s:f}", "template", template_path, "vendorUrl",
+                     c->viewer.vendor_url, "filterMinCF", c->viewer.filter_min_cf, "filterBeta",
+                     c->viewer.filter_beta);
 }

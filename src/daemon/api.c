@@ -91,7 +91,10 @@ static json_t *status_json(arc_daemon_t *d, PGresult *r)
     json_object_set_new(js, "viewerHtmlUrl", file_url(d, id, files, "index.html"));
     json_object_set_new(js, "qrCodeUrl", file_url(d, id, files, "qr-code.png"));
     json_object_set_new(js, "markerUrl", file_url(d, id, files, "marker.mind"));
-    json_object_set_new(js, "videoUrl", file_url(d, id, files, "video."));
+    json_object_set_new(js, "videoUrl", file_url(d, id, files, "ar-video.mp4"));
+    json_object_set_new(js, "posterUrl", file_url(d, id, files, "poster.jpg"));
+    json_object_set_new(js, "enhancedPhotoUrl", file_url(d, id, files, "enhanced-photo.jpg"));
+    json_object_set_new(js, "featuresUrl", file_url(d, id, files, "features.png"));
     json_object_set_new(js, "compilationTimeMs", val_or_null(r, 9, 1));
     json_object_set_new(js, "isDemo", json_boolean(PQgetvalue(r, 0, 5)[0] == 't'));
     json_object_set_new(js, "expiresAt", val_or_null(r, 6, 0));
@@ -109,6 +112,11 @@ static json_t *status_json(arc_daemon_t *d, PGresult *r)
     json_object_set_new(video, "bytes", val_or_null(r, 13, 1));
     json_object_set_new(js, "video", video);
     json_object_set_new(js, "timings", parse_json(r, 8));
+    json_t *rating = json_object_get(result, "rating");
+    json_object_set_new(js, "rating", rating ? json_incref(rating) : json_null());
+    json_t *items = json_object_get(result, "items");
+    if (json_array_size(items) > 1)
+        json_object_set_new(js, "targets", json_incref(items));
     json_t *cache = json_object_get(result, "markerCache");
     json_object_set_new(js, "markerCache", cache ? json_incref(cache) : json_null());
     json_object_set_new(js, "createdAt", val_or_null(r, 16, 0));

@@ -30,7 +30,23 @@ static const struct {
     {"enhanced-photo.jpg", "image/jpeg"},
     {"poster.jpg", "image/jpeg"},
     {"features.png", "image/png"},
+    {"ar-video.mp4", "video/mp4"},
 };
+
+/* The served name of file: itself, or for the outputs of a multi-target
+ * project's item n ("poster-2.jpg") the name without "-<n>". */
+static int served_as(const char *file, char *base, size_t size)
+{
+    const char *dot = strrchr(file, '.');
+    const char *dash = dot ? dot : file;
+
+    while (dash > file && dash[-1] >= '0' && dash[-1] <= '9')
+        dash--;
+    if (dot == NULL || dash == dot || dash == file || dash[-1] != '-' || dash[0] == '0' ||
+        dot - dash > 3)
+        return snprintf(base, size, "%s", file) < (int)size ? 0 : -1;
+    return snprintf(base, size, "%.*s%s", (int)(dash - 1 - file), file, dot) < (int)size ? 0 : -1;
+}
 
 typedef struct fsend_s {
     arc_http_req_t *req; /* NULL once aborted */
@@ -260,10 +276,12 @@ static void serve_path(arc_http_req_t *req, arc_daemon_t *d, const char *path, c
 void arc_files_serve(arc_http_req_t *req, arc_daemon_t *d, const char *id, const char *file)
 {
     const char *type = NULL;
-    char path[4200];
+    char path[4200], base[64];
 
+    if (served_as(file, base, sizeof(base)) != 0)
+        base[0] = '\0';
     for (size_t i = 0; i < sizeof(served) / sizeof(served[0]); i++)
-        if (strcmp(served[i].name, file) == 0)
+        if (strcmp(served[i].name, base) == 0)
             type = served[i].type;
     if (type == NULL) {
         arc_http_error(req, 404, "not_found", NULL, "no such file");

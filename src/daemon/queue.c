@@ -50,7 +50,10 @@ static const char *claim_sql =
     "   started_at = coalesce(p.started_at, now()), updated_at = now()"
     " FROM c WHERE p.id = c.id"
     " RETURNING p.id::text, p.attempts, p.max_attempts, p.fit_mode, p.scale_width,"
-    "   p.scale_height, p.config::text, p.photo_format, p.video_format";
+    "   p.scale_height, p.config::text, p.photo_format, p.video_format,"
+    "   (SELECT json_agg(json_build_object('photo', i.photo_file, 'video', i.video_file)"
+    "                    ORDER BY i.position)::text"
+    "      FROM ar_project_items i WHERE i.project_id = p.id)";
 
 static void check_stopped(arc_queue_t *q);
 
@@ -153,8 +156,11 @@ static void job_finish(job_t *j, json_t *reply, const char *reason)
 
     j->done = 1;
     if (ok) {
-        json_t *result = json_pack("{s:O, s:O}", "files", json_object_get(reply, "files"),
-                                   "markerCache", json_object_get(reply, "markerCache"));
+        json_t *result = json_pack("{s:O, s:O, s:O?, s:O?}", "files",
+                                   json_object_get(reply, "files"), "markerCache",
+                                   json_object_get(reply, "markerCache"), "rating",
+                                   json_object_get(reply, "rating"), "items",
+                                   json_object_get(reply, "items"));
         json_t *photo = json_object_get(reply, "photo");
         char *res_s = json_dumps(result, JSON_COMPACT);
         char *tim_s = json_dumps(json_object_get(reply, "timings"), JSON_COMPACT);
@@ -322,11 +328,21 @@ static void on_claimed(int status, PGresult *res, void *arg)
                         json_integer(strtol(PQgetvalue(res, 0, 4), NULL, 10)));
     json_object_set_new(j->w.message, "scaleHeight",
                         json_integer(strtol(PQgetvalue(res, 0, 5), NULL, 10)));
-    json_object_set_new(j->w.message, "viewer",
-                        json_pack("{s:s, s:s, s:f, s:f}", "template", d->template_path, "vendorUrl",
-                                  d->cfg.viewer.vendor_url, "filterMinCF",
-                                  d->cfg.viewer.filter_min_cf, "filterBeta",
-                                  d->cfg.viewer.filter_beta));
+    /* A multi-target project lists its photo/video pairs. */
+    if (!PQgetisnull(res, 0, 9)) {
+        json_t *items = json_loads(PQgetvalue(res, 0, 9), 0, &jerr);
+        if (json_is_array(items))
+            json_object_set_new(j->w.message, "items", items);
+        else
+            json_decref(items);
+    }
+    json_t *media = arc_config_media_json(&d->cfg);
+    /* The project's own choices (the upload's form fields) win. */
+    json_t *border = json_object_get(config, "border");
+    if (json_is_boolean(border))
+        json_object_set(media, "border", border);
+    json_object_set_new(j->w.message, "media", media);
+    json_object_set_new(j->w.message, "viewer", arc_config_viewer_json(&d->cfg, d->template_path));
 
     if (j->attempts > j->max_attempts) {
         /* Its lease lapsed on the last attempt: the daemon or worker running

@@ -58,20 +58,35 @@ void arc__image_grey_row(const uint8_t *src, int channels, int width, uint8_t *d
     }
 }
 
-int arc_image_decode_grey(const uint8_t *buf, size_t len, uint64_t max_pixels, arc_image_t *out,
-                          arc_err_t *err)
+/* Runs the decoder for buf's format. */
+int arc__image_decode(const uint8_t *buf, size_t len, arc__pixels_t *px, arc_err_t *err)
 {
-    memset(out, 0, sizeof(*out));
     if (len == 0)
         return arc_err_set(err, ARC_EEMPTY, "empty file");
     switch (arc_image_sniff(buf, len)) {
-    case ARC_IMAGE_JPEG: return arc__image_decode_jpeg(buf, len, max_pixels, out, err);
-    case ARC_IMAGE_PNG: return arc__image_decode_png(buf, len, max_pixels, out, err);
-    case ARC_IMAGE_PGM: return arc__image_decode_pgm(buf, len, max_pixels, out, err);
+    case ARC_IMAGE_JPEG: return arc__image_decode_jpeg(buf, len, px, err);
+    case ARC_IMAGE_PNG: return arc__image_decode_png(buf, len, px, err);
+    case ARC_IMAGE_PGM: return arc__image_decode_pgm(buf, len, px, err);
     default:
         return arc_err_set(err, ARC_EFORMAT,
                            "not an image arcd reads (expected JPEG, PNG or binary PGM)");
     }
+}
+
+int arc_image_decode_grey(const uint8_t *buf, size_t len, uint64_t max_pixels, arc_image_t *out,
+                          arc_err_t *err)
+{
+    arc__pixels_t px = {.max_pixels = max_pixels, .channels = 1};
+    int rc;
+
+    memset(out, 0, sizeof(*out));
+    rc = arc__image_decode(buf, len, &px, err);
+    if (rc != 0)
+        return rc;
+    out->width = px.width;
+    out->height = px.height;
+    out->data = px.data;
+    return 0;
 }
 
 int arc_image_load_grey(const char *path, uint64_t max_pixels, arc_image_t *out, arc_err_t *err)

@@ -41,8 +41,7 @@ static int header_field(const uint8_t *buf, size_t len, size_t *pos, uint64_t *v
     return 0;
 }
 
-int arc__image_decode_pgm(const uint8_t *buf, size_t len, uint64_t max_pixels, arc_image_t *out,
-                          arc_err_t *err)
+int arc__image_decode_pgm(const uint8_t *buf, size_t len, arc__pixels_t *px, arc_err_t *err)
 {
     uint64_t w = 0, h = 0, maxval = 0;
     size_t pos = 2;
@@ -56,7 +55,7 @@ int arc__image_decode_pgm(const uint8_t *buf, size_t len, uint64_t max_pixels, a
         return arc_err_set(err, ARC_EFORMAT,
                            "PGM with maxval %llu: only 8-bit grey (maxval <= 255) is read",
                            (unsigned long long)maxval);
-    rc = arc__image_check_size(w, h, max_pixels, err);
+    rc = arc__image_check_size(w, h, px->max_pixels, err);
     if (rc != 0)
         return rc;
     if (len - pos < w * h)
@@ -67,10 +66,16 @@ int arc__image_decode_pgm(const uint8_t *buf, size_t len, uint64_t max_pixels, a
                            (unsigned long long)(w * h), len - pos);
     /* As the reference compiler does, the samples are taken as grey levels as
      * they are, whatever maxval says. */
-    out->width = (int)w;
-    out->height = (int)h;
-    out->data = arc_xmalloc((size_t)(w * h));
-    memcpy(out->data, buf + pos, (size_t)(w * h));
+    px->width = px->stored_width = (int)w;
+    px->height = px->stored_height = (int)h;
+    px->orientation = 1;
+    px->data = arc_xmallocarray((size_t)(w * h), (size_t)px->channels);
+    if (px->channels == 1) {
+        memcpy(px->data, buf + pos, (size_t)(w * h));
+    } else {
+        for (size_t i = 0; i < w * h; i++)
+            memset(px->data + 3 * i, buf[pos + i], 3);
+    }
     return 0;
 }
 

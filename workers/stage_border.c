@@ -1,0 +1,254 @@
+/*
+ * Pipeline stage "border": the printable image. Around each photo goes a
+ * border unique to the project, drawn from the SHA-256 of its id (and the
+ * target's position): a pattern (random checker, bars, dots or triangles) in
+ * two colours of one hue, a frame round the photo, and four different corner
+ * symbols so the print has no symmetry a tracker could confuse. It is about
+ * 12% of the photo's long side (media.borderRatio) and gives low-texture
+ * photos the features they lack; media.border = 0 turns it off.
+ *
+ * The print is written as enhanced-photo.jpg, and the marker's grey is
+ * decoded back from that very file, so the .mind is compiled from exactly the
+ * pixels that will be printed (the same as `arcd compile enhanced-photo.jpg`).
+ */
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <openssl/sha.h>
+
+#include "arcd/compiler.h"
+#include "arcd/worker.h"
+
+/* xorshift64*: a small, well-mixed generator seeded from the id's hash. */
+typedef struct rng_s {
+    uint64_t s;
+} rng_t;
+
+static uint64_t rng_next(rng_t *r)
+{
+    r->s ^= r->s >> 12;
+    r->s ^= r->s << 25;
+    r->s ^= r->s >> 27;
+    return r->s * 0x2545F4914F6CDD1DULL;
+}
+
+static double rng_unit(rng_t *r)
+{
+    return (double)(rng_next(r) >> 11) / 9007199254740992.0;
+}
+
+static void hsv(double h, double s, double v, uint8_t rgb[3])
+{
+    double c = v * s, hp = fmod(h, 1.0) * 6.0, x = c * (1 - fabs(fmod(hp, 2.0) - 1)), m = v - c;
+    double r = 0, g = 0, b = 0;
+
+    switch ((int)hp) {
+    case 0: r = c, g = x; break;
+    case 1: r = x, g = c; break;
+    case 2: g = c, b = x; break;
+    case 3: g = x, b = c; break;
+    case 4: r = x, b = c; break;
+    default: r = c, b = x; break;
+    }
+    rgb[0] = (uint8_t)lround((r + m) * 255);
+    rgb[1] = (uint8_t)lround((g + m) * 255);
+    rgb[2] = (uint8_t)lround((b + m) * 255);
+}
+
+typedef struct style_s {
+    rng_t rng;
+    int pattern; /* 0 checker, 1 bars, 2 dots, 3 triangles */
+    uint8_t dark[3], light[3];
+    int symbols[4]; /* a permutation of the four corner symbols */
+} style_t;
+
+static const char *pattern_names[4] = {"checker", "bars", "dots", "triangles"};
+
+static void style_init(style_t *st, const char *id, size_t position)
+{
+    unsigned char md[SHA256_DIGEST_LENGTH];
+    char seed[128];
+
+    snprintf(seed, sizeof(seed), "arcd-border:%s:%zu", id, position);
+    SHA256((const unsigned char *)seed, strlen(seed), md);
+    memcpy(&st->rng.s, md, 8);
+    if (st->rng.s == 0)
+        st->rng.s = 0x9E3779B97F4A7C15ULL;
+    st->pattern = md[8] % 4;
+    double hue = md[9] / 256.0;
+    hsv(hue, 0.85, 0.22 + md[10] / 2550.0, st->dark);
+    hsv(hue + 0.5, 0.10, 0.97, st->light);
+    for (int i = 0; i < 4; i++)
+        st->symbols[i] = i;
+    for (int i = 3; i > 0; i--) { /* Fisher-Yates from the hash */
+        int j = md[11 + i] % (i + 1), t = st->symbols[i];
+        st->symbols[i] = st->symbols[j];
+        st->symbols[j] = t;
+    }
+}
+
+/* The pattern in the cell (x, y, c x c) of the band. */
+static void draw_cell(arc_photo_t *p, style_t *st, int x, int y, int c)
+{
+    switch (st->pattern) {
+    case 0:
+        if (rng_next(&st->rng) & 1)
+            arc_photo_fill_rect(p, x, y, c, c, st->dark);
+        break;
+    case 1: { /* bars of random width across the cell */
+        int pos = 0;
+        while (pos < c) {
+            int w = 1 + (int)(rng_unit(&st->rng) * c / 3);
+            if (rng_next(&st->rng) & 1)
+                arc_photo_fill_rect(p, x, y + pos, c, w, st->dark);
+            pos += w;
+        }
+        break;
+    }
+    case 2: {
+        double r = c * (0.12 + 0.33 * rng_unit(&st->rng));
+        if (rng_next(&st->rng) % 4 != 0)
+            arc_photo_fill_circle(p, x + c / 2.0, y + c / 2.0, r, st->dark);
+        break;
+    }
+    default: {
+        int k = (int)(rng_next(&st->rng) % 5);
+        double t[4][6] = {{x, y, x + c, y, x, y + c},
+                          {x + c, y, x + c, y + c, x, y + c},
+                          {x, y, x + c, y, x + c, y + c},
+                          {x, y, x + c, y + c, x, y + c}};
+        if (k < 4)
+            arc_photo_fill_triangle(p, t[k], st->dark);
+        break;
+    }
+    }
+}
+
+/* One corner symbol centred in the s x s square at (x, y). */
+static void draw_symbol(arc_photo_t *p, const style_t *st, int kind, int x, int y, int s)
+{
+    double cx = x + s / 2.0, cy = y + s / 2.0, r = s * 0.36;
+
+    arc_photo_fill_rect(p, x, y, s, s, st->dark);
+    arc_photo_fill_rect(p, x + s / 10, y + s / 10, s - 2 * (s / 10), s - 2 * (s / 10), st->light);
+    switch (kind) {
+    case 0: arc_photo_fill_circle(p, cx, cy, r, st->dark); break;
+    case 1: {
+        int h = (int)(r * 0.8);
+        arc_photo_fill_rect(p, (int)cx - h, (int)cy - h, 2 * h, 2 * h, st->dark);
+        break;
+    }
+    case 2: {
+        double t[6] = {cx, cy - r, cx + r, cy + r * 0.8, cx - r, cy + r * 0.8};
+        arc_photo_fill_triangle(p, t, st->dark);
+        break;
+    }
+    default:
+        arc_photo_ring(p, cx, cy, r, r * 0.4, st->dark);
+        arc_photo_fill_rect(p, (int)(cx - r * 0.12), (int)(cy - r * 0.12), (int)(r * 0.24) + 1,
+                            (int)(r * 0.24) + 1, st->dark);
+        break;
+    }
+}
+
+/* The print for one item: photo, frame, pattern band and corner symbols. */
+static void draw_border(arc_item_t *it, const char *id, size_t position, double ratio)
+{
+    const arc_photo_t *ph = &it->photo_rgb;
+    int side = ph->width > ph->height ? ph->width : ph->height;
+    int b = (int)lround(side * ratio);
+    style_t st;
+
+    if (b < 8)
+        b = 8;
+    style_init(&st, id, position);
+    arc_photo_create(&it->print, ph->width + 2 * b, ph->height + 2 * b, st.light[0], st.light[1],
+                     st.light[2]);
+    int W = it->print.width, H = it->print.height;
+    int gap = b / 12 > 1 ? b / 12 : 1;   /* light margin at the outer edge and round the photo */
+    int frame = b / 16 > 1 ? b / 16 : 1; /* dark line round the photo */
+    int band0 = gap, band1 = b - gap - frame - gap; /* the pattern lies in [band0, band1) */
+    int c = (band1 - band0) / 4;                    /* four cells across the band */
+    if (c < 2)
+        c = 2;
+
+    /* The pattern: cells along the four sides, as far as the corner squares. */
+    for (int y = band0; y + c <= H - band0; y += c) {
+        for (int x = band0; x + c <= W - band0; x += c) {
+            int inside = x >= band1 && x + c <= W - band1 && y >= band1 && y + c <= H - band1;
+            int corner = (x < b || x + c > W - b) && (y < b || y + c > H - b);
+            if (!inside && !corner)
+                draw_cell(&it->print, &st, x, y, c);
+        }
+    }
+    /* The frame round the photo, then the photo. */
+    arc_photo_fill_rect(&it->print, b - gap - frame, b - gap - frame, ph->width + 2 * (gap + frame),
+                        ph->height + 2 * (gap + frame), st.dark);
+    arc_photo_fill_rect(&it->print, b - gap, b - gap, ph->width + 2 * gap, ph->height + 2 * gap,
+                        st.light);
+    arc_photo_blit(&it->print, ph, b, b);
+    /* Four different symbols in the corners. */
+    int s = b - 2 * gap;
+    draw_symbol(&it->print, &st, st.symbols[0], gap, gap, s);
+    draw_symbol(&it->print, &st, st.symbols[1], W - gap - s, gap, s);
+    draw_symbol(&it->print, &st, st.symbols[2], W - gap - s, H - gap - s, s);
+    draw_symbol(&it->print, &st, st.symbols[3], gap, H - gap - s, s);
+    it->inner_x = it->inner_y = b;
+    it->inner_w = ph->width;
+    it->inner_h = ph->height;
+    json_object_set_new(it->photo_info, "border",
+                        json_pack("{s:s, s:i, s:[i,i,i,i]}", "pattern", pattern_names[st.pattern],
+                                  "width", b, "corners", st.symbols[0], st.symbols[1],
+                                  st.symbols[2], st.symbols[3]));
+}
+
+int arc_stage_border(arc_job_t *job, arc_err_t *err)
+{
+    int on = arc_job_setting(job, "border", 1) != 0;
+    double ratio = arc_job_setting(job, "borderRatio", 0.12);
+    int quality = (int)arc_job_setting(job, "jpegQuality", 92);
+    int rc = 0;
+
+    for (size_t i = 0; i < job->n_items; i++) {
+        arc_item_t *it = &job->items[i];
+        uint8_t *jpg = NULL;
+        size_t len = 0;
+        char name[64], path[4200];
+
+        if (on) {
+            draw_border(it, job->id, i, ratio);
+            arc_photo_dispose(&it->photo_rgb);
+        } else {
+            it->print = it->photo_rgb;
+            memset(&it->photo_rgb, 0, sizeof(it->photo_rgb));
+            it->inner_x = it->inner_y = 0;
+            it->inner_w = it->print.width;
+            it->inner_h = it->print.height;
+        }
+        snprintf(name, sizeof(name), "enhanced-photo%s.jpg", it->suffix);
+        snprintf(path, sizeof(path), "%s/%s", job->dir, name);
+        rc = arc_photo_encode_jpeg(&it->print, quality, &jpg, &len, err);
+        if (rc == 0)
+            rc = arc_file_write_atomic(path, jpg, len, err);
+        if (rc == 0)
+            rc = arc_image_decode_grey(jpg, len, job->max_pixels, &it->grey, err);
+        free(jpg);
+        if (rc != 0)
+            return rc;
+        rc = arc_compile_check(it->grey.width, it->grey.height, job->max_pixels, err);
+        if (rc != 0) {
+            job->permanent = 1;
+            return rc;
+        }
+        json_array_append_new(job->files, json_string(name));
+        json_object_set_new(it->photo_info, "print",
+                            json_pack("{s:i, s:i, s:{s:i, s:i, s:i, s:i}}", "width",
+                                      it->print.width, "height", it->print.height, "photo", "x",
+                                      it->inner_x, "y", it->inner_y, "width", it->inner_w,
+                                      "height", it->inner_h));
+        arc_job_progress(job, (int)((i + 1) * 100 / job->n_items));
+    }
+    return 0;
+}

@@ -12,7 +12,7 @@ import tempfile
 import threading
 import time
 
-from harness import ARCD, DATA, Daemon, check, fake_mp4, finish, photo_bytes, psql
+from harness import ARCD, DATA, Daemon, check, fake_mp4, finish, sample_mp4, photo_bytes, psql
 
 # Bad settings stop the daemon at start-up with one line per problem.
 with tempfile.NamedTemporaryFile("w", suffix=".json", delete=False) as f:
@@ -53,7 +53,7 @@ def slow_sender():
 
 try:
     photo = photo_bytes("pictarize.jpg")
-    video = fake_mp4()
+    video = sample_mp4()
     slow = threading.Thread(target=slow_sender)
     slow.start()
 
@@ -70,9 +70,21 @@ try:
     check(final["progress"] == 100 and final["stage"] == "done", "progress 100, stage done")
     check(final["markerUrl"] and final["videoUrl"] and final["compilationTimeMs"] is not None,
           "status lists markerUrl, videoUrl, compilationTimeMs")
-    check(final["photo"] == {"width": 800, "height": 800}, "photo size in the status")
-    check(final["fitMode"] == "cover" and set(final["timings"]) >= {"photo", "marker", "video"},
-          "fit mode and per-stage timings in the status")
+    # pictarize.jpg is 800x800: the print adds a border of 12% of it on each side.
+    check(final["photo"] == {"width": 992, "height": 992}, f"print size in the status ({final['photo']})")
+    check(final["fitMode"] == "cover"
+          and set(final["timings"]) >= {"photo", "border", "marker", "features", "video", "viewer", "qr"},
+          f"fit mode and per-stage timings in the status ({final['timings']})")
+    r = final["rating"]
+    check(r and 0 <= r["score"] <= 100 and 0 <= r["stars"] <= 5 and r["keypoints"] > 0
+          and 0 < r["coverage"] <= 1, f"the status rates trackability ({r})")
+    check(final["enhancedPhotoUrl"] and final["featuresUrl"] and final["posterUrl"]
+          and final["videoUrl"].endswith("/ar-video.mp4"),
+          "status lists enhancedPhotoUrl, featuresUrl, posterUrl and the web video")
+    v = final["video"]
+    check(v["input"]["videoCodec"] == "h264" and v["output"]["videoCodec"] == "h264"
+          and v["output"]["width"] == v["output"]["height"] and v["poster"] == "poster.jpg",
+          f"video details in the status; cover crops it to the square photo ({v['output']})")
     check(psql(f"select config->>'filterMinCF' from ar_projects where id = '{ar}'") == "0.001",
           "the config field is stored as JSONB")
 
@@ -83,7 +95,7 @@ try:
     check(st == 200 and h["content-type"].startswith("text/html")
           and '<script src="/vendor/aframe.min.js"></script>' in page
           and '<script src="/vendor/mindar-image-aframe.prod.js"></script>' in page
-          and "imageTargetSrc: marker.mind" in page and 'src="video.mp4"' in page
+          and "imageTargetSrc: marker.mind" in page and 'src="ar-video.mp4"' in page
           and "playsinline" in page and 'crossorigin="anonymous"' in page and "{{" not in page,
           "index.html loads the vendored scripts, the marker and the video")
     check("filterMinCF: 0.0001" in page and 'var fitMode = "cover"' in page, "filters and fit mode in the page")
@@ -95,11 +107,18 @@ try:
     check(st == 404, "/vendor/ serves nothing else")
 
     # The same photo again: its marker comes from the cache, the same bytes.
+    # Each project's border is its own, so the same photo makes the same print
+    # only without one (a retry of one project hits the cache either way).
     check(final["markerCache"] == "miss", "the first compile of a photo misses the cache")
-    st, _, js = d.upload(photo, video)
-    again = d.wait_status(js["arId"])
-    st, _, mind2 = d.request("GET", f"/objects/ar-storage/{js['arId']}/marker.mind")
-    st1, _, mind1 = d.request("GET", f"/objects/ar-storage/{ar}/marker.mind")
+    plain = json.dumps({"border": False})
+    st, _, js = d.upload(photo, video, {"config": plain})
+    first = d.wait_status(js["arId"])
+    st, _, js2 = d.upload(photo, video, {"config": plain})
+    again = d.wait_status(js2["arId"])
+    st, _, mind2 = d.request("GET", f"/objects/ar-storage/{js2['arId']}/marker.mind")
+    st1, _, mind1 = d.request("GET", f"/objects/ar-storage/{js['arId']}/marker.mind")
+    check(first["status"] == "ready" and first["photo"] == {"width": 800, "height": 800},
+          f"border off: the print is the photo ({first['photo']})")
     check(again["status"] == "ready" and again["markerCache"] == "hit" and mind2 == mind1,
           f"the same photo compiles once: cache hit, same marker ({again['timings']})")
 
@@ -115,10 +134,18 @@ try:
     st, h, svg = d.request("GET", f"/objects/ar-storage/{ar}/qr-code.svg")
     check(st == 200 and h["content-type"] == "image/svg+xml" and svg.startswith(b"<svg"), "qr-code.svg is served")
 
-    # The marker is MindAR's own bytes for this photo.
+    # The marker is compiled from exactly the printed image: the same bytes
+    # as `arcd compile enhanced-photo.jpg`.
     st, h, mind = d.request("GET", f"/objects/ar-storage/{ar}/marker.mind")
-    with open(os.path.join(os.path.dirname(__file__), "..", "data", "pictarize.ref.mind"), "rb") as f:
-        check(st == 200 and mind == f.read(), "marker.mind is byte-identical to MindAR's")
+    st2, _, printed = d.request("GET", f"/objects/ar-storage/{ar}/enhanced-photo.jpg")
+    with tempfile.TemporaryDirectory() as tmp:
+        with open(os.path.join(tmp, "print.jpg"), "wb") as f:
+            f.write(printed)
+        subprocess.run([ARCD, "compile", os.path.join(tmp, "print.jpg"), "-o", os.path.join(tmp, "m.mind"),
+                        "--quiet"], check=True, capture_output=True)
+        with open(os.path.join(tmp, "m.mind"), "rb") as f:
+            check(st == 200 and st2 == 200 and printed[:3] == b"\xff\xd8\xff" and mind == f.read(),
+                  "marker.mind is what `arcd compile enhanced-photo.jpg` writes")
     check(h.get("content-type") == "application/octet-stream" and "etag" in h and "last-modified" in h
           and h.get("accept-ranges") == "bytes", "files carry Content-Type, ETag, Last-Modified, Accept-Ranges")
     st, h2, _ = d.request("GET", f"/objects/ar-storage/{ar}/marker.mind", headers={"If-None-Match": h["etag"]})

@@ -12,7 +12,7 @@ import tempfile
 import threading
 import time
 
-from harness import Daemon, check, fake_mp4, finish, photo_bytes, psql
+from harness import Daemon, check, fake_mp4, finish, sample_mp4, photo_bytes, psql
 
 MKIMAGE = sys.argv[2]
 work = tempfile.mkdtemp(prefix="arcd-queue-")
@@ -22,7 +22,15 @@ subprocess.run([MKIMAGE, "texture", "6000", "6000", "7", big_path], check=True)
 with open(big_path, "rb") as f:
     big = f.read()
 small = photo_bytes("card.png")
-video = fake_mp4()
+video = sample_mp4()
+# An 8 s 720p clip with one keyframe: it must be re-encoded, which takes a
+# worker seconds.
+slow_path = os.path.join(work, "slow.mp4")
+subprocess.run(["ffmpeg", "-v", "error", "-f", "lavfi", "-i", "testsrc2=size=1280x720:rate=30", "-t", "8",
+                "-c:v", "libx264", "-preset", "ultrafast", "-g", "1000", "-pix_fmt", "yuv420p", slow_path],
+               check=True)
+with open(slow_path, "rb") as f:
+    slow_video = f.read()
 
 
 def attempts(ar):
@@ -149,7 +157,7 @@ try:
     check(final["status"] == "error" and "truncated JPEG" in (final["errorMessage"] or ""),
           f"it ends in error with a readable reason: {final['errorMessage']}")
     check(attempts(js["arId"]) == 1, "bad input is not retried")
-    st, _, js = d.upload(big, video)
+    st, _, js = d.upload(big, slow_video)
     final = d.wait_status(js["arId"], timeout=120)
     check(final["status"] == "error" and "time limit" in (final["errorMessage"] or "")
           and "gave up after 2 attempts" in final["errorMessage"],

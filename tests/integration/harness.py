@@ -46,8 +46,14 @@ def free_port():
     return port
 
 
+def sample_mp4():
+    """A real 3 s H.264/AAC clip (360x240) that the video stage can copy."""
+    with open(os.path.join(DATA, "sample.mp4"), "rb") as f:
+        return f.read()
+
+
 def fake_mp4(size=20000):
-    """An MP4 by its magic bytes (ftyp isom); the video stage keeps it as is."""
+    """An MP4 by its magic bytes only (ftyp isom): enough for the upload's checks."""
     head = b"\x00\x00\x00\x18ftypisom\x00\x00\x02\x00isomiso2"
     return head + os.urandom(size - len(head))
 

@@ -96,8 +96,13 @@ int arc_api_valid_id(const char *s);
 
 /* ---- upload.c ---- */
 
-/* POST /api/ar/create-demo: on_head sets up the streamed upload. */
-void arc_upload_head(arc_http_req_t *req, arc_daemon_t *d);
+/* The most photo/video pairs (targets) of one project. */
+#define ARC_MAX_TARGETS 8
+
+/* POST /api/ar/create-demo (multi 0: one pair, a demo that expires) and
+ * POST /api/ar/create (multi 1: up to ARC_MAX_TARGETS pairs, lasting):
+ * on_head sets up the streamed upload. */
+void arc_upload_head(arc_http_req_t *req, arc_daemon_t *d, int multi);
 /* The upload's body is complete (from the API's on_request). */
 void arc_upload_complete(arc_http_req_t *req);
 

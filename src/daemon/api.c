@@ -519,6 +519,7 @@ typedef struct route_s {
 
 static const route_t routes[] = {
     {"POST", "/api/ar/create-demo", "create-demo"},
+    {"POST", "/api/ar/create", "create"},
     {"GET", "/api/ar/status/", "status"},
     {"GET", "/api/ar/events/", "events"},
     {"GET", "/ar/view/", "view"},
@@ -570,8 +571,8 @@ void arc_api_on_head(arc_http_req_t *req)
                        "the server is shutting down");
         return;
     }
-    if (strcmp(r->name, "create-demo") == 0)
-        arc_upload_head(req, d);
+    if (strcmp(r->name, "create-demo") == 0 || strcmp(r->name, "create") == 0)
+        arc_upload_head(req, d, strcmp(r->name, "create") == 0);
 }
 
 void arc_api_on_request(arc_http_req_t *req)
@@ -581,7 +582,7 @@ void arc_api_on_request(arc_http_req_t *req)
     const char *rest = NULL;
     char buf[32];
 
-    if (strcmp(route, "create-demo") == 0) {
+    if (strcmp(route, "create-demo") == 0 || strcmp(route, "create") == 0) {
         arc_upload_complete(req);
         return;
     }

@@ -1,7 +1,14 @@
 /*
- * POST /api/ar/create-demo: a multipart/form-data upload streamed to disk.
+ * POST /api/ar/create-demo and POST /api/ar/create: multipart/form-data
+ * uploads streamed to disk.
  *
- * Parts arrive through the streaming multipart parser; `photo` and `video`
+ * create-demo takes one `photo` and one `video` and makes a demo project
+ * that expires (demo.ttlHours); create takes up to ARC_MAX_TARGETS pairs,
+ * repeated `photo` and `video` parts paired in order (a photo may go
+ * without its video only at the end), and makes a lasting multi-target
+ * project whose pairs are rows of ar_project_items.
+ *
+ * Parts arrive through the streaming multipart parser; photos and videos
  * go to temporary files under storage/tmp/<id>/ (checked by their magic
  * bytes as soon as the first bytes are in), written through libuv's
  * threadpool while the connection is paused, so neither memory nor the loop
@@ -29,7 +36,7 @@
 typedef struct ufile_s {
     int fd;
     char tmp[4096];
-    char name[32]; /* photo.jpg, video.webm, ... */
+    char name[32]; /* photo.jpg, video.webm, photo-1.png, ... */
     uint64_t bytes;
     uint8_t sniff[16];
     size_t sniff_len;
@@ -48,6 +55,7 @@ typedef enum { PART_NONE, PART_PHOTO, PART_VIDEO, PART_FIELD } part_t;
 
 typedef struct upload_s {
     arc_daemon_t *d;
+    int multi; /* POST /api/ar/create */
     arc_http_req_t *req; /* NULL once answered or aborted */
     char id[40];
     char tmpdir[3800];
@@ -56,7 +64,10 @@ typedef struct upload_s {
     char field[32];
     char *value;
     size_t value_len;
-    ufile_t photo, video;
+    ufile_t photos[ARC_MAX_TARGETS], videos[ARC_MAX_TARGETS];
+    int n_photos, n_videos;
+    ufile_t *cur; /* the file part being received */
+    int syncing;  /* the file being fsynced, photos first */
     wbuf_t *q_head, *q_tail;
     uv_fs_t fs;
     int fs_busy;
@@ -112,29 +123,35 @@ static int rate_check(arc_daemon_t *d, const char *addr)
 
 /* ---- cleanup ---- */
 
+/* The i-th file of the upload: the photos, then the videos. */
+static ufile_t *file_at(upload_t *u, int i)
+{
+    return i < ARC_MAX_TARGETS ? &u->photos[i] : &u->videos[i - ARC_MAX_TARGETS];
+}
+
 static void cleanup_if_idle(upload_t *u)
 {
     if (u->fs_busy || u->query != NULL || u->req != NULL || u->in_feed)
         return;
-    if (u->photo.fd >= 0)
-        close(u->photo.fd);
-    if (u->video.fd >= 0)
-        close(u->video.fd);
-    if (u->failed) {
+    char dir[4096], path[4200];
+    snprintf(dir, sizeof(dir), "%s/ar-storage/%s", u->d->storage, u->id);
+    for (int i = 0; i < 2 * ARC_MAX_TARGETS; i++) {
+        ufile_t *f = file_at(u, i);
+        if (f->fd >= 0)
+            close(f->fd);
+        f->fd = -1;
+        if (!u->failed)
+            continue;
         /* Nothing of a refused upload stays behind. */
-        if (u->photo.tmp[0])
-            unlink(u->photo.tmp);
-        if (u->video.tmp[0])
-            unlink(u->video.tmp);
-        char dir[4096];
-        snprintf(dir, sizeof(dir), "%s/ar-storage/%s", u->d->storage, u->id);
-        char path[4200];
-        snprintf(path, sizeof(path), "%s/%s", dir, u->photo.name);
-        unlink(path);
-        snprintf(path, sizeof(path), "%s/%s", dir, u->video.name);
-        unlink(path);
-        rmdir(dir);
+        if (f->tmp[0])
+            unlink(f->tmp);
+        if (f->name[0]) {
+            snprintf(path, sizeof(path), "%s/%s", dir, f->name);
+            unlink(path);
+        }
     }
+    if (u->failed)
+        rmdir(dir);
     rmdir(u->tmpdir);
     for (wbuf_t *b = u->q_head, *n; b; b = n) {
         n = b->next;
@@ -282,18 +299,24 @@ static int check_magic(upload_t *u, ufile_t *f, int at_end)
     if (f->checked || (!at_end && f->sniff_len < sizeof(f->sniff)))
         return 0;
     f->checked = 1;
-    if (f == &u->photo) {
+    int is_photo = f >= u->photos && f < u->photos + ARC_MAX_TARGETS;
+    int index = (int)(is_photo ? f - u->photos : f - u->videos);
+    char suffix[16] = "";
+    if (index > 0)
+        snprintf(suffix, sizeof(suffix), "-%d", index);
+    if (is_photo) {
         arc_image_format_t fmt = arc_image_sniff(f->sniff, f->sniff_len);
         if (fmt != ARC_IMAGE_JPEG && fmt != ARC_IMAGE_PNG)
             return fail(u, 415, "unsupported_photo",
                         "the photo is not a JPEG or PNG image (by its first bytes)");
-        snprintf(f->name, sizeof(f->name), "photo.%s", fmt == ARC_IMAGE_JPEG ? "jpg" : "png");
+        snprintf(f->name, sizeof(f->name), "photo%s.%s", suffix,
+                 fmt == ARC_IMAGE_JPEG ? "jpg" : "png");
     } else {
         const char *c = video_container(f->sniff, f->sniff_len);
         if (c == NULL)
             return fail(u, 415, "unsupported_video",
                         "the video is not MP4, MOV or WebM (by its first bytes)");
-        snprintf(f->name, sizeof(f->name), "video.%s", c);
+        snprintf(f->name, sizeof(f->name), "video%s.%s", suffix, c);
     }
     return 0;
 }
@@ -305,15 +328,20 @@ static int on_part(void *arg, const char *name, const char *filename, const char
 
     (void)filename;
     (void)ctype;
-    if (strcmp(name, "photo") == 0)
-        f = &u->photo, u->part = PART_PHOTO;
-    else if (strcmp(name, "video") == 0)
-        f = &u->video, u->part = PART_VIDEO;
-    if (f != NULL) {
-        if (f->present)
-            return fail(u, 400, "duplicate_part", "the form has more than one '%s'", name);
+    int is_photo = strcmp(name, "photo") == 0, is_video = strcmp(name, "video") == 0;
+    if (is_photo || is_video) {
+        int *n = is_photo ? &u->n_photos : &u->n_videos;
+        if (*n >= (u->multi ? ARC_MAX_TARGETS : 1))
+            return u->multi ? fail(u, 400, "too_many_targets",
+                                   "a project takes at most %d photo/video pairs", ARC_MAX_TARGETS)
+                            : fail(u, 400, "duplicate_part", "the form has more than one '%s'",
+                                   name);
+        f = is_photo ? &u->photos[*n] : &u->videos[*n];
+        u->part = is_photo ? PART_PHOTO : PART_VIDEO;
         f->present = 1;
-        snprintf(f->tmp, sizeof(f->tmp), "%s/%s.part", u->tmpdir, name);
+        snprintf(f->tmp, sizeof(f->tmp), "%s/%s-%d.part", u->tmpdir, name, *n);
+        (*n)++;
+        u->cur = f;
         f->fd = open(f->tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0640);
         if (f->fd < 0)
             return fail(u, errno == ENOSPC ? 507 : 500, "storage_error",
@@ -349,7 +377,7 @@ static int on_data(void *arg, const char *data, size_t len)
         u->value[u->value_len] = '\0';
         return 0;
     }
-    ufile_t *f = u->part == PART_PHOTO ? &u->photo : &u->video;
+    ufile_t *f = u->cur;
     uint64_t limit =
         (uint64_t)(u->part == PART_PHOTO ? d->cfg.limits.photo_bytes : d->cfg.limits.video_bytes);
     f->bytes += len;
@@ -384,7 +412,7 @@ static int on_part_end(void *arg)
     upload_t *u = arg;
 
     if (u->part == PART_PHOTO || u->part == PART_VIDEO) {
-        ufile_t *f = u->part == PART_PHOTO ? &u->photo : &u->video;
+        ufile_t *f = u->cur;
         if (f->bytes == 0)
             return fail(u, 400, "empty_file", "the %s is empty",
                         u->part == PART_PHOTO ? "photo" : "video");
@@ -450,8 +478,10 @@ static void on_inserted(int status, PGresult *res, void *arg)
              u->id);
     snprintf(view_url, sizeof(view_url), "%s/ar/view/%s", d->cfg.server.public_url, u->id);
     json_t *js =
-        json_pack("{s:s, s:s, s:s, s:s, s:b, s:s}", "arId", u->id, "status", "pending", "statusUrl",
-                  status_url, "viewUrl", view_url, "isDemo", 1, "expiresAt", PQgetvalue(res, 0, 0));
+        json_pack("{s:s, s:s, s:s, s:s, s:b, s:o, s:i}", "arId", u->id, "status", "pending",
+                  "statusUrl", status_url, "viewUrl", view_url, "isDemo", !u->multi, "expiresAt",
+                  PQgetisnull(res, 0, 0) ? json_null() : json_string(PQgetvalue(res, 0, 0)),
+                  "targets", u->n_photos);
     arc_http_req_t *req = u->req;
     u->req = NULL;
     req->data = NULL;
@@ -471,31 +501,64 @@ static void insert(upload_t *u)
     char ttl[16], sw[16], sh[16], pb[32], vb[32], attempts[16];
     char *config = u->config ? json_dumps(u->config, JSON_COMPACT) : arc_xstrdup("{}");
     char pfmt[8], vfmt[8];
+    uint64_t photo_bytes = 0, video_bytes = 0;
+    json_t *items = json_array();
 
+    for (int i = 0; i < u->n_photos; i++) {
+        photo_bytes += u->photos[i].bytes;
+        video_bytes += i < u->n_videos ? u->videos[i].bytes : 0;
+        json_array_append_new(items, json_pack("{s:i, s:s, s:s?}", "position", i, "photo",
+                                               u->photos[i].name, "video",
+                                               i < u->n_videos ? u->videos[i].name : NULL));
+    }
+    char *items_s = json_dumps(items, JSON_COMPACT);
+    json_decref(items);
     snprintf(ttl, sizeof(ttl), "%lld", (long long)d->cfg.demo.ttl_hours);
     snprintf(sw, sizeof(sw), "%d", u->scale_w);
     snprintf(sh, sizeof(sh), "%d", u->scale_h);
-    snprintf(pb, sizeof(pb), "%llu", (unsigned long long)u->photo.bytes);
-    snprintf(vb, sizeof(vb), "%llu", (unsigned long long)u->video.bytes);
+    snprintf(pb, sizeof(pb), "%llu", (unsigned long long)photo_bytes);
+    snprintf(vb, sizeof(vb), "%llu", (unsigned long long)video_bytes);
     snprintf(attempts, sizeof(attempts), "%lld", (long long)d->cfg.queue.max_attempts);
-    snprintf(pfmt, sizeof(pfmt), "%s", strchr(u->photo.name, '.') + 1);
-    snprintf(vfmt, sizeof(vfmt), "%s", strchr(u->video.name, '.') + 1);
-    const char *params[11] = {
-        u->id, ttl, u->fit_mode, u->scale_w ? sw : NULL, u->scale_h ? sh : NULL, config, pfmt, pb,
-        vfmt,  vb,  attempts};
+    snprintf(pfmt, sizeof(pfmt), "%s", strchr(u->photos[0].name, '.') + 1);
+    snprintf(vfmt, sizeof(vfmt), "%s", u->n_videos ? strchr(u->videos[0].name, '.') + 1 : "");
+    const char *params[13] = {u->id,          u->multi ? "f" : "t",
+                              ttl,            u->fit_mode,
+                              u->scale_w ? sw : NULL, u->scale_h ? sh : NULL,
+                              config,         pfmt,
+                              pb,             u->n_videos ? vfmt : NULL,
+                              vb,             attempts,
+                              u->multi ? items_s : NULL};
+    /* One statement: the project and its items are there together when the
+     * job's NOTIFY goes out at commit. */
     u->query = arc_pg_query(
         d->pool,
-        "INSERT INTO ar_projects (id, is_demo, expires_at, fit_mode, scale_width, scale_height,"
-        " config, photo_format, photo_bytes, video_format, video_bytes, max_attempts)"
-        " VALUES ($1::uuid, true, now() + make_interval(hours => $2::int), $3, $4::int, $5::int,"
-        " $6::jsonb, $7, $8::bigint, $9, $10::bigint, $11::int)"
-        " RETURNING to_char(expires_at AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"')",
-        11, params, on_inserted, u);
+        "WITH p AS (INSERT INTO ar_projects (id, is_demo, expires_at, fit_mode, scale_width,"
+        "   scale_height, config, photo_format, photo_bytes, video_format, video_bytes,"
+        "   max_attempts)"
+        " VALUES ($1::uuid, $2::boolean, CASE WHEN $2::boolean"
+        "   THEN now() + make_interval(hours => $3::int) END, $4, $5::int, $6::int,"
+        "   $7::jsonb, $8, $9::bigint, $10, $11::bigint, $12::int)"
+        " RETURNING id, expires_at),"
+        " i AS (INSERT INTO ar_project_items (project_id, position, photo_file, video_file)"
+        "   SELECT p.id, x.position, x.photo, x.video FROM p,"
+        "   json_to_recordset(coalesce($13::json, '[]')) AS x(position int, photo text, video text))"
+        " SELECT to_char(expires_at AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"') FROM p",
+        13, params, on_inserted, u);
     free(config);
+    free(items_s);
 }
 
-/* The body is in and on disk: make it durable (fsync on the threadpool, the
- * photo then the video), move it into place, record it. */
+/* The next file to make durable after index i, or -1. */
+static int next_file(upload_t *u, int i)
+{
+    for (i++; i < 2 * ARC_MAX_TARGETS; i++)
+        if (file_at(u, i)->fd >= 0)
+            return i;
+    return -1;
+}
+
+/* The body is in and on disk: make it durable (fsync on the threadpool, one
+ * file after the other), move it into place, record it. */
 static void on_synced(uv_fs_t *fs)
 {
     upload_t *u = fs->data;
@@ -510,32 +573,33 @@ static void on_synced(uv_fs_t *fs)
              uv_strerror(rc));
         return;
     }
-    if (u->photo.fd >= 0) {
-        close(u->photo.fd);
-        u->photo.fd = -1;
+    ufile_t *f = file_at(u, u->syncing);
+    close(f->fd);
+    f->fd = -1;
+    int next = next_file(u, u->syncing);
+    if (next >= 0) {
+        u->syncing = next;
         u->fs_busy = 1;
-        uv_fs_fsync(d->loop, &u->fs, u->video.fd, on_synced);
+        uv_fs_fsync(d->loop, &u->fs, file_at(u, next)->fd, on_synced);
         return;
     }
-    close(u->video.fd);
-    u->video.fd = -1;
     /* Renames are metadata operations within one file system. */
     snprintf(dir, sizeof(dir), "%s/ar-storage/%s", d->storage, u->id);
     if (mkdir(dir, 0750) != 0) {
         fail(u, 500, "storage_error", "cannot create the project folder: %s", strerror(errno));
         return;
     }
-    snprintf(dst, sizeof(dst), "%s/%s", dir, u->photo.name);
-    int ok = rename(u->photo.tmp, dst) == 0;
-    if (ok)
-        u->photo.tmp[0] = '\0';
-    snprintf(dst, sizeof(dst), "%s/%s", dir, u->video.name);
-    ok = ok && rename(u->video.tmp, dst) == 0;
-    if (ok)
-        u->video.tmp[0] = '\0';
-    if (!ok) {
-        fail(u, 500, "storage_error", "cannot move the upload into place: %s", strerror(errno));
-        return;
+    for (int i = 0; i < 2 * ARC_MAX_TARGETS; i++) {
+        f = file_at(u, i);
+        if (!f->present)
+            continue;
+        snprintf(dst, sizeof(dst), "%s/%s", dir, f->name);
+        if (rename(f->tmp, dst) != 0) {
+            fail(u, 500, "storage_error", "cannot move the upload into place: %s",
+                 strerror(errno));
+            return;
+        }
+        f->tmp[0] = '\0';
     }
     insert(u);
 }
@@ -545,7 +609,8 @@ static void finalize(upload_t *u)
     u->finalizing = 1;
     u->fs.data = u;
     u->fs_busy = 1;
-    uv_fs_fsync(u->d->loop, &u->fs, u->photo.fd, on_synced);
+    u->syncing = next_file(u, -1);
+    uv_fs_fsync(u->d->loop, &u->fs, file_at(u, u->syncing)->fd, on_synced);
 }
 
 void arc_upload_complete(arc_http_req_t *req)
@@ -558,12 +623,17 @@ void arc_upload_complete(arc_http_req_t *req)
         fail(u, 400, "bad_multipart", "the form data is malformed: %s", arc_multipart_error(u->mp));
         return;
     }
-    if (!u->photo.present) {
+    if (u->n_photos == 0) {
         fail(u, 400, "missing_photo", "the form has no 'photo' part (a JPEG or PNG)");
         return;
     }
-    if (!u->video.present) {
+    if (u->n_videos == 0 && !u->multi) {
         fail(u, 400, "missing_video", "the form has no 'video' part (MP4, MOV or WebM)");
+        return;
+    }
+    if (u->n_videos > u->n_photos) {
+        fail(u, 400, "unpaired_video", "%d videos for %d photos: each video needs its photo",
+             u->n_videos, u->n_photos);
         return;
     }
     if (strcmp(u->fit_mode, "exact") == 0 && (u->scale_w == 0 || u->scale_h == 0)) {
@@ -587,15 +657,15 @@ static void make_id(char out[40])
              b[14], b[15]);
 }
 
-void arc_upload_head(arc_http_req_t *req, arc_daemon_t *d)
+void arc_upload_head(arc_http_req_t *req, arc_daemon_t *d, int multi)
 {
     char boundary[ARC_MULTIPART_MAX_BOUNDARY + 2];
     const char *ct = arc_http_header(req, "content-type");
 
     if (arc_multipart_boundary(ct, boundary, sizeof(boundary)) != 0) {
         arc_http_error(req, 415, "unsupported_media_type", NULL,
-                       "create-demo takes multipart/form-data with a boundary, not %s",
-                       ct ? ct : "no Content-Type");
+                       "%s takes multipart/form-data with a boundary, not %s",
+                       multi ? "create" : "create-demo", ct ? ct : "no Content-Type");
         return;
     }
     int wait = rate_check(d, req->peer);
@@ -609,7 +679,9 @@ void arc_upload_head(arc_http_req_t *req, arc_daemon_t *d)
     upload_t *u = arc_xcalloc(1, sizeof(*u));
     u->d = d;
     u->req = req;
-    u->photo.fd = u->video.fd = -1;
+    u->multi = multi;
+    for (int i = 0; i < 2 * ARC_MAX_TARGETS; i++)
+        file_at(u, i)->fd = -1;
     snprintf(u->fit_mode, sizeof(u->fit_mode), "contain");
     make_id(u->id);
     snprintf(u->tmpdir, sizeof(u->tmpdir), "%s/tmp/%s", d->storage, u->id);

@@ -178,6 +178,36 @@ try:
     st, _, body = d.request("GET", "/ar/view/not-an-id")
     check(st == 404, "view of a malformed id: 404")
 
+    # ---- a multi-target project: one .mind, one viewer ----
+    card = photo_bytes("card.png")
+    st, _, js = d.create([(photo, video), (card, video)], {"fitMode": "contain"})
+    check(st == 202 and js["isDemo"] is False and js["expiresAt"] is None and js["targets"] == 2,
+          f"create: 202, a lasting project of 2 targets ({st} {js})")
+    multi = d.wait_status(js["arId"], timeout=120)
+    check(multi["status"] == "ready", f"the multi-target project ends ready ({multi.get('errorMessage')})")
+    check(psql(f"select count(*) from ar_project_items where project_id = '{js['arId']}'") == "2",
+          "its pairs are rows of ar_project_items")
+    st, _, mind = d.request("GET", f"/objects/ar-storage/{js['arId']}/marker.mind")
+    with tempfile.NamedTemporaryFile(suffix=".mind", delete=False) as f:
+        f.write(mind)
+    info = json.loads(subprocess.run([ARCD, "inspect", f.name, "--json"], capture_output=True, text=True,
+                                     check=True).stdout)
+    os.unlink(f.name)
+    check(len(info["targets"]) == 2, "one .mind with one target per photo")
+    st, _, page = d.request("GET", f"/objects/ar-storage/{js['arId']}/index.html")
+    page = page.decode()
+    check('targetIndex: 0' in page and 'targetIndex: 1' in page and 'src="ar-video.mp4"' in page
+          and 'src="ar-video-1.mp4"' in page, "one viewer with one entity and video per target")
+    check(len(multi.get("targets") or []) == 2 and all(t["rating"]["stars"] >= 0 for t in multi["targets"]),
+          "the status rates each target")
+    for name in ("enhanced-photo-1.jpg", "ar-video-1.mp4", "poster-1.jpg", "features-1.png"):
+        st, _, _ = d.request("HEAD", f"/objects/ar-storage/{js['arId']}/{name}")
+        check(st == 200, f"{name} is served")
+    st, _, js = d.create([(photo, None), (card, None)] + [(card, None)] * 7)
+    check(st == 400 and js["code"] == "too_many_targets", f"over 8 targets: 400 ({js})")
+    st, _, js = d.create([])
+    check(st == 400 and js["code"] == "missing_photo", "create without a photo: 400")
+
     # ---- long poll and events while a job runs ----
     big = photo_bytes("bear.png")
     st, _, js = d.upload(big, video)

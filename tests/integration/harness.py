@@ -135,6 +135,20 @@ class Daemon:
         return self.json("POST", "/api/ar/create-demo", body=body,
                          headers={"Content-Type": f"multipart/form-data; boundary={boundary}"})
 
+    def create(self, pairs, fields=None):
+        """POST /api/ar/create with (photo, video) pairs (video may be None)."""
+        boundary = "arcd" + uuid.uuid4().hex
+        parts = []
+        for name, value in (fields or {}).items():
+            parts.append(f'--{boundary}\r\nContent-Disposition: form-data; name="{name}"\r\n\r\n'.encode() + str(value).encode() + b"\r\n")
+        for photo, video in pairs:
+            parts.append(f'--{boundary}\r\nContent-Disposition: form-data; name="photo"; filename="p"\r\n\r\n'.encode() + photo + b"\r\n")
+            if video is not None:
+                parts.append(f'--{boundary}\r\nContent-Disposition: form-data; name="video"; filename="v"\r\n\r\n'.encode() + video + b"\r\n")
+        body = b"".join(parts) + f"--{boundary}--\r\n".encode()
+        return self.json("POST", "/api/ar/create", body=body,
+                         headers={"Content-Type": f"multipart/form-data; boundary={boundary}"})
+
     def wait_status(self, ar_id, want=("ready", "error"), timeout=60):
         deadline = time.time() + timeout
         js = None

@@ -9,7 +9,7 @@
 
 /* The measures saturate at what MindAR's well-tracking examples reach. */
 #define GOOD_KEYPOINTS 800.0
-#define GOOD_TRACKING 60.0
+#define GOOD_TRACKING 40.0
 
 static void mark(unsigned char cells[GRID][GRID], const arc_mind_keyframe_t *kf,
                  const arc_mind_point_t *pts, size_t n)
@@ -48,13 +48,15 @@ void arc_rating_compute(const arc_mind_target_t *t, arc_rating_t *out)
     out->tracking_points = t->n_tracking > 0 ? t->tracking[0].n_points : 0;
 
     /* Keypoints count on a log scale (the first hundred matter most), spread
-     * as it is, tracking points linearly; all three are needed, so the score
-     * is a weighted geometric mean: any one missing sinks it. */
+     * as it is, tracking points linearly; all are needed, so the score is a
+     * weighted geometric mean: no keypoints or no spread sinks it to 0; no
+     * tracking points leave a target that is found but not followed (at most
+     * one star). */
     double fk = log1p((double)out->keypoints) / log1p(GOOD_KEYPOINTS);
     double ft = (double)out->tracking_points / GOOD_TRACKING;
     fk = fk > 1 ? 1 : fk;
     ft = ft > 1 ? 1 : ft;
-    double s = pow(fk, 0.4) * pow(out->coverage, 0.4) * pow(ft, 0.2);
+    double s = pow(fk, 0.375) * pow(out->coverage, 0.375) * pow(0.02 + 0.98 * ft, 0.25);
     out->score = (int)lround(100 * s);
     out->stars = out->score >= 85 ? 5 : out->score >= 70 ? 4 : out->score >= 50 ? 3
                  : out->score >= 30 ? 2 : out->score >= 10 ? 1 : 0;

@@ -10,10 +10,10 @@
  * viewer page, draw the QR code. Weights: the share of the job's time each
  * takes on a typical 1920 px photo with a 10 s video. */
 const arc_stage_t arc_pipeline[] = {
-    {"photo", arc_stage_photo, 4},       {"border", arc_stage_border, 3},
-    {"marker", arc_stage_marker, 62},    {"features", arc_stage_features, 2},
-    {"video", arc_stage_video, 26},      {"viewer", arc_stage_viewer, 1},
-    {"qr", arc_stage_qr, 2},             {NULL, NULL, 0},
+    {"photo", arc_stage_photo, 4},    {"border", arc_stage_border, 3},
+    {"marker", arc_stage_marker, 62}, {"features", arc_stage_features, 2},
+    {"video", arc_stage_video, 26},   {"viewer", arc_stage_viewer, 1},
+    {"qr", arc_stage_qr, 2},          {NULL, NULL, 0},
 };
 
 double arc_job_setting(const arc_job_t *job, const char *key, double dflt)

@@ -246,8 +246,8 @@ int arc_stage_border(arc_job_t *job, arc_err_t *err)
         json_object_set_new(it->photo_info, "print",
                             json_pack("{s:i, s:i, s:{s:i, s:i, s:i, s:i}}", "width",
                                       it->print.width, "height", it->print.height, "photo", "x",
-                                      it->inner_x, "y", it->inner_y, "width", it->inner_w,
-                                      "height", it->inner_h));
+                                      it->inner_x, "y", it->inner_y, "width", it->inner_w, "height",
+                                      it->inner_h));
         arc_job_progress(job, (int)((i + 1) * 100 / job->n_items));
     }
     return 0;

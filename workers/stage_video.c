@@ -158,7 +158,8 @@ static int probe(arc_job_t *job, const char *path, probe_t *pr, arc_err_t *err)
     for (unsigned i = 0; i < pr->in->nb_streams; i++) {
         const AVStream *st = pr->in->streams[i];
         enum AVMediaType t = st->codecpar->codec_type;
-        if (t == AVMEDIA_TYPE_VIDEO && pr->vi < 0 && !(st->disposition & AV_DISPOSITION_ATTACHED_PIC))
+        if (t == AVMEDIA_TYPE_VIDEO && pr->vi < 0 &&
+            !(st->disposition & AV_DISPOSITION_ATTACHED_PIC))
             pr->vi = (int)i;
         else if (t == AVMEDIA_TYPE_AUDIO && pr->ai < 0)
             pr->ai = (int)i;
@@ -186,7 +187,8 @@ static int probe(arc_job_t *job, const char *path, probe_t *pr, arc_err_t *err)
     AVRational sar = av_guess_sample_aspect_ratio(pr->in, vs, NULL);
     double sx = sar.num > 0 && sar.den > 0 ? av_q2d(sar) : 1.0;
     pr->rotation = rotation_of(vs);
-    int w = sx >= 1 ? even(pr->width * sx) : pr->width, h = sx < 1 ? even(pr->height / sx) : pr->height;
+    int w = sx >= 1 ? even(pr->width * sx) : pr->width,
+        h = sx < 1 ? even(pr->height / sx) : pr->height;
     pr->dw = pr->rotation % 180 ? h : w;
     pr->dh = pr->rotation % 180 ? w : h;
     AVRational fr = av_guess_frame_rate(pr->in, vs, NULL);
@@ -301,7 +303,8 @@ static int video_filters(conv_t *c, arc_err_t *err)
     c->vgraph = avfilter_graph_alloc();
     snprintf(args, sizeof(args), "video_size=%dx%d:pix_fmt=%d:time_base=%d/%d:pixel_aspect=%d/%d",
              c->vdec->width, c->vdec->height, c->vdec->pix_fmt, st->time_base.num,
-             st->time_base.den, c->vdec->sample_aspect_ratio.num > 0 ? c->vdec->sample_aspect_ratio.num : 1,
+             st->time_base.den,
+             c->vdec->sample_aspect_ratio.num > 0 ? c->vdec->sample_aspect_ratio.num : 1,
              c->vdec->sample_aspect_ratio.den > 0 ? c->vdec->sample_aspect_ratio.den : 1);
     rc = avfilter_graph_create_filter(&c->vsrc, avfilter_get_by_name("buffer"), "in", args, NULL,
                                       c->vgraph);
@@ -366,8 +369,9 @@ static int audio_filters(conv_t *c, arc_err_t *err)
     ins->name = av_strdup("out");
     ins->filter_ctx = c->asink;
     rc = avfilter_graph_parse_ptr(
-        c->agraph, "aresample=48000,aformat=sample_fmts=fltp:sample_rates=48000:channel_layouts=stereo",
-        &ins, &outs, NULL);
+        c->agraph,
+        "aresample=48000,aformat=sample_fmts=fltp:sample_rates=48000:channel_layouts=stereo", &ins,
+        &outs, NULL);
     if (rc >= 0)
         rc = avfilter_graph_config(c->agraph, NULL);
     if (rc >= 0)
@@ -589,8 +593,8 @@ static int transcode(conv_t *c, arc_err_t *err)
     AVRational vtb = c->pr->in->streams[c->pr->vi]->time_base;
     int rc;
 
-    if ((rc = open_decoder(c, c->pr->vi, &c->vdec, err)) != 0 || (rc = video_filters(c, err)) != 0 ||
-        (rc = open_video_encoder(c, err)) != 0)
+    if ((rc = open_decoder(c, c->pr->vi, &c->vdec, err)) != 0 ||
+        (rc = video_filters(c, err)) != 0 || (rc = open_video_encoder(c, err)) != 0)
         return rc;
     if (c->pr->ai >= 0 && (open_decoder(c, c->pr->ai, &c->adec, err) != 0 ||
                            open_audio_encoder(c, err) != 0 || audio_filters(c, err) != 0)) {
@@ -607,8 +611,7 @@ static int transcode(conv_t *c, arc_err_t *err)
         if (idx == c->pr->vi && c->pkt->pts != AV_NOPTS_VALUE &&
             (double)c->pkt->pts * av_q2d(vtb) > max_s + 1) {
             av_packet_unref(c->pkt);
-            return arc_err_set(err, ARC_ETOOBIG, "the video lasts over the limit of %.0f s",
-                               max_s);
+            return arc_err_set(err, ARC_ETOOBIG, "the video lasts over the limit of %.0f s", max_s);
         }
         rc = 0;
         if (idx == c->pr->vi)
@@ -712,15 +715,15 @@ static json_t *info_json(const probe_t *pr, const plan_t *pl, const char *name, 
     const AVCodecParameters *cp = pr->in->streams[pr->vi]->codecpar;
     const AVCodecParameters *ap = pr->ai >= 0 ? pr->in->streams[pr->ai]->codecpar : NULL;
     json_t *in = json_pack("{s:s, s:f, s:i, s:i, s:f, s:i, s:s, s:s?, s:s?}", "container",
-                           pr->in->iformat->name, "durationS", round(pr->duration * 1000) / 1000, "width",
-                           pr->dw, "height", pr->dh, "fps", round(pr->fps * 1000) / 1000,
+                           pr->in->iformat->name, "durationS", round(pr->duration * 1000) / 1000,
+                           "width", pr->dw, "height", pr->dh, "fps", round(pr->fps * 1000) / 1000,
                            "rotation", pr->rotation, "videoCodec", avcodec_get_name(cp->codec_id),
                            "audioCodec", ap ? avcodec_get_name(ap->codec_id) : NULL, "profile",
                            avcodec_profile_name(cp->codec_id, cp->profile));
-    json_t *out = json_pack("{s:s, s:i, s:i, s:s, s:s?, s:I, s:b}", "file", name, "width",
-                            pl->out_w, "height", pl->out_h, "videoCodec", "h264", "audioCodec",
-                            pr->ai >= 0 ? "aac" : NULL, "bytes", (json_int_t)bytes, "copied",
-                            pl->copy);
+    json_t *out =
+        json_pack("{s:s, s:i, s:i, s:s, s:s?, s:I, s:b}", "file", name, "width", pl->out_w,
+                  "height", pl->out_h, "videoCodec", "h264", "audioCodec",
+                  pr->ai >= 0 ? "aac" : NULL, "bytes", (json_int_t)bytes, "copied", pl->copy);
     if (!pl->copy)
         json_object_set_new(out, "reencodedBecause", json_string(pl->why_encode));
     return json_pack("{s:o, s:o, s:s?}", "input", in, "output", out, "poster", poster);
@@ -779,7 +782,8 @@ static int convert_item(arc_job_t *job, arc_item_t *it, arc_err_t *err)
         goto out;
     struct stat st;
     stat(out_path, &st);
-    it->video_info = info_json(&pr, &plan, it->video_out, c.poster_done ? poster : NULL, st.st_size);
+    it->video_info =
+        info_json(&pr, &plan, it->video_out, c.poster_done ? poster : NULL, st.st_size);
     json_array_append_new(job->files, json_string(it->video_out));
     if (c.poster_done)
         json_array_append_new(job->files, json_string(poster));

@@ -4,8 +4,8 @@
  * the daemon's /vendor/ (or a CDN), the marker, and one entity per target
  * whose video (ar-video.mp4, its poster first) plays muted and inline on
  * targetFound, pauses on targetLost, with a tap-to-unmute button; the video
- * sits on the photo inside the printed border, sized by the fit mode. `{{name}}` fields are filled here; values are
- * HTML-escaped.
+ * sits on the photo inside the printed border, sized by the fit mode. `{{name}}` fields are filled
+ * here; values are HTML-escaped.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -68,8 +68,8 @@ int arc_stage_viewer(arc_job_t *job, arc_err_t *err)
     for (size_t i = 0; i < job->n_items; i++) {
         const arc_item_t *it = &job->items[i];
         char line[1024];
-        int n = snprintf(line, sizeof(line), "  <a-entity mindar-image-target=\"targetIndex: %zu\">\n",
-                         i);
+        int n = snprintf(line, sizeof(line),
+                         "  <a-entity mindar-image-target=\"targetIndex: %zu\">\n", i);
         put(&targets, line, (size_t)n);
         if (it->video_out[0] != '\0' && it->print.width > 0) {
             double W = it->print.width, H = it->print.height;

@@ -56,17 +56,17 @@ static json_t *done_ok(arc_job_t *job, double t0)
 
     for (size_t i = 0; i < job->n_items; i++) {
         const arc_item_t *it = &job->items[i];
-        json_array_append_new(
-            items, json_pack("{s:O?, s:O?, s:O?, s:s?}", "photo", it->photo_info, "rating",
-                             it->rating, "video", it->video_info, "videoFile",
-                             it->video_out[0] ? it->video_out : NULL));
+        json_array_append_new(items,
+                              json_pack("{s:O?, s:O?, s:O?, s:s?}", "photo", it->photo_info,
+                                        "rating", it->rating, "video", it->video_info, "videoFile",
+                                        it->video_out[0] ? it->video_out : NULL));
     }
-    json_t *reply = json_pack(
-        "{s:i, s:s, s:s, s:b, s:O, s:{s:i, s:i}, s:O?, s:O?, s:o, s:O, s:I}", "v",
-        ARC_PROTO_VERSION, "type", "done", "id", job->id, "ok", 1, "files", job->files, "photo",
-        "width", first->print.width, "height", first->print.height, "video", first->video_info,
-        "rating", job->rating, "items", items, "timings", job->timings, "ms",
-        (json_int_t)(arc_now_ms() - t0));
+    json_t *reply =
+        json_pack("{s:i, s:s, s:s, s:b, s:O, s:{s:i, s:i}, s:O?, s:O?, s:o, s:O, s:I}", "v",
+                  ARC_PROTO_VERSION, "type", "done", "id", job->id, "ok", 1, "files", job->files,
+                  "photo", "width", first->print.width, "height", first->print.height, "video",
+                  first->video_info, "rating", job->rating, "items", items, "timings", job->timings,
+                  "ms", (json_int_t)(arc_now_ms() - t0));
     json_object_set_new(reply, "markerCache", json_string(job->marker_cached ? "hit" : "miss"));
     return reply;
 }

@@ -32,15 +32,15 @@ typedef struct arc_item_s {
     char suffix[24];   /* "" or "-<i>" */
 
     /* Filled by the stages. */
-    arc_photo_t photo_rgb;  /* photo: upright, resized (freed by the border stage) */
-    arc_photo_t print;      /* border: the printable image, as written */
-    int inner_x, inner_y;   /* border: where the photo sits in the print */
-    int inner_w, inner_h;   /* (the whole print when the border is off) */
-    arc_image_t grey;       /* border: the marker's grey, decoded back from the print file */
-    json_t *photo_info;     /* photo: what the photo stage learnt */
-    json_t *rating;         /* marker: {score, stars, keypoints, coverage, ...} */
-    json_t *video_info;     /* video: what the video stage learnt */
-    char video_out[64];     /* video: the web video's file name ("" when none) */
+    arc_photo_t photo_rgb; /* photo: upright, resized (freed by the border stage) */
+    arc_photo_t print;     /* border: the printable image, as written */
+    int inner_x, inner_y;  /* border: where the photo sits in the print */
+    int inner_w, inner_h;  /* (the whole print when the border is off) */
+    arc_image_t grey;      /* border: the marker's grey, decoded back from the print file */
+    json_t *photo_info;    /* photo: what the photo stage learnt */
+    json_t *rating;        /* marker: {score, stars, keypoints, coverage, ...} */
+    json_t *video_info;    /* video: what the video stage learnt */
+    char video_out[64];    /* video: the web video's file name ("" when none) */
 } arc_item_t;
 
 struct arc_job_s {
@@ -60,10 +60,10 @@ struct arc_job_s {
     int threads;
 
     /* Filled by the stages. */
-    json_t *files;   /* names of the files produced, in order */
-    json_t *timings; /* stage name -> milliseconds */
-    json_t *rating;  /* the weakest target's rating */
-    int permanent;   /* set by a failing stage when retrying cannot help */
+    json_t *files;     /* names of the files produced, in order */
+    json_t *timings;   /* stage name -> milliseconds */
+    json_t *rating;    /* the weakest target's rating */
+    int permanent;     /* set by a failing stage when retrying cannot help */
     int marker_cached; /* the marker came from the cache */
     arc_mind_t *mind;  /* marker: the compiled (or cached) marker */
 
@@ -109,8 +109,8 @@ void arc_job_dispose(arc_job_t *job);
 
 /* Runs the job a daemon's "job" message describes (include/arcd/proto.h) and
  * returns its "done" message (new reference). progress may be NULL. */
-json_t *arc_worker_run_job(json_t *msg, void (*progress)(arc_job_t *job, const char *stage,
-                                                         int percent));
+json_t *arc_worker_run_job(json_t *msg,
+                           void (*progress)(arc_job_t *job, const char *stage, int percent));
 
 /* `arcd worker [--memory-mb N] [--nice N]`: the worker process. */
 int arc_worker_main(int argc, char **argv);

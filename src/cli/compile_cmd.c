@@ -56,13 +56,13 @@ static json_t *summary(const arc_mind_t *m, char **inputs, const char *out, size
         }
         arc_rating_t rating;
         arc_rating_compute(tg, &rating);
-        json_array_append_new(
-            targets, json_pack("{s:s, s:i, s:i, s:i, s:o, s:I, s:o, s:I, s:o}", "input", inputs[t],
-                               "width", tg->width, "height", tg->height, "keyframes",
-                               (int)tg->n_keyframes, "pointsPerKeyframe", per_kf, "points",
-                               (json_int_t)pts, "trackingPointsPerImage", tracking,
-                               "trackingPoints", (json_int_t)tpts, "rating",
-                               arc_rating_json(&rating)));
+        json_array_append_new(targets,
+                              json_pack("{s:s, s:i, s:i, s:i, s:o, s:I, s:o, s:I, s:o}", "input",
+                                        inputs[t], "width", tg->width, "height", tg->height,
+                                        "keyframes", (int)tg->n_keyframes, "pointsPerKeyframe",
+                                        per_kf, "points", (json_int_t)pts, "trackingPointsPerImage",
+                                        tracking, "trackingPoints", (json_int_t)tpts, "rating",
+                                        arc_rating_json(&rating)));
     }
     json_t *js = json_pack("{s:s, s:I, s:i, s:o, s:f, s:I, s:s, s:o}", "output", out, "bytes",
                            (json_int_t)bytes, "version", m->version, "targets", targets, "ms", ms,

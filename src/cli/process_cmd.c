@@ -103,9 +103,9 @@ int arc_cli_process(int argc, char **argv)
         return 4;
     }
     char abs_dir[PATH_MAX], tpl[PATH_MAX], url[1200];
-    const char *bad = realpath(dir, abs_dir) == NULL                         ? dir
+    const char *bad = realpath(dir, abs_dir) == NULL                    ? dir
                       : realpath(cfg.viewer.template_path, tpl) == NULL ? cfg.viewer.template_path
-                                                                         : NULL;
+                                                                        : NULL;
     if (bad != NULL) {
         fprintf(stderr, "arcd process: %s: %s\n", bad, strerror(errno));
         arc_config_dispose(&cfg);

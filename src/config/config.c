@@ -239,8 +239,7 @@ int arc_config_load(const char *path, arc_config_t *cfg, arc_err_t *err)
                 else if (sv != NULL && (strcmp(sv, "on") == 0 || strcmp(sv, "off") == 0))
                     *(int *)((char *)cfg + k->offset) = strcmp(sv, "on") == 0;
                 else
-                    complain(err, &bad, "config: %s.%s must be \"on\" or \"off\"", section,
-                             name);
+                    complain(err, &bad, "config: %s.%s must be \"on\" or \"off\"", section, name);
             } else if (k->type == T_DBL) {
                 double x = json_number_value(v);
                 if (!json_is_number(v) || x < (double)k->min || x > (double)k->max)

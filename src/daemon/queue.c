@@ -156,11 +156,10 @@ static void job_finish(job_t *j, json_t *reply, const char *reason)
 
     j->done = 1;
     if (ok) {
-        json_t *result = json_pack("{s:O, s:O, s:O?, s:O?}", "files",
-                                   json_object_get(reply, "files"), "markerCache",
-                                   json_object_get(reply, "markerCache"), "rating",
-                                   json_object_get(reply, "rating"), "items",
-                                   json_object_get(reply, "items"));
+        json_t *result =
+            json_pack("{s:O, s:O, s:O?, s:O?}", "files", json_object_get(reply, "files"),
+                      "markerCache", json_object_get(reply, "markerCache"), "rating",
+                      json_object_get(reply, "rating"), "items", json_object_get(reply, "items"));
         json_t *photo = json_object_get(reply, "photo");
         char *res_s = json_dumps(result, JSON_COMPACT);
         char *tim_s = json_dumps(json_object_get(reply, "timings"), JSON_COMPACT);

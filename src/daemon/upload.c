@@ -55,7 +55,7 @@ typedef enum { PART_NONE, PART_PHOTO, PART_VIDEO, PART_FIELD } part_t;
 
 typedef struct upload_s {
     arc_daemon_t *d;
-    int multi; /* POST /api/ar/create */
+    int multi;           /* POST /api/ar/create */
     arc_http_req_t *req; /* NULL once answered or aborted */
     char id[40];
     char tmpdir[3800];
@@ -332,10 +332,10 @@ static int on_part(void *arg, const char *name, const char *filename, const char
     if (is_photo || is_video) {
         int *n = is_photo ? &u->n_photos : &u->n_videos;
         if (*n >= (u->multi ? ARC_MAX_TARGETS : 1))
-            return u->multi ? fail(u, 400, "too_many_targets",
-                                   "a project takes at most %d photo/video pairs", ARC_MAX_TARGETS)
-                            : fail(u, 400, "duplicate_part", "the form has more than one '%s'",
-                                   name);
+            return u->multi
+                       ? fail(u, 400, "too_many_targets",
+                              "a project takes at most %d photo/video pairs", ARC_MAX_TARGETS)
+                       : fail(u, 400, "duplicate_part", "the form has more than one '%s'", name);
         f = is_photo ? &u->photos[*n] : &u->videos[*n];
         u->part = is_photo ? PART_PHOTO : PART_VIDEO;
         f->present = 1;
@@ -521,12 +521,18 @@ static void insert(upload_t *u)
     snprintf(attempts, sizeof(attempts), "%lld", (long long)d->cfg.queue.max_attempts);
     snprintf(pfmt, sizeof(pfmt), "%s", strchr(u->photos[0].name, '.') + 1);
     snprintf(vfmt, sizeof(vfmt), "%s", u->n_videos ? strchr(u->videos[0].name, '.') + 1 : "");
-    const char *params[13] = {u->id,          u->multi ? "f" : "t",
-                              ttl,            u->fit_mode,
-                              u->scale_w ? sw : NULL, u->scale_h ? sh : NULL,
-                              config,         pfmt,
-                              pb,             u->n_videos ? vfmt : NULL,
-                              vb,             attempts,
+    const char *params[13] = {u->id,
+                              u->multi ? "f" : "t",
+                              ttl,
+                              u->fit_mode,
+                              u->scale_w ? sw : NULL,
+                              u->scale_h ? sh : NULL,
+                              config,
+                              pfmt,
+                              pb,
+                              u->n_videos ? vfmt : NULL,
+                              vb,
+                              attempts,
                               u->multi ? items_s : NULL};
     /* One statement: the project and its items are there together when the
      * job's NOTIFY goes out at commit. */
@@ -541,7 +547,8 @@ static void insert(upload_t *u)
         " RETURNING id, expires_at),"
         " i AS (INSERT INTO ar_project_items (project_id, position, photo_file, video_file)"
         "   SELECT p.id, x.position, x.photo, x.video FROM p,"
-        "   json_to_recordset(coalesce($13::json, '[]')) AS x(position int, photo text, video text))"
+        "   json_to_recordset(coalesce($13::json, '[]')) AS x(position int, photo text, video "
+        "text))"
         " SELECT to_char(expires_at AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"') FROM p",
         13, params, on_inserted, u);
     free(config);
@@ -595,8 +602,7 @@ static void on_synced(uv_fs_t *fs)
             continue;
         snprintf(dst, sizeof(dst), "%s/%s", dir, f->name);
         if (rename(f->tmp, dst) != 0) {
-            fail(u, 500, "storage_error", "cannot move the upload into place: %s",
-                 strerror(errno));
+            fail(u, 500, "storage_error", "cannot move the upload into place: %s", strerror(errno));
             return;
         }
         f->tmp[0] = '\0';

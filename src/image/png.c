@@ -125,7 +125,8 @@ int arc__image_decode_png(const uint8_t *buf, size_t len, arc__pixels_t *px, arc
         png_read_image(png, rows);
         free(rows);
         for (png_uint_32 y = 0; y < h; y++)
-            put_row(rgba + (size_t)y * stride, ch, (int)w, px->channels, grey + (size_t)y * out_stride);
+            put_row(rgba + (size_t)y * stride, ch, (int)w, px->channels,
+                    grey + (size_t)y * out_stride);
     } else {
         rgba = arc_xmalloc(stride);
         for (png_uint_32 y = 0; y < h; y++) {

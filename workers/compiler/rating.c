@@ -58,8 +58,12 @@ void arc_rating_compute(const arc_mind_target_t *t, arc_rating_t *out)
     ft = ft > 1 ? 1 : ft;
     double s = pow(fk, 0.375) * pow(out->coverage, 0.375) * pow(0.02 + 0.98 * ft, 0.25);
     out->score = (int)lround(100 * s);
-    out->stars = out->score >= 85 ? 5 : out->score >= 70 ? 4 : out->score >= 50 ? 3
-                 : out->score >= 30 ? 2 : out->score >= 10 ? 1 : 0;
+    out->stars = out->score >= 85   ? 5
+                 : out->score >= 70 ? 4
+                 : out->score >= 50 ? 3
+                 : out->score >= 30 ? 2
+                 : out->score >= 10 ? 1
+                                    : 0;
 
     if (out->stars < 3) {
         char msg[160];
@@ -90,10 +94,10 @@ void arc_rating_compute(const arc_mind_target_t *t, arc_rating_t *out)
 
 json_t *arc_rating_json(const arc_rating_t *r)
 {
-    json_t *js = json_pack("{s:i, s:i, s:I, s:f, s:I}", "score", r->score, "stars", r->stars,
-                           "keypoints", (json_int_t)r->keypoints, "coverage",
-                           round(r->coverage * 100) / 100, "trackingPoints",
-                           (json_int_t)r->tracking_points);
+    json_t *js =
+        json_pack("{s:i, s:i, s:I, s:f, s:I}", "score", r->score, "stars", r->stars, "keypoints",
+                  (json_int_t)r->keypoints, "coverage", round(r->coverage * 100) / 100,
+                  "trackingPoints", (json_int_t)r->tracking_points);
     if (r->n_reasons > 0) {
         json_t *w = json_array();
         for (size_t i = 0; i < r->n_reasons; i++)

@@ -274,6 +274,14 @@ static void plan_make(const arc_job_t *job, const arc_item_t *it, const probe_t 
 
 /* ---- decoding, filtering, encoding ---- */
 
+/* Threads for video decoding and encoding: media.videoThreads, else 0, which
+ * lets FFmpeg pick by the cores. A lone job then uses the whole machine;
+ * jobs side by side share it at the workers' lower priority. */
+static int video_threads(const arc_job_t *job)
+{
+    return (int)arc_job_setting(job, "videoThreads", 0);
+}
+
 static int open_decoder(conv_t *c, int index, AVCodecContext **out, arc_err_t *err)
 {
     const AVStream *st = c->pr->in->streams[index];
@@ -286,7 +294,7 @@ static int open_decoder(conv_t *c, int index, AVCodecContext **out, arc_err_t *e
         return arc_err_set(err, ARC_EINTERNAL, "no memory for a decoder");
     avcodec_parameters_to_context(ctx, st->codecpar);
     ctx->pkt_timebase = st->time_base;
-    ctx->thread_count = c->job->threads;
+    ctx->thread_count = video_threads(c->job);
     rc = avcodec_open2(ctx, dec, NULL);
     if (rc < 0)
         return av_fail(err, ARC_EFORMAT, "the video's decoder does not open", rc);
@@ -403,7 +411,7 @@ static int open_video_encoder(conv_t *c, arc_err_t *err)
     c->venc->gop_size = (int)lround(av_q2d(fr)) > 0 ? (int)lround(av_q2d(fr)) : 30;
     c->venc->keyint_min = c->venc->gop_size;
     c->venc->max_b_frames = 2;
-    c->venc->thread_count = c->job->threads;
+    c->venc->thread_count = video_threads(c->job);
     c->venc->rc_max_rate = 8000000;
     c->venc->rc_buffer_size = 16000000;
     c->venc->profile = FF_PROFILE_H264_MAIN;
@@ -487,6 +495,18 @@ out:
     arc_photo_dispose(&img);
     c->poster_done = rc == 0;
     return rc;
+}
+
+/* Starts the MP4; the muxer moves `moov` before `mdat` when it finishes. */
+static int write_header(conv_t *c, arc_err_t *err)
+{
+    AVDictionary *opts = NULL;
+    int rc;
+
+    av_dict_set(&opts, "movflags", "+faststart", 0);
+    rc = avformat_write_header(c->out, &opts);
+    av_dict_free(&opts);
+    return rc < 0 ? av_fail(err, ARC_EIO, "writing the video failed", rc) : 0;
 }
 
 static int mux(conv_t *c, AVPacket *pkt, AVRational from, AVStream *to)
@@ -600,12 +620,8 @@ static int transcode(conv_t *c, arc_err_t *err)
                            open_audio_encoder(c, err) != 0 || audio_filters(c, err) != 0)) {
         return ARC_EFORMAT;
     }
-    AVDictionary *mopts = NULL;
-    av_dict_set(&mopts, "movflags", "+faststart", 0);
-    rc = avformat_write_header(c->out, &mopts);
-    av_dict_free(&mopts);
-    if (rc < 0)
-        return av_fail(err, ARC_EIO, "writing the video failed", rc);
+    if ((rc = write_header(c, err)) != 0)
+        return rc;
     while ((rc = av_read_frame(c->pr->in, c->pkt)) >= 0) {
         int idx = c->pkt->stream_index;
         if (idx == c->pr->vi && c->pkt->pts != AV_NOPTS_VALUE &&
@@ -650,12 +666,8 @@ static int copy_streams(conv_t *c, arc_err_t *err)
     }
     if ((rc = open_decoder(c, c->pr->vi, &c->vdec, err)) != 0)
         return rc;
-    AVDictionary *mopts = NULL;
-    av_dict_set(&mopts, "movflags", "+faststart", 0);
-    rc = avformat_write_header(c->out, &mopts);
-    av_dict_free(&mopts);
-    if (rc < 0)
-        return av_fail(err, ARC_EIO, "writing the video failed", rc);
+    if ((rc = write_header(c, err)) != 0)
+        return rc;
     while (av_read_frame(c->pr->in, c->pkt) >= 0) {
         int k = c->pkt->stream_index == map[0] ? 0 : c->pkt->stream_index == map[1] ? 1 : -1;
         if (k == 0 && !c->poster_done && avcodec_send_packet(c->vdec, c->pkt) >= 0 &&

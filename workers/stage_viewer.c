@@ -21,6 +21,8 @@ typedef struct buf_s {
 
 static void put(buf_t *b, const char *s, size_t n)
 {
+    if (n == 0)
+        return;
     if (b->len + n + 1 > b->cap) {
         b->cap = (b->len + n + 1) * 2;
         b->s = arc_xrealloc(b->s, b->cap, 1);

@@ -173,14 +173,22 @@ static void job_finish(job_t *j, json_t *reply, const char *reason)
         snprintf(ms, sizeof(ms), "%lld", (long long)total);
         arc_daemon_observe_compile(d, (double)total);
         const char *params[8] = {j->w.id, d->node, res_s, tim_s, vid_s, w, h, ms};
-        update(q,
-               "UPDATE ar_projects SET status = 'ready', stage = 'done', progress = 100,"
-               " error_message = NULL, result = $3::jsonb, timings = $4::jsonb,"
-               " video_meta = $5::jsonb, photo_width = $6::int, photo_height = $7::int,"
-               " compilation_time_ms = $8::int, finished_at = now(), lease_owner = NULL,"
-               " lease_expires_at = NULL, updated_at = now()"
-               " WHERE id = $1::uuid AND lease_owner = $2",
-               8, params);
+        /* A multi-target project's items get their own sizes and video details. */
+        update(
+            q,
+            "WITH items AS (UPDATE ar_project_items i SET"
+            "   photo_width = (x.e->'photo'->'print'->>'width')::int,"
+            "   photo_height = (x.e->'photo'->'print'->>'height')::int, video_meta = x.e->'video'"
+            "   FROM jsonb_array_elements($3::jsonb->'items') WITH ORDINALITY AS x(e, n)"
+            "   WHERE i.project_id = $1::uuid AND i.position = x.n - 1"
+            "     AND EXISTS (SELECT 1 FROM ar_projects WHERE id = $1::uuid AND lease_owner = $2))"
+            " UPDATE ar_projects SET status = 'ready', stage = 'done', progress = 100,"
+            " error_message = NULL, result = $3::jsonb, timings = $4::jsonb,"
+            " video_meta = $5::jsonb, photo_width = $6::int, photo_height = $7::int,"
+            " compilation_time_ms = $8::int, finished_at = now(), lease_owner = NULL,"
+            " lease_expires_at = NULL, updated_at = now()"
+            " WHERE id = $1::uuid AND lease_owner = $2",
+            8, params);
         free(res_s);
         free(tim_s);
         free(vid_s);

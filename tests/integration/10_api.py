@@ -187,6 +187,9 @@ try:
     check(multi["status"] == "ready", f"the multi-target project ends ready ({multi.get('errorMessage')})")
     check(psql(f"select count(*) from ar_project_items where project_id = '{js['arId']}'") == "2",
           "its pairs are rows of ar_project_items")
+    sizes = psql(f"select string_agg(photo_width || 'x' || photo_height || ':' || (video_meta->'output'->>'file'), ' '"
+                 f" order by position) from ar_project_items where project_id = '{js['arId']}'")
+    check(sizes == "992x992:ar-video.mp4 534x836:ar-video-1.mp4", f"the items record their print and video; card.png is turned upright by its eXIf orientation 6 ({sizes})")
     st, _, mind = d.request("GET", f"/objects/ar-storage/{js['arId']}/marker.mind")
     with tempfile.NamedTemporaryFile(suffix=".mind", delete=False) as f:
         f.write(mind)

@@ -27,6 +27,14 @@ try:
     check(r.get("finalUrl", "").endswith(f"/objects/ar-storage/{js['arId']}/index.html"),
           "the view URL redirects to the viewer page")
     check(r.get("arReady") is True, f"MindAR is ready in Chromium ({r.get('arError')})")
+    vids = r.get("videos") or []
+    v = vids[0] if vids else {}
+    check(len(vids) == 1 and v["src"] == "ar-video.mp4" and v["readyState"] >= 1 and v["videoWidth"] == 360
+          and v["muted"] and v["playsInline"], f"the overlay video loads in the page, muted and inline ({v})")
+    bw, bh = (float(x) for x in (v.get("box") or "0 0").split())
+    # contain: the 3:2 clip inside the square photo's box, full width.
+    check(abs(v.get("width", 0) - bw) < 1e-3 and abs(v.get("height", 0) - bw * 240 / 360) < 1e-3 and bw < 1,
+          f"the plane keeps the video's aspect inside the photo's box ({v.get('width')} x {v.get('height')}, box {bw} x {bh})")
     check(r.get("consoleErrors") == [] and r.get("pageErrors") == [],
           f"no console or page errors ({r.get('consoleErrors')} {r.get('pageErrors')})")
 finally:

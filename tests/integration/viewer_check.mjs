@@ -16,7 +16,7 @@ const browser = await chromium.launch({
          '--use-fake-device-for-media-stream', '--autoplay-policy=no-user-gesture-required',
          '--use-angle=swiftshader', '--enable-unsafe-swiftshader', '--ignore-gpu-blocklist'],
 });
-const result = { url, arReady: false, arError: null, consoleErrors: [], pageErrors: [], finalUrl: null };
+const result = { url, arReady: false, arError: null, consoleErrors: [], pageErrors: [], finalUrl: null, videos: [] };
 try {
   const page = await browser.newPage();
   page.on('console', (m) => { if (m.type() === 'error') result.consoleErrors.push(m.text()); });
@@ -33,6 +33,14 @@ try {
   result.arReady = !!outcome.ready;
   result.arError = outcome.error || null;
   await page.waitForTimeout(1000); // errors raised right after start-up count too
+  // Each overlay video: did it load, and how did the page size its plane?
+  result.videos = await page.evaluate(() => Array.from(document.querySelectorAll('a-video')).map((p) => {
+    const v = document.querySelector(p.getAttribute('src'));
+    return { src: v.getAttribute('src'), readyState: v.readyState, videoWidth: v.videoWidth,
+             videoHeight: v.videoHeight, muted: v.muted, playsInline: v.playsInline,
+             box: p.getAttribute('data-box'), width: Number(p.getAttribute('width')),
+             height: Number(p.getAttribute('height')) };
+  }));
 } catch (e) {
   result.pageErrors.push('driver: ' + String(e));
 } finally {

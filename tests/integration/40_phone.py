@@ -1,0 +1,89 @@
+"""The phone, in a browser: a demo made through the API, its QR code decoded
+with zbarimg, that URL opened (through the /ar/view/:id redirect) in headless
+Debian Chromium whose camera is a clip made here from the project's own
+printed image (enhanced-photo.jpg) on a neutral background, turned and in
+perspective. Passes when MindAR's targetFound fires and the overlay video
+plays (its currentTime advances); a second run whose camera shows another
+photo must not fire targetFound within the same wait. A screenshot with the
+overlay is saved for the log.
+usage (inside pg_virtualenv): 40_phone.py ARCD MKIMAGE"""
+import json
+import os
+import shutil
+import subprocess
+import tempfile
+
+from harness import DATA, ROOT, Daemon, check, finish, photo_bytes, sample_mp4
+
+WAIT = 40  # seconds for MindAR to start and find the target
+work = tempfile.mkdtemp(prefix="arcd-phone-")
+shots = os.path.join(ROOT, "build", "phone-test")
+os.makedirs(shots, exist_ok=True)
+
+
+def camera_clip(image, out):
+    """8 s of a 640x480 camera at 15 fps looking at `image` printed 330 px
+    wide, turned 14 degrees, in perspective, on a grey table."""
+    subprocess.run(
+        ["ffmpeg", "-v", "error", "-y", "-f", "lavfi", "-i", "color=c=0x8a8a84:size=640x480:rate=15",
+         "-loop", "1", "-framerate", "15", "-i", image, "-filter_complex",
+         "[1]scale=330:-2,rotate=14*PI/180:c=0x8a8a84:ow=rotw(14*PI/180):oh=roth(14*PI/180)[p];"
+         "[0][p]overlay=(W-w)/2:(H-h)/2:shortest=1,"
+         "perspective=x0=60:y0=30:x1=600:y1=0:x2=0:y2=480:x3=640:y3=440:sense=destination,format=yuv420p",
+         "-t", "8", out], check=True)
+
+
+def phone(url, cam, shot):
+    env = dict(os.environ, ARCD_NODE=os.path.join(ROOT, "var", "node"))
+    out = subprocess.run(["node", os.path.join(os.path.dirname(__file__), "phone_check.mjs"), url, cam, str(WAIT), shot],
+                         capture_output=True, text=True, env=env, timeout=WAIT + 90,
+                         cwd=os.path.join(ROOT, "var", "node"))
+    line = out.stdout.strip().splitlines()[-1] if out.stdout.strip() else "{}"
+    print("browser:", line[:800], out.stderr[-400:], flush=True)
+    return json.loads(line)
+
+
+d = Daemon()
+try:
+    st, _, js = d.upload(photo_bytes("pictarize.jpg"), sample_mp4())
+    final = d.wait_status(js["arId"], timeout=120)
+    check(final["status"] == "ready", f"the demo is ready ({final.get('errorMessage')})")
+    ar = js["arId"]
+    st, _, png = d.request("GET", f"/objects/ar-storage/{ar}/qr-code.png")
+    with open(os.path.join(work, "qr.png"), "wb") as f:
+        f.write(png)
+    url = subprocess.run(["zbarimg", "--raw", "-q", os.path.join(work, "qr.png")], capture_output=True,
+                         text=True).stdout.strip()
+    check(url == final["viewUrl"], f"the QR code holds the view URL ({url})")
+    st, _, printed = d.request("GET", f"/objects/ar-storage/{ar}/enhanced-photo.jpg")
+    with open(os.path.join(work, "print.jpg"), "wb") as f:
+        f.write(printed)
+    camera_clip(os.path.join(work, "print.jpg"), os.path.join(work, "cam.y4m"))
+
+    r = phone(url, os.path.join(work, "cam.y4m"), os.path.join(shots, "found.png"))
+    check(r.get("finalUrl", "").endswith(f"/objects/ar-storage/{ar}/index.html"), "the view URL leads to the viewer")
+    check(r.get("arReady") is not None and r.get("arError") is None,
+          f"MindAR starts with the fake camera (arReady at {r.get('arReady')} s, error {r.get('arError')})")
+    found = r.get("targetFound")
+    check(found is not None,
+          f"targetFound fires for the printed image ({found} s, {None if found is None or r.get('arReady') is None else round(found - r['arReady'], 2)} s after arReady)")
+    times = [t for t in r.get("currentTimes", []) if t is not None]
+    check(len(times) >= 2 and times[-1] > times[0] and r.get("paused") is False,
+          f"the overlay video plays: currentTime {times}")
+    check(r.get("pageErrors") == [] and r.get("consoleErrors") == [],
+          f"no page or console errors ({r.get('pageErrors')} {r.get('consoleErrors')})")
+    check(os.path.getsize(os.path.join(shots, "found.png")) > 10000,
+          f"screenshot saved: {os.path.join(shots, 'found.png')}")
+
+    # Another photo in front of the camera: the marker must not match it.
+    other = os.path.join(work, "other.jpg")
+    subprocess.run(["ffmpeg", "-v", "error", "-y", "-i", os.path.join(DATA, "bear.png"), "-vf", "scale=992:992",
+                    other], check=True)
+    camera_clip(other, os.path.join(work, "other.y4m"))
+    r2 = phone(url, os.path.join(work, "other.y4m"), os.path.join(shots, "other.png"))
+    check(r2.get("arReady") is not None and r2.get("targetFound") is None,
+          f"another photo: no targetFound within {WAIT} s (arReady at {r2.get('arReady')} s)")
+finally:
+    d.cleanup()
+    shutil.rmtree(work, ignore_errors=True)
+finish()

@@ -60,7 +60,8 @@ typedef struct arc_config_s {
         int threads;
     } compile;
     struct {
-        int64_t ttl_hours;
+        double ttl_hours;      /* a demo's lifetime (fractions allowed) */
+        int64_t sweep_seconds; /* how often expired projects are removed */
     } demo;
     struct {
         char *template_path;  /* the viewer page's template */

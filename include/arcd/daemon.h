@@ -49,6 +49,13 @@ struct arc_daemon_s {
     arc_watch_t *watches; /* long polls and event streams */
     uv_signal_t sigterm, sigint;
     uv_timer_t heartbeat; /* event-stream keep-alives */
+    struct {
+        uv_timer_t timer;
+        arc_pg_query_t *query; /* in flight, or NULL */
+        void *job;             /* the batch being removed, or NULL */
+        int busy;
+        uint64_t total; /* projects swept */
+    } sweep;
     int stopping;
     int exit_code;
     arc_route_metrics_t routes[16];
@@ -93,6 +100,13 @@ void arc_api_wake_all(arc_daemon_t *d, int closing);
 
 /* 1 when s is a project id: a lower-case UUID. */
 int arc_api_valid_id(const char *s);
+
+/* ---- sweep.c ---- */
+
+/* The expiry sweep: every demo.sweepSeconds, expired projects lose their
+ * files, then their rows. Stop cancels what is in flight. */
+void arc_sweep_start(arc_daemon_t *d);
+void arc_sweep_stop(arc_daemon_t *d);
 
 /* ---- upload.c ---- */
 

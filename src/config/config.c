@@ -57,7 +57,8 @@ static const key_t_ keys[] = {
     K("workers", "nice", T_INT, workers.nice, 0, 19),
     K("compile", "maxPixels", T_U64, compile.max_pixels, 1, (int64_t)1 << 40),
     K("compile", "threads", T_INT32, compile.threads, 0, 256),
-    K("demo", "ttlHours", T_INT, demo.ttl_hours, 1, 24 * 365),
+    K("demo", "ttlHours", T_DBL, demo.ttl_hours, 0, 24 * 365),
+    K("demo", "sweepSeconds", T_INT, demo.sweep_seconds, 1, 86400),
     K("status", "maxWaitSeconds", T_INT, status.max_wait_seconds, 0, 600),
     K("viewer", "template", T_STR, viewer.template_path, 0, 0),
     K("viewer", "vendorDir", T_STR, viewer.vendor_dir, 0, 0),
@@ -112,6 +113,7 @@ void arc_config_defaults(arc_config_t *cfg)
     cfg->compile.max_pixels = ARC_IMAGE_DEFAULT_MAX_PIXELS;
     cfg->compile.threads = 0;
     cfg->demo.ttl_hours = 24;
+    cfg->demo.sweep_seconds = 300;
     cfg->status.max_wait_seconds = 60;
     set_str(&cfg->viewer.template_path, "config/viewer.html");
     set_str(&cfg->viewer.vendor_dir, "var/vendor");

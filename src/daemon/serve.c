@@ -216,6 +216,11 @@ char *arc_daemon_metrics(arc_daemon_t *d)
         "# HELP arcd_worker_restarts_total Worker processes replaced.\n"
         "# TYPE arcd_worker_restarts_total counter\narcd_worker_restarts_total %llu\n",
         busy, idle, (unsigned long long)restarts);
+    put(&b,
+        "# HELP arcd_expired_projects_swept_total Expired projects removed (files and rows).\n"
+        "# TYPE arcd_expired_projects_swept_total counter\narcd_expired_projects_swept_total "
+        "%llu\n",
+        (unsigned long long)d->sweep.total);
     return b.s;
 }
 
@@ -309,6 +314,7 @@ static void shutdown_daemon(arc_daemon_t *d)
     d->stopping = 1;
     fprintf(stderr, "arcd: shutting down\n");
     pending_parts = 2; /* the HTTP server; the workers and the queue */
+    arc_sweep_stop(d);
     arc_api_wake_all(d, 1);
     arc_http_server_close(d->http, on_http_closed);
     arc_workers_stop(d->workers, on_workers_stopped);
@@ -443,6 +449,7 @@ int arc_serve_main(int argc, char **argv)
         workers = 1;
     arc_queue_start(d, &d->queue);
     arc_workers_start(d, workers, &d->workers);
+    arc_sweep_start(d);
 
     uv_signal_init(d->loop, &d->sigterm);
     uv_signal_init(d->loop, &d->sigint);

@@ -498,7 +498,7 @@ static void on_inserted(int status, PGresult *res, void *arg)
 static void insert(upload_t *u)
 {
     arc_daemon_t *d = u->d;
-    char ttl[16], sw[16], sh[16], pb[32], vb[32], attempts[16];
+    char ttl[32], sw[16], sh[16], pb[32], vb[32], attempts[16];
     char *config = u->config ? json_dumps(u->config, JSON_COMPACT) : arc_xstrdup("{}");
     char pfmt[8], vfmt[8];
     uint64_t photo_bytes = 0, video_bytes = 0;
@@ -513,7 +513,7 @@ static void insert(upload_t *u)
     }
     char *items_s = json_dumps(items, JSON_COMPACT);
     json_decref(items);
-    snprintf(ttl, sizeof(ttl), "%lld", (long long)d->cfg.demo.ttl_hours);
+    snprintf(ttl, sizeof(ttl), "%.3f", d->cfg.demo.ttl_hours * 3600.0);
     snprintf(sw, sizeof(sw), "%d", u->scale_w);
     snprintf(sh, sizeof(sh), "%d", u->scale_h);
     snprintf(pb, sizeof(pb), "%llu", (unsigned long long)photo_bytes);
@@ -542,7 +542,7 @@ static void insert(upload_t *u)
         "   scale_height, config, photo_format, photo_bytes, video_format, video_bytes,"
         "   max_attempts)"
         " VALUES ($1::uuid, $2::boolean, CASE WHEN $2::boolean"
-        "   THEN now() + make_interval(hours => $3::int) END, $4, $5::int, $6::int,"
+        "   THEN now() + make_interval(secs => $3::float8) END, $4, $5::int, $6::int,"
         "   $7::jsonb, $8, $9::bigint, $10, $11::bigint, $12::int)"
         " RETURNING id, expires_at),"
         " i AS (INSERT INTO ar_project_items (project_id, position, photo_file, video_file)"

@@ -42,14 +42,22 @@ if [ -z "${DATABASE_URL:-}" ]; then
 fi
 
 "$root/build/arcd" migrate
+# The API needs a bearer token: an admin token for this run unless one is set
+# (or auth.tokens in config/arcd.json holds the shop's own).
+if [ -z "${ARCD_ADMIN_TOKEN:-}" ]; then
+  ARCD_ADMIN_TOKEN=$(head -c 24 /dev/urandom | od -An -tx1 | tr -d ' \n')
+  export ARCD_ADMIN_TOKEN
+  echo "run: ARCD_ADMIN_TOKEN=$ARCD_ADMIN_TOKEN (this run's admin token)"
+fi
 cat <<EOF2
 
 arcd is starting on http://$listen (Ctrl-C stops it). Create a demo from the
 sample photo and video, then follow it:
 
-  curl -s -F photo=@$root/tests/data/pictarize.jpg -F video=@$root/tests/data/sample.mp4 \\
+  curl -s -H "Authorization: Bearer $ARCD_ADMIN_TOKEN" \\
+       -F photo=@$root/tests/data/pictarize.jpg -F video=@$root/tests/data/sample.mp4 \\
        http://$listen/api/ar/create-demo
-  curl -s "http://$listen/api/ar/status/<arId>?wait=30"
+  curl -s -H "Authorization: Bearer $ARCD_ADMIN_TOKEN" "http://$listen/api/ar/status/<arId>?wait=30"
 
 EOF2
 "$root/build/arcd" serve

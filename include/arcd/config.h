@@ -18,6 +18,14 @@
 
 #include "arcd/error.h"
 
+/* An API bearer token: its owner sees the projects it made; an admin token
+ * sees every project. */
+typedef struct arc_token_s {
+    char *token;
+    char *owner;
+    int admin;
+} arc_token_t;
+
 typedef struct arc_config_s {
     struct {
         char *listen;     /* "127.0.0.1:8080" */
@@ -84,6 +92,10 @@ typedef struct arc_config_s {
         char *preset;        /* x264's speed preset */
         int copy;            /* copy streams that already fit (1) or always re-encode (0) */
     } video;
+    struct {
+        arc_token_t *tokens; /* auth.tokens, then $ARCD_ADMIN_TOKEN */
+        size_t n_tokens;
+    } auth;
     struct {
         int64_t max_wait_seconds;
     } status;

@@ -101,6 +101,16 @@ void arc_api_wake_all(arc_daemon_t *d, int closing);
 /* 1 when s is a project id: a lower-case UUID. */
 int arc_api_valid_id(const char *s);
 
+/* ---- auth.c ---- */
+
+/* The token of the request's `Authorization: Bearer` header (borrowed from
+ * the config), or NULL once the request has been answered 401. */
+const arc_token_t *arc_auth_require(arc_daemon_t *d, arc_http_req_t *req);
+
+/* 1 when token t may see a project of owner (admins see all; NULL t: a
+ * public route, which sees all). */
+int arc_auth_sees(const arc_token_t *t, const char *owner);
+
 /* ---- sweep.c ---- */
 
 /* The expiry sweep: every demo.sweepSeconds, expired projects lose their
@@ -116,7 +126,7 @@ void arc_sweep_stop(arc_daemon_t *d);
 /* POST /api/ar/create-demo (multi 0: one pair, a demo that expires) and
  * POST /api/ar/create (multi 1: up to ARC_MAX_TARGETS pairs, lasting):
  * on_head sets up the streamed upload. */
-void arc_upload_head(arc_http_req_t *req, arc_daemon_t *d, int multi);
+void arc_upload_head(arc_http_req_t *req, arc_daemon_t *d, int multi, const char *owner);
 /* The upload's body is complete (from the API's on_request). */
 void arc_upload_complete(arc_http_req_t *req);
 

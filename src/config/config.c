@@ -132,10 +132,32 @@ void arc_config_defaults(arc_config_t *cfg)
     cfg->video.copy = 1;
 }
 
+static void tokens_clear(arc_config_t *cfg)
+{
+    for (size_t i = 0; i < cfg->auth.n_tokens; i++) {
+        free(cfg->auth.tokens[i].token);
+        free(cfg->auth.tokens[i].owner);
+    }
+    free(cfg->auth.tokens);
+    cfg->auth.tokens = NULL;
+    cfg->auth.n_tokens = 0;
+}
+
+static void token_add(arc_config_t *cfg, const char *token, const char *owner, int admin)
+{
+    cfg->auth.tokens =
+        arc_xrealloc(cfg->auth.tokens, cfg->auth.n_tokens + 1, sizeof(*cfg->auth.tokens));
+    arc_token_t *t = &cfg->auth.tokens[cfg->auth.n_tokens++];
+    t->token = arc_xstrdup(token);
+    t->owner = arc_xstrdup(owner);
+    t->admin = admin;
+}
+
 void arc_config_dispose(arc_config_t *cfg)
 {
     if (cfg == NULL)
         return;
+    tokens_clear(cfg);
     for (size_t i = 0; i < sizeof(keys) / sizeof(keys[0]); i++) {
         if (keys[i].type == T_STR) {
             char **slot = (char **)((char *)cfg + keys[i].offset);
@@ -196,6 +218,48 @@ static int store_int(arc_config_t *cfg, const key_t_ *k, int64_t v)
     return 0;
 }
 
+/* "auth": {"tokens": [{"token": "...", "owner": "...", "role": "owner"|"admin"}]} */
+static void load_auth(arc_config_t *cfg, json_t *obj, arc_err_t *err, int *bad)
+{
+    const char *name;
+    json_t *v, *t;
+    size_t i;
+
+    if (!json_is_object(obj)) {
+        complain(err, bad, "config: 'auth' must be an object");
+        return;
+    }
+    json_object_foreach(obj, name, v)
+    {
+        if (strcmp(name, "tokens") != 0) {
+            complain(err, bad, "config: unknown key 'auth.%s'", name);
+            continue;
+        }
+        if (!json_is_array(v)) {
+            complain(err, bad, "config: auth.tokens must be an array");
+            continue;
+        }
+        tokens_clear(cfg);
+        json_array_foreach(v, i, t)
+        {
+            const char *token = json_string_value(json_object_get(t, "token"));
+            const char *owner = json_string_value(json_object_get(t, "owner"));
+            const char *role = json_string_value(json_object_get(t, "role"));
+            if (!json_is_object(t) || token == NULL || strlen(token) < 16 || owner == NULL ||
+                owner[0] == '\0' || strlen(owner) > 128 ||
+                (role != NULL && strcmp(role, "owner") != 0 && strcmp(role, "admin") != 0) ||
+                json_object_size(t) > (size_t)(role ? 3 : 2)) {
+                complain(err, bad,
+                         "config: auth.tokens[%zu] must be {\"token\": at least 16 characters, "
+                         "\"owner\": a name, \"role\": \"owner\" or \"admin\"}",
+                         i);
+                continue;
+            }
+            token_add(cfg, token, owner, role != NULL && strcmp(role, "admin") == 0);
+        }
+    }
+}
+
 int arc_config_load(const char *path, arc_config_t *cfg, arc_err_t *err)
 {
     json_error_t jerr;
@@ -216,6 +280,10 @@ int arc_config_load(const char *path, arc_config_t *cfg, arc_err_t *err)
     {
         const char *name;
         json_t *v;
+        if (strcmp(section, "auth") == 0) {
+            load_auth(cfg, obj, err, &bad);
+            continue;
+        }
         if (!section_known(section)) {
             complain(err, &bad, "config: unknown key '%s'", section);
             continue;
@@ -271,6 +339,13 @@ int arc_config_apply_env(arc_config_t *cfg, arc_err_t *err)
     int bad = 0;
 
     err->msg[0] = '\0';
+    const char *admin = getenv("ARCD_ADMIN_TOKEN");
+    if (admin != NULL && admin[0] != '\0') {
+        if (strlen(admin) < 16)
+            complain(err, &bad, "config: ARCD_ADMIN_TOKEN must have at least 16 characters");
+        else
+            token_add(cfg, admin, "admin", 1);
+    }
     for (size_t i = 0; i < sizeof(env) / sizeof(env[0]); i++) {
         const char *v = getenv(env[i].var);
         const key_t_ *k = find_key(env[i].section, env[i].name);

@@ -34,7 +34,7 @@ static const char *status_sql =
     " result::text, timings::text, compilation_time_ms, photo_width, photo_height,"
     " video_format, video_bytes, video_meta::text, fit_mode,"
     " to_char(created_at AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"'),"
-    " to_char(updated_at AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"')"
+    " to_char(updated_at AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"'), owner"
     " FROM ar_projects WHERE id = $1::uuid AND (expires_at IS NULL OR expires_at > now())";
 
 static json_t *val_or_null(PGresult *r, int col, int as_int)
@@ -138,6 +138,7 @@ static json_t *status_json(arc_daemon_t *d, PGresult *r)
 
 typedef struct status_entry_s {
     char id[40];
+    char *owner;
     char *body;
     size_t len;
     uint64_t at_ms;
@@ -169,6 +170,7 @@ static void status_cache_drop(const char *id)
 
     if (strcmp(e->id, id) == 0) {
         free(e->body);
+        free(e->owner);
         memset(e, 0, sizeof(*e));
     }
 }
@@ -177,6 +179,7 @@ void arc_api_status_cache_clear(void)
 {
     for (size_t i = 0; i < STATUS_CACHE_SLOTS; i++) {
         free(status_cache[i].body);
+        free(status_cache[i].owner);
         memset(&status_cache[i], 0, sizeof(status_cache[i]));
     }
 }
@@ -187,12 +190,13 @@ uint64_t arc_api_status_cache_hits(void)
 }
 
 /* Answers from the cache; returns 0 when it had nothing fresh. */
-static int status_from_cache(arc_http_req_t *req, arc_daemon_t *d, const char *id)
+static int status_from_cache(arc_http_req_t *req, arc_daemon_t *d, const char *id,
+                             const arc_token_t *who)
 {
     status_entry_t *e = status_slot(id);
 
     if (strcmp(e->id, id) != 0 || e->body == NULL || !cache_usable(d) ||
-        uv_now(d->loop) - e->at_ms > STATUS_CACHE_MS)
+        uv_now(d->loop) - e->at_ms > STATUS_CACHE_MS || !arc_auth_sees(who, e->owner))
         return 0;
     status_cache_hits++;
     arc_http_respond(req, 200, "application/json; charset=utf-8", "Cache-Control: no-store\r\n",
@@ -200,13 +204,15 @@ static int status_from_cache(arc_http_req_t *req, arc_daemon_t *d, const char *i
     return 1;
 }
 
-static void status_cache_put(arc_daemon_t *d, const char *id, const char *body)
+static void status_cache_put(arc_daemon_t *d, const char *id, const char *owner, const char *body)
 {
     status_entry_t *e = status_slot(id);
 
     if (!cache_usable(d))
         return;
     free(e->body);
+    free(e->owner);
+    e->owner = owner ? arc_xstrdup(owner) : NULL;
     snprintf(e->id, sizeof(e->id), "%s", id);
     e->body = arc_xstrdup(body);
     e->len = strlen(body);
@@ -222,9 +228,10 @@ struct arc_watch_s {
     arc_http_req_t *req;
     wkind_t kind;
     char id[40];
-    arc_pg_query_t *query; /* in flight */
-    int requery;           /* a change arrived while querying */
-    int have;              /* last_* hold what the client has seen */
+    arc_pg_query_t *query;  /* in flight */
+    const arc_token_t *who; /* the API token (NULL on the public view route) */
+    int requery;            /* a change arrived while querying */
+    int have;               /* last_* hold what the client has seen */
     char last_status[16], last_stage[32];
     int last_progress;
     uv_timer_t timer; /* long-poll deadline */
@@ -313,7 +320,9 @@ static void on_status(int status, PGresult *res, void *arg)
         watch_free(w);
         return;
     }
-    if (PQntuples(res) == 0) {
+    if (PQntuples(res) == 0 ||
+        !arc_auth_sees(w->who, PQgetisnull(res, 0, 18) ? NULL : PQgetvalue(res, 0, 18))) {
+        /* Another owner's project looks like no project at all. */
         if (w->kind == W_VIEW) {
             static const char page[] =
                 "<!doctype html><meta charset=utf-8><meta name=viewport "
@@ -396,7 +405,8 @@ static void on_status(int status, PGresult *res, void *arg)
         char *body = json_dumps(js, JSON_COMPACT | JSON_PRESERVE_ORDER);
         /* Only when no change has arrived since the query went out. */
         if (!w->requery)
-            status_cache_put(d, w->id, body);
+            status_cache_put(d, w->id, PQgetisnull(res, 0, 18) ? NULL : PQgetvalue(res, 0, 18),
+                             body);
         arc_http_respond(req, 200, "application/json; charset=utf-8", "Cache-Control: no-store\r\n",
                          body, strlen(body));
         free(body);
@@ -462,12 +472,14 @@ void arc_api_wake_all(arc_daemon_t *d, int closing)
     }
 }
 
-static void start_watch(arc_http_req_t *req, wkind_t kind, const char *id, uint64_t wait_ms)
+static void start_watch(arc_http_req_t *req, wkind_t kind, const char *id, uint64_t wait_ms,
+                        const arc_token_t *who)
 {
     arc_daemon_t *d = D(req);
     arc_watch_t *w = arc_xcalloc(1, sizeof(*w));
 
     w->d = d;
+    w->who = who;
     w->req = req;
     w->kind = kind;
     snprintf(w->id, sizeof(w->id), "%s", id);
@@ -571,8 +583,11 @@ void arc_api_on_head(arc_http_req_t *req)
                        "the server is shutting down");
         return;
     }
-    if (strcmp(r->name, "create-demo") == 0 || strcmp(r->name, "create") == 0)
-        arc_upload_head(req, d, strcmp(r->name, "create") == 0);
+    if (strcmp(r->name, "create-demo") == 0 || strcmp(r->name, "create") == 0) {
+        const arc_token_t *who = arc_auth_require(d, req);
+        if (who != NULL)
+            arc_upload_head(req, d, strcmp(r->name, "create") == 0, who->owner);
+    }
 }
 
 void arc_api_on_request(arc_http_req_t *req)
@@ -604,6 +619,9 @@ void arc_api_on_request(arc_http_req_t *req)
     }
     if (strcmp(route, "status") == 0 || strcmp(route, "events") == 0 ||
         strcmp(route, "view") == 0) {
+        const arc_token_t *who = NULL;
+        if (strcmp(route, "view") != 0 && (who = arc_auth_require(d, req)) == NULL)
+            return;
         rest = strrchr(req->path, '/') + 1;
         if (!arc_api_valid_id(rest)) {
             if (strcmp(route, "view") == 0) {
@@ -618,9 +636,9 @@ void arc_api_on_request(arc_http_req_t *req)
             return;
         }
         if (strcmp(route, "events") == 0) {
-            start_watch(req, W_EVENTS, rest, 0);
+            start_watch(req, W_EVENTS, rest, 0, who);
         } else if (strcmp(route, "view") == 0) {
-            start_watch(req, W_VIEW, rest, 0);
+            start_watch(req, W_VIEW, rest, 0, NULL);
         } else {
             uint64_t wait = 0;
             if (arc_http_query_param(req, "wait", buf, sizeof(buf)) != NULL) {
@@ -635,9 +653,9 @@ void arc_api_on_request(arc_http_req_t *req)
                     s = (double)d->cfg.status.max_wait_seconds;
                 wait = (uint64_t)(s * 1000);
             }
-            if (wait == 0 && status_from_cache(req, d, rest))
+            if (wait == 0 && status_from_cache(req, d, rest, who))
                 return;
-            start_watch(req, W_POLL, rest, wait);
+            start_watch(req, W_POLL, rest, wait, who);
         }
         return;
     }

@@ -56,6 +56,7 @@ typedef enum { PART_NONE, PART_PHOTO, PART_VIDEO, PART_FIELD } part_t;
 typedef struct upload_s {
     arc_daemon_t *d;
     int multi;           /* POST /api/ar/create */
+    char owner[130];     /* the API token's owner */
     arc_http_req_t *req; /* NULL once answered or aborted */
     char id[40];
     char tmpdir[3800];
@@ -521,7 +522,7 @@ static void insert(upload_t *u)
     snprintf(attempts, sizeof(attempts), "%lld", (long long)d->cfg.queue.max_attempts);
     snprintf(pfmt, sizeof(pfmt), "%s", strchr(u->photos[0].name, '.') + 1);
     snprintf(vfmt, sizeof(vfmt), "%s", u->n_videos ? strchr(u->videos[0].name, '.') + 1 : "");
-    const char *params[13] = {u->id,
+    const char *params[14] = {u->id,
                               u->multi ? "f" : "t",
                               ttl,
                               u->fit_mode,
@@ -533,24 +534,25 @@ static void insert(upload_t *u)
                               u->n_videos ? vfmt : NULL,
                               vb,
                               attempts,
-                              u->multi ? items_s : NULL};
+                              u->multi ? items_s : NULL,
+                              u->owner};
     /* One statement: the project and its items are there together when the
      * job's NOTIFY goes out at commit. */
     u->query = arc_pg_query(
         d->pool,
         "WITH p AS (INSERT INTO ar_projects (id, is_demo, expires_at, fit_mode, scale_width,"
         "   scale_height, config, photo_format, photo_bytes, video_format, video_bytes,"
-        "   max_attempts)"
+        "   max_attempts, owner)"
         " VALUES ($1::uuid, $2::boolean, CASE WHEN $2::boolean"
         "   THEN now() + make_interval(secs => $3::float8) END, $4, $5::int, $6::int,"
-        "   $7::jsonb, $8, $9::bigint, $10, $11::bigint, $12::int)"
+        "   $7::jsonb, $8, $9::bigint, $10, $11::bigint, $12::int, $14)"
         " RETURNING id, expires_at),"
         " i AS (INSERT INTO ar_project_items (project_id, position, photo_file, video_file)"
         "   SELECT p.id, x.position, x.photo, x.video FROM p,"
         "   json_to_recordset(coalesce($13::json, '[]')) AS x(position int, photo text, video "
         "text))"
         " SELECT to_char(expires_at AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"') FROM p",
-        13, params, on_inserted, u);
+        14, params, on_inserted, u);
     free(config);
     free(items_s);
 }
@@ -663,7 +665,7 @@ static void make_id(char out[40])
              b[14], b[15]);
 }
 
-void arc_upload_head(arc_http_req_t *req, arc_daemon_t *d, int multi)
+void arc_upload_head(arc_http_req_t *req, arc_daemon_t *d, int multi, const char *owner)
 {
     char boundary[ARC_MULTIPART_MAX_BOUNDARY + 2];
     const char *ct = arc_http_header(req, "content-type");
@@ -686,6 +688,7 @@ void arc_upload_head(arc_http_req_t *req, arc_daemon_t *d, int multi)
     u->d = d;
     u->req = req;
     u->multi = multi;
+    snprintf(u->owner, sizeof(u->owner), "%s", owner);
     for (int i = 0; i < 2 * ARC_MAX_TARGETS; i++)
         file_at(u, i)->fd = -1;
     snprintf(u->fit_mode, sizeof(u->fit_mode), "contain");

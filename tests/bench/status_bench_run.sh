@@ -11,16 +11,18 @@ printf '{"server": {"listen": "127.0.0.1:%s", "publicUrl": "http://127.0.0.1:%s"
  "storage": {"dir": "%s/storage"}, "limits": {"uploadsPerMinute": 0},
  "database": {"poolSize": 4}, "workers": {"count": 2},
  "viewer": {"template": "%s/config/viewer.html"}}\n' "$port" "$port" "$work" "$root" > "$work/arcd.json"
+export ARCD_ADMIN_TOKEN=bench-admin-token-0123456789
+auth="Authorization: Bearer $ARCD_ADMIN_TOKEN"
 "$arcd" serve --config "$work/arcd.json" 2> "$work/serve.log" &
 for _ in $(seq 100); do curl -sf "127.0.0.1:$port/healthz" >/dev/null && break; sleep 0.1; done
 # Distinct photos: the marker cache would answer repeats without compiling.
 for i in $(seq 16); do "$mk" texture 6000 6000 "$i" "$work/big$i.jpg"; done
-id=$(curl -s -F "photo=@$root/tests/data/card.png" -F "video=@$root/tests/data/sample.mp4" \
+id=$(curl -s -H "$auth" -F "photo=@$root/tests/data/card.png" -F "video=@$root/tests/data/sample.mp4" \
        "127.0.0.1:$port/api/ar/create-demo" | python3 -c 'import json,sys; print(json.load(sys.stdin)["arId"])')
 # Keep both workers compiling 36-megapixel photos for the whole run.
 uploads=()
 for i in $(seq 16); do
-  curl -s -o /dev/null -F "photo=@$work/big$i.jpg" -F "video=@$root/tests/data/sample.mp4" \
+  curl -s -o /dev/null -H "$auth" -F "photo=@$work/big$i.jpg" -F "video=@$root/tests/data/sample.mp4" \
        "127.0.0.1:$port/api/ar/create-demo" &
   uploads+=($!)
 done
@@ -32,7 +34,7 @@ sleep 1
   done ) > "$work/conns" &
 sampler=$!
 busy=$(curl -s "127.0.0.1:$port/metrics" | awk '/^arcd_workers\{state="busy"\}/ {print $2}')
-wrk -t2 -c64 -d"${secs}s" --latency "http://127.0.0.1:$port/api/ar/status/$id" > "$work/wrk.txt"
+wrk -t2 -c64 -d"${secs}s" --latency -H "$auth" "http://127.0.0.1:$port/api/ar/status/$id" > "$work/wrk.txt"
 kill "$sampler"
 busy_end=$(curl -s "127.0.0.1:$port/metrics" | awk '/^arcd_workers\{state="busy"\}/ {print $2}')
 hits=$(curl -s "127.0.0.1:$port/metrics" | awk '/^arcd_status_cache_hits_total/ {print $2}')

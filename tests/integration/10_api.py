@@ -12,7 +12,7 @@ import tempfile
 import threading
 import time
 
-from harness import ARCD, DATA, Daemon, check, fake_mp4, finish, sample_mp4, photo_bytes, psql
+from harness import ADMIN_TOKEN, ARCD, DATA, Daemon, check, fake_mp4, finish, sample_mp4, photo_bytes, psql
 
 # Bad settings stop the daemon at start-up with one line per problem.
 with tempfile.NamedTemporaryFile("w", suffix=".json", delete=False) as f:
@@ -33,7 +33,7 @@ slow_result = {}
 def slow_sender():
     """A client dripping its body: cut off by the slow-sender guard."""
     s = socket.create_connection(("127.0.0.1", d.port))
-    s.sendall(b"POST /api/ar/create-demo HTTP/1.1\r\nHost: x\r\nContent-Type: multipart/form-data; "
+    s.sendall(b"POST /api/ar/create-demo HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer " + ADMIN_TOKEN.encode() + b"\r\nContent-Type: multipart/form-data; "
               b"boundary=q\r\nContent-Length: 100000\r\n\r\n--q\r\n")
     t0 = time.time()
     s.settimeout(1)
@@ -231,7 +231,7 @@ try:
     st, _, js = d.upload(photo, video)
     ar3 = js["arId"]
     c = http.client.HTTPConnection("127.0.0.1", d.port, timeout=60)
-    c.request("GET", f"/api/ar/events/{ar3}")
+    c.request("GET", f"/api/ar/events/{ar3}", headers={"Authorization": f"Bearer {ADMIN_TOKEN}"})
     r = c.getresponse()
     events = []
     check(r.status == 200 and r.getheader("Content-Type") == "text/event-stream", "events: text/event-stream")
@@ -360,7 +360,7 @@ try:
 
     # A client that disconnects halfway through an upload leaves nothing behind.
     s = socket.create_connection(("127.0.0.1", d.port))
-    s.sendall(b"POST /api/ar/create-demo HTTP/1.1\r\nHost: x\r\nContent-Type: multipart/form-data; boundary=q\r\n"
+    s.sendall(b"POST /api/ar/create-demo HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer " + ADMIN_TOKEN.encode() + b"\r\nContent-Type: multipart/form-data; boundary=q\r\n"
               b"Content-Length: 100000\r\n\r\n--q\r\nContent-Disposition: form-data; name=\"photo\"\r\n\r\n" + photo[:5000])
     time.sleep(0.3)
     s.close()

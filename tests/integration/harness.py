@@ -63,9 +63,15 @@ def psql(sql):
     return out.stdout.strip()
 
 
+# The admin token every test daemon gets through $ARCD_ADMIN_TOKEN, and that
+# Daemon.request() sends on /api/ routes unless told otherwise.
+ADMIN_TOKEN = "test-admin-token-0123456789"
+
+
 class Daemon:
-    def __init__(self, storage=None, **config):
+    def __init__(self, storage=None, admin_token=ADMIN_TOKEN, **config):
         self.port = free_port()
+        self.admin_token = admin_token
         self.storage = storage or tempfile.mkdtemp(prefix="arcd-storage-")
         cfg = {
             "server": {"listen": f"127.0.0.1:{self.port}", "publicUrl": f"http://127.0.0.1:{self.port}"},
@@ -88,6 +94,9 @@ class Daemon:
         env = dict(os.environ)
         for k in ("ARCD_LISTEN", "ARCD_STORAGE_DIR", "ARCD_WORKERS", "ARCD_POOL_SIZE", "ARCD_PUBLIC_URL", "DATABASE_URL"):
             env.pop(k, None)
+        env.pop("ARCD_ADMIN_TOKEN", None)
+        if self.admin_token:
+            env["ARCD_ADMIN_TOKEN"] = self.admin_token
         self.proc = subprocess.Popen([ARCD, "serve", "--config", self.config], stdout=self.log, stderr=self.log, env=env)
         deadline = time.time() + 20
         while time.time() < deadline:
@@ -106,9 +115,13 @@ class Daemon:
         with open(self.log.name, errors="replace") as f:
             return f.read()
 
-    def request(self, method, path, body=None, headers=None, timeout=30):
+    def request(self, method, path, body=None, headers=None, timeout=30, token=ADMIN_TOKEN):
+        """token: sent as a bearer token on /api/ routes (None: no header)."""
+        headers = dict(headers or {})
+        if token is not None and path.startswith("/api/"):
+            headers.setdefault("Authorization", f"Bearer {token}")
         c = http.client.HTTPConnection("127.0.0.1", self.port, timeout=timeout)
-        c.request(method, path, body=body, headers=headers or {})
+        c.request(method, path, body=body, headers=headers)
         r = c.getresponse()
         data = r.read()
         hdrs = {k.lower(): v for k, v in r.getheaders()}
@@ -122,7 +135,7 @@ class Daemon:
         except ValueError:
             return st, h, data
 
-    def upload(self, photo, video, fields=None, photo_name="photo.jpg", video_name="clip.mp4"):
+    def upload(self, photo, video, fields=None, photo_name="photo.jpg", video_name="clip.mp4", token=ADMIN_TOKEN):
         boundary = "arcd" + uuid.uuid4().hex
         parts = []
         for name, value in (fields or {}).items():
@@ -132,10 +145,10 @@ class Daemon:
         if video is not None:
             parts.append(f'--{boundary}\r\nContent-Disposition: form-data; name="video"; filename="{video_name}"\r\nContent-Type: video/mp4\r\n\r\n'.encode() + video + b"\r\n")
         body = b"".join(parts) + f"--{boundary}--\r\n".encode()
-        return self.json("POST", "/api/ar/create-demo", body=body,
+        return self.json("POST", "/api/ar/create-demo", body=body, token=token,
                          headers={"Content-Type": f"multipart/form-data; boundary={boundary}"})
 
-    def create(self, pairs, fields=None):
+    def create(self, pairs, fields=None, token=ADMIN_TOKEN):
         """POST /api/ar/create with (photo, video) pairs (video may be None)."""
         boundary = "arcd" + uuid.uuid4().hex
         parts = []
@@ -146,7 +159,7 @@ class Daemon:
             if video is not None:
                 parts.append(f'--{boundary}\r\nContent-Disposition: form-data; name="video"; filename="v"\r\n\r\n'.encode() + video + b"\r\n")
         body = b"".join(parts) + f"--{boundary}--\r\n".encode()
-        return self.json("POST", "/api/ar/create", body=body,
+        return self.json("POST", "/api/ar/create", body=body, token=token,
                          headers={"Content-Type": f"multipart/form-data; boundary={boundary}"})
 
     def wait_status(self, ar_id, want=("ready", "error"), timeout=60):

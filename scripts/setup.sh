@@ -10,6 +10,7 @@ packages=(
   clang-format
   libjpeg62-turbo-dev libpng-dev libmsgpack-dev libjansson-dev
   libuv1-dev libhttp-parser-dev libpq-dev libssl-dev libqrencode-dev libexif-dev
+  libseccomp-dev
   libavformat-dev libavcodec-dev libavfilter-dev libswscale-dev libswresample-dev libavutil-dev
   ffmpeg
   zbar-tools chromium

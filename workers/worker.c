@@ -144,6 +144,11 @@ int arc_worker_main(int argc, char **argv)
         if (setrlimit(RLIMIT_AS, &rl) != 0)
             perror("arcd worker: setrlimit");
     }
+    /* No network and no exec from here on. */
+    if (arc_sandbox_enter(&err) != 0) {
+        fprintf(stderr, "arcd worker: %s\n", err.msg);
+        return 3;
+    }
     json_t *hello =
         json_pack("{s:i, s:s, s:i}", "v", ARC_PROTO_VERSION, "type", "hello", "pid", (int)getpid());
     arc_proto_write_fd(STDOUT_FILENO, hello);
@@ -161,6 +166,7 @@ int arc_worker_main(int argc, char **argv)
             return 3;
         }
         if (strcmp(str(msg, "type"), "job") == 0) {
+            arc_sandbox_selftest();
             json_t *reply = arc_worker_run_job(msg, send_progress);
             rc = arc_proto_write_fd(STDOUT_FILENO, reply);
             json_decref(reply);

@@ -107,6 +107,13 @@ void arc_job_progress(arc_job_t *job, int percent);
 int arc_pipeline_run(arc_job_t *job, arc_err_t *err);
 void arc_job_dispose(arc_job_t *job);
 
+/* workers/sandbox.c: forbids network, exec and new processes from now on
+ * (seccomp; a forbidden call kills the process). Returns 0 or ARC_EINTERNAL. */
+int arc_sandbox_enter(arc_err_t *err);
+
+/* The test hook ARCD_TEST_FORBIDDEN_CALL=socket|execve: makes that call. */
+void arc_sandbox_selftest(void);
+
 /* Runs the job a daemon's "job" message describes (include/arcd/proto.h) and
  * returns its "done" message (new reference). progress may be NULL. */
 json_t *arc_worker_run_job(json_t *msg,

@@ -127,6 +127,7 @@ static void on_process_exit(uv_process_t *p, int64_t status, int term_signal)
                  term_signal == SIGSEGV   ? "a memory fault"
                  : term_signal == SIGABRT ? "an abort, such as running out of memory"
                  : term_signal == SIGKILL ? "killed"
+                 : term_signal == SIGSYS  ? "a forbidden system call, stopped by the sandbox"
                                           : "a signal");
     else
         snprintf(why, sizeof(why), "the worker exited with status %lld", (long long)status);

@@ -58,6 +58,25 @@ try:
 finally:
     d.cleanup()
 
+# The workers' sandbox: a worker making a forbidden call (here through the
+# test hook ARCD_TEST_FORBIDDEN_CALL) is killed by seccomp; the daemon lives
+# on, the job ends in error with the reason, and the worker is replaced.
+for call in ("socket", "execve"):
+    os.environ["ARCD_TEST_FORBIDDEN_CALL"] = call
+    d = Daemon(queue={"maxAttempts": 1})
+    del os.environ["ARCD_TEST_FORBIDDEN_CALL"]
+    try:
+        st, _, js = d.upload(photo_bytes("pictarize.jpg"), sample_mp4())
+        final = d.wait_status(js["arId"], timeout=60)
+        check(final["status"] == "error" and "signal 31, a forbidden system call, stopped by the sandbox" in (final["errorMessage"] or ""),
+              f"{call}() in a worker: killed by the sandbox, the job fails with the reason ({final['errorMessage']})")
+        st, _, _ = d.request("GET", "/healthz")
+        check(st == 200 and d.proc.poll() is None, f"after {call}() the daemon is still up")
+        check("sandbox is off" not in d.logs() and "execv() failed" not in d.logs(), f"{call}() never ran")
+        check(d.metric("arcd_worker_restarts_total") >= 1, "the worker was replaced")
+    finally:
+        d.cleanup()
+
 # A token too short to be a secret is a configuration error.
 with tempfile.NamedTemporaryFile("w", suffix=".json", delete=False) as f:
     json.dump({"auth": {"tokens": [{"token": "short", "owner": "x"}]}}, f)

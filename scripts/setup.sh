@@ -7,7 +7,7 @@ set -euo pipefail
 
 packages=(
   build-essential cmake pkg-config git python3 bsdutils time curl
-  clang-format
+  clang-format clang
   libjpeg62-turbo-dev libpng-dev libmsgpack-dev libjansson-dev
   libuv1-dev libhttp-parser-dev libpq-dev libssl-dev libqrencode-dev libexif-dev
   libseccomp-dev

@@ -3,7 +3,9 @@
 # through CTest: once on the Release build, and once more on a build with
 # AddressSanitizer and UndefinedBehaviorSanitizer, which catches memory and
 # arithmetic errors in the hand-written code (decoders, .mind reader, compiler).
-# This is what .ci/run calls. ARCD_TEST_QUICK=1 skips the sanitizer pass.
+# Then each libFuzzer harness of tests/fuzz/ for a bounded time (clang).
+# This is what .ci/run calls. ARCD_TEST_QUICK=1 skips the sanitizer and fuzzing
+# passes; ARCD_FUZZ_SECONDS sets the time per harness (default 20).
 set -euo pipefail
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 "$root/scripts/setup.sh"
@@ -19,4 +21,13 @@ if [ "${ARCD_TEST_QUICK:-}" != "1" ]; then
   (cd "$root/build-asan" && ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 \
      UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1 \
      ctest --output-on-failure --timeout 900 -j"$(nproc)" -E '^style\.')
+fi
+
+if [ "${ARCD_TEST_QUICK:-}" != "1" ]; then
+  echo
+  echo "== fuzzing: each libFuzzer harness for ${ARCD_FUZZ_SECONDS:-20} s (tests/fuzz/) =="
+  CC=clang cmake -S "$root" -B "$root/build-fuzz" -DCMAKE_BUILD_TYPE=RelWithDebInfo -DARCD_FUZZ=ON \
+        >/dev/null
+  cmake --build "$root/build-fuzz" -j"$(nproc)" -- --no-print-directory >/dev/null
+  "$root/tests/fuzz/run.sh" "$root/build-fuzz" "${ARCD_FUZZ_SECONDS:-20}"
 fi

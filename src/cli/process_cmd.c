@@ -64,7 +64,8 @@ int arc_cli_process(int argc, char **argv)
     int n_photos = 0, n_videos = 0, sw = 0, sh = 0, threads = 0, status;
     arc_config_t cfg;
 
-    for (int i = 1; i < argc; i++) {
+    /* Every option takes a value: they come in pairs. */
+    for (int i = 1; i < argc; i += 2) {
         const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
         if (v == NULL)
             return usage();
@@ -86,7 +87,6 @@ int arc_cli_process(int argc, char **argv)
             threads = (int)strtol(v, NULL, 10);
         else if (strcmp(a, "--config") != 0)
             return usage();
-        i++;
     }
     if (dir == NULL || n_photos == 0 || n_videos > n_photos)
         return usage();

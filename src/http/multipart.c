@@ -43,7 +43,7 @@ static int fail(arc_multipart_t *m, const char *msg)
 
 static int is_bchar(int c)
 {
-    return isalnum(c) || strchr("'()+_,-./:=? ", c) != NULL;
+    return c != '\0' && (isalnum(c) || strchr("'()+_,-./:=? ", c) != NULL);
 }
 
 int arc_multipart_boundary(const char *ct, char *out, size_t outlen)
@@ -53,9 +53,9 @@ int arc_multipart_boundary(const char *ct, char *out, size_t outlen)
 
     if (ct == NULL || strncasecmp(ct, "multipart/form-data", 19) != 0)
         return -1;
-    for (p = ct + 19; *p; p++) {
-        if (*p != ';')
-            continue;
+    /* Each parameter after a ';' (a ';' may end the string: strchr then
+     * finds no more). */
+    for (p = ct + 19; (p = strchr(p, ';')) != NULL;) {
         p++;
         while (*p == ' ' || *p == '\t')
             p++;

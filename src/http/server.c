@@ -874,6 +874,11 @@ void arc_http_error(arc_http_req_t *req, int status, const char *code, const cha
     va_start(ap, fmt);
     vsnprintf(msg, sizeof(msg), fmt, ap);
     va_end(ap);
+    /* Messages quote what the client sent (paths, field names), which need
+     * not be UTF-8; JSON strings must be. */
+    for (char *p = msg; *p; p++)
+        if ((unsigned char)*p < 0x20 || (unsigned char)*p >= 0x7f)
+            *p = '?';
     json_t *js = json_pack("{s:s, s:s}", "error", msg, "code", code);
     char *s = json_dumps(js, JSON_COMPACT | JSON_PRESERVE_ORDER);
     char headers[512];

@@ -65,6 +65,7 @@ int arc__image_decode_png(const uint8_t *buf, size_t len, arc__pixels_t *px, arc
     png_infop info = NULL;
     uint8_t *volatile grey = NULL;
     uint8_t *volatile rgba = NULL;
+    png_bytep *volatile rows = NULL; /* interlaced: every row until the last pass */
     int rc = 0;
 
     /* libpng's png_read_info() reads on to the first IDAT; the size sits at a
@@ -119,11 +120,10 @@ int arc__image_decode_png(const uint8_t *buf, size_t len, arc__pixels_t *px, arc
     if (passes > 1) {
         /* Interlaced images need every row in memory until the last pass. */
         rgba = arc_xmallocarray(stride, h);
-        png_bytep *rows = arc_xmallocarray(h, sizeof(*rows));
+        rows = arc_xmallocarray(h, sizeof(*rows));
         for (png_uint_32 y = 0; y < h; y++)
             rows[y] = rgba + (size_t)y * stride;
         png_read_image(png, rows);
-        free(rows);
         for (png_uint_32 y = 0; y < h; y++)
             put_row(rgba + (size_t)y * stride, ch, (int)w, px->channels,
                     grey + (size_t)y * out_stride);
@@ -148,6 +148,7 @@ int arc__image_decode_png(const uint8_t *buf, size_t len, arc__pixels_t *px, arc
     grey = NULL;
 out:
     png_destroy_read_struct(&png, info ? &info : NULL, NULL);
+    free(rows);
     free(rgba);
     free(grey);
     return rc;

@@ -331,6 +331,14 @@ try:
     check(st == 431 and js.get("code") == "header_too_large", f"a head over maxHeaderBytes gets 431 ({st})")
 
     # Raw protocol errors.
+    # Found by fuzz_http: a path that is not UTF-8, quoted in the error
+    # message, made the JSON encoder fail and the daemon crash.
+    s = socket.create_connection(("127.0.0.1", d.port))
+    s.sendall(b"GET /api/ar/status/ab\xcf?wait=5 HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer "
+              + ADMIN_TOKEN.encode() + b"\r\nConnection: close\r\n\r\n")
+    resp = s.recv(4096)
+    s.close()
+    check(resp.startswith(b"HTTP/1.1 404") and b"ab?" in resp, f"a path that is not UTF-8: a JSON 404 ({resp[:60]})")
     s = socket.create_connection(("127.0.0.1", d.port))
     s.sendall(b"NOT HTTP AT ALL\r\n\r\n")
     resp = s.recv(4096).decode(errors="replace")

@@ -132,6 +132,15 @@ static void test_boundary_header(void)
           strcmp(b, "a b:c") == 0);
     CHECK(arc_multipart_boundary("multipart/form-data; charset=x; boundary=q", b, sizeof(b)) == 0);
     CHECK(arc_multipart_boundary("multipart/form-data", b, sizeof(b)) != 0);
+    /* Found by fuzz_http: a ';' at the very end made the scan run past the
+     * string's end. Exact-size heap copies so AddressSanitizer sees it. */
+    static const char *const tails[] = {"multipart/form-data;", "multipart/form-data; ",
+                                        "multipart/form-data;;", "multipart/form-data; x=1;"};
+    for (size_t i = 0; i < sizeof(tails) / sizeof(tails[0]); i++) {
+        char *ct = strdup(tails[i]);
+        CHECK(arc_multipart_boundary(ct, b, sizeof(b)) != 0);
+        free(ct);
+    }
     CHECK(arc_multipart_boundary("multipart/form-data; boundary=", b, sizeof(b)) != 0);
     CHECK(arc_multipart_boundary("multipart/form-data; boundary=\"unterminated", b, sizeof(b)) !=
           0);

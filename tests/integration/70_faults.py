@@ -1,0 +1,127 @@
+"""Faults as production has them, and nothing accepted is lost: the storage
+disk full (a small tmpfs) while uploading and while a worker writes its
+results; PostgreSQL stopped for 10 s while jobs run and uploads arrive; a
+worker over its memory limit. After each, every accepted project ends ready
+or error with a reason, and no temporary file is left behind. (kill -9 of a
+worker and of the daemon: 20_queue.py.)
+usage (inside pg_virtualenv): 70_faults.py ARCD MKIMAGE"""
+import os
+import subprocess
+import sys
+import tempfile
+import time
+
+from harness import Daemon, check, finish, photo_bytes, psql, sample_mp4
+
+MKIMAGE = sys.argv[2]
+asan = "ASAN_OPTIONS" in os.environ
+
+
+def leftovers(storage):
+    """Temporary files anywhere in the storage: uploads in flight, atomic writes."""
+    found = []
+    for dirpath, _, files in os.walk(storage):
+        found += [os.path.join(dirpath, f) for f in files if f.endswith((".part", ".tmp")) or ".tmp" in f]
+    return found
+
+
+def tmpfs(size):
+    d = tempfile.mkdtemp(prefix="arcd-full-")
+    r = subprocess.run(["mount", "-t", "tmpfs", "-o", f"size={size}", "tmpfs", d], capture_output=True, text=True)
+    return d if r.returncode == 0 else None
+
+
+photo, video = photo_bytes("pictarize.jpg"), sample_mp4()
+
+# ---- the disk full while an upload is stored ----
+small = tmpfs("2m")
+if small is None:
+    print("skip the disk-full cases: cannot mount a tmpfs here (not root?)")
+else:
+    d = Daemon(storage=small)
+    try:
+        st, _, js = d.upload(photo, video + os.urandom(3_000_000))
+        check(st == 507 and js["code"] == "storage_full", f"an upload that does not fit: 507 storage_full ({st} {js})")
+        check(leftovers(small) == [] and os.listdir(os.path.join(small, "ar-storage")) == [],
+              "nothing of it is left behind")
+        check(psql("select count(*) from ar_projects") == "0", "and no project was recorded")
+        # ---- the disk full while the worker writes its results ----
+        # The upload fits (about 0.2 MB); the print, the marker and the
+        # features (about 2 MB) do not.
+        st, _, js = d.upload(photo, video)
+        check(st == 202, "a small upload fits and is accepted")
+        final = d.wait_status(js["arId"], timeout=120)
+        check(final["status"] == "error" and "No space left on device" in (final["errorMessage"] or ""),
+              f"its job ends in error with the reason: {final['errorMessage']}")
+        check(leftovers(small) == [], f"no temporary file is left behind ({leftovers(small)})")
+        st, _, _ = d.request("GET", "/healthz")
+        check(st == 200, "the daemon is fine")
+    finally:
+        d.cleanup()
+        subprocess.run(["umount", small])
+        os.rmdir(small)
+    psql("delete from ar_projects")
+
+# ---- PostgreSQL stopped for 10 s while jobs run and uploads arrive ----
+cluster = os.environ.get("PGCLUSTER", "15/regress").split("/")
+d = Daemon(limits={"uploadsPerMinute": 1000}, queue={"leaseSeconds": 3},
+           database={"acquireTimeoutMs": 1000})
+try:
+    accepted = []
+    for i in range(4):
+        st, _, js = d.upload(photo, video)
+        if st == 202:
+            accepted.append(js["arId"])
+    subprocess.run(["pg_ctlcluster", cluster[0], cluster[1], "stop", "-m", "fast"], check=True, capture_output=True)
+    t_stop = time.time()
+    outage = []
+    while time.time() - t_stop < 10:
+        st, _, js = d.upload(photo, video)
+        outage.append(st)
+        if st == 202:
+            accepted.append(js["arId"])
+        time.sleep(0.5)
+    subprocess.run(["pg_ctlcluster", cluster[0], cluster[1], "start"], check=True, capture_output=True)
+    check(all(s in (202, 503) for s in outage) and 503 in outage,
+          f"during the 10 s outage uploads get a clean 503 ({sorted(set(outage))})")
+    deadline = time.time() + 30
+    while time.time() < deadline and d.json("GET", "/readyz")[0] != 200:
+        time.sleep(0.2)
+    for i in range(4):
+        st, _, js = d.upload(photo, video)
+        if st == 202:
+            accepted.append(js["arId"])
+    done = [d.wait_status(a, timeout=180) for a in accepted]
+    states = [js["status"] if js else None for js in done]
+    check(len(accepted) >= 8 and all(s == "ready" for s in states),
+          f"every one of the {len(accepted)} accepted projects ends ready ({states})")
+    check(d.tmp_files() == [] and leftovers(d.storage) == [], "no temporary files")
+finally:
+    d.cleanup()
+
+# ---- a worker over its memory limit ----
+if asan:
+    print("skip the memory-limit case: AddressSanitizer builds run workers without one")
+else:
+    # A 38-megapixel interlaced PNG: libpng needs every row in memory, about
+    # 270 MB with the output; the worker may have 350 MB of address space.
+    tmp = tempfile.mkdtemp()
+    big = os.path.join(tmp, "big.png")
+    subprocess.run([MKIMAGE, "texture", "7000", "5500", "3", os.path.join(tmp, "big.pgm")], check=True)
+    subprocess.run([MKIMAGE, "convert", os.path.join(tmp, "big.pgm"), "interlaced", big], check=True)
+    d = Daemon(workers={"memoryMb": 350, "count": 1}, queue={"maxAttempts": 1})
+    try:
+        with open(big, "rb") as f:
+            st, _, js = d.upload(f.read(), video)
+        final = d.wait_status(js["arId"], timeout=120)
+        check(final["status"] == "error" and final["errorMessage"],
+              f"a 38-megapixel interlaced PNG in a worker limited to 350 MB: error with a reason ({final['errorMessage']})")
+        st, _, _ = d.request("GET", "/healthz")
+        check(st == 200, "the daemon is fine")
+        st, _, js = d.upload(photo, video)
+        check(d.wait_status(js["arId"], timeout=120)["status"] == "ready",
+              "the next job, within the limit, ends ready on a new worker")
+        check(leftovers(d.storage) == [], "no temporary files")
+    finally:
+        d.cleanup()
+finish()

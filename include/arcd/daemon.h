@@ -42,6 +42,8 @@ struct arc_daemon_s {
     char *template_path; /* absolute path of the viewer template */
     char *vendor;        /* absolute folder of the viewer's scripts */
     char node[96];       /* this daemon's name in leases: host:pid:random */
+    int worker_user;     /* workers run as worker_uid/worker_gid (workers.user) */
+    unsigned worker_uid, worker_gid;
     arc_http_server_t *http;
     arc_pg_pool_t *pool;
     arc_workers_t *workers;
@@ -110,6 +112,10 @@ const arc_token_t *arc_auth_require(arc_daemon_t *d, arc_http_req_t *req);
 /* 1 when token t may see a project of owner (admins see all; NULL t: a
  * public route, which sees all). */
 int arc_auth_sees(const arc_token_t *t, const char *owner);
+
+/* Gives path to the workers' user, when workers run as one (a project's
+ * folder and uploads, so that its worker can read and write there). */
+void arc_daemon_hand_to_workers(arc_daemon_t *d, const char *path);
 
 /* ---- sweep.c ---- */
 

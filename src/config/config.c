@@ -55,6 +55,7 @@ static const key_t_ keys[] = {
     K("workers", "memoryMb", T_INT, workers.memory_mb, 64, 1 << 20),
     K("workers", "jobTimeoutSeconds", T_INT, workers.job_timeout_seconds, 1, 86400),
     K("workers", "nice", T_INT, workers.nice, 0, 19),
+    K("workers", "user", T_STR, workers.user, 0, 0),
     K("compile", "maxPixels", T_U64, compile.max_pixels, 1, (int64_t)1 << 40),
     K("compile", "threads", T_INT32, compile.threads, 0, 256),
     K("demo", "ttlHours", T_DBL, demo.ttl_hours, 0, 24 * 365),
@@ -110,6 +111,7 @@ void arc_config_defaults(arc_config_t *cfg)
     cfg->workers.memory_mb = 1536;
     cfg->workers.job_timeout_seconds = 300;
     cfg->workers.nice = 10;
+    set_str(&cfg->workers.user, "");
     cfg->compile.max_pixels = ARC_IMAGE_DEFAULT_MAX_PIXELS;
     cfg->compile.threads = 0;
     cfg->demo.ttl_hours = 24;

@@ -101,6 +101,11 @@ static void on_chunk_written(arc_http_req_t *req, int status, void *arg)
     (void)req;
     f->writing = 0;
     if (f->req == NULL || status < 0) {
+        /* A failed write: the server closes the connection right after this
+         * callback, which must then not call on_abort on what is freed here
+         * (found by the load benchmark: clients leaving mid-download). */
+        if (f->req != NULL)
+            take_req(f);
         fs_free(f);
         return;
     }

@@ -12,6 +12,7 @@
 #include <errno.h>
 #include <limits.h>
 #include <signal.h>
+#include <pwd.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -224,6 +225,45 @@ char *arc_daemon_metrics(arc_daemon_t *d)
     return b.s;
 }
 
+/* workers.user: workers run as that user. The daemon must start as root to
+ * switch; the storage folders become traversable (0711) but not listable,
+ * the marker cache the workers' own; each project's folder and uploads are
+ * handed over as they are made (arc_daemon_hand_to_workers). */
+static int worker_user(arc_daemon_t *d)
+{
+    struct passwd *pw = getpwnam(d->cfg.workers.user);
+    char sub[PATH_MAX + 32];
+
+    if (pw == NULL) {
+        fprintf(stderr, "arcd serve: workers.user '%s': no such user\n", d->cfg.workers.user);
+        return -1;
+    }
+    if (geteuid() != 0) {
+        fprintf(stderr, "arcd serve: workers.user '%s' needs the daemon to start as root\n",
+                d->cfg.workers.user);
+        return -1;
+    }
+    d->worker_user = 1;
+    d->worker_uid = (unsigned)pw->pw_uid;
+    d->worker_gid = (unsigned)pw->pw_gid;
+    snprintf(sub, sizeof(sub), "%s/ar-storage", d->storage);
+    int ok = chmod(d->storage, 0711) == 0 && chmod(sub, 0711) == 0;
+    snprintf(sub, sizeof(sub), "%s/cache", d->storage);
+    ok = ok && chown(sub, pw->pw_uid, pw->pw_gid) == 0 && chmod(sub, 0700) == 0;
+    if (!ok) {
+        fprintf(stderr, "arcd serve: cannot prepare the storage for workers.user: %s\n",
+                strerror(errno));
+        return -1;
+    }
+    return 0;
+}
+
+void arc_daemon_hand_to_workers(arc_daemon_t *d, const char *path)
+{
+    if (d->worker_user && chown(path, (uid_t)d->worker_uid, (gid_t)d->worker_gid) != 0)
+        fprintf(stderr, "arcd: chown %s: %s\n", path, strerror(errno));
+}
+
 /* ---- the loop ---- */
 
 static void on_notify(const char *channel, const char *payload, void *arg)
@@ -390,6 +430,8 @@ int arc_serve_main(int argc, char **argv)
         return daemon_free(d, 2);
     }
     sweep_tmp(sub);
+    if (d->cfg.workers.user[0] != '\0' && worker_user(d) != 0)
+        return daemon_free(d, 2);
     if (realpath(d->cfg.viewer.template_path, path) == NULL || access(path, R_OK) != 0) {
         fprintf(stderr, "arcd serve: viewer.template '%s': %s\n", d->cfg.viewer.template_path,
                 strerror(errno));

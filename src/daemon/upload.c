@@ -598,6 +598,7 @@ static void on_synced(uv_fs_t *fs)
         fail(u, 500, "storage_error", "cannot create the project folder: %s", strerror(errno));
         return;
     }
+    arc_daemon_hand_to_workers(d, dir);
     for (int i = 0; i < 2 * ARC_MAX_TARGETS; i++) {
         f = file_at(u, i);
         if (!f->present)
@@ -608,6 +609,7 @@ static void on_synced(uv_fs_t *fs)
             return;
         }
         f->tmp[0] = '\0';
+        arc_daemon_hand_to_workers(d, dst);
     }
     insert(u);
 }

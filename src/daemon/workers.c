@@ -229,6 +229,13 @@ static void spawn(wproc_t *w)
     stdio[2].data.fd = 2;
     o.file = d->exe;
     o.args = args;
+    if (d->worker_user) {
+        /* An unprivileged user: libuv switches (and drops supplementary
+         * groups) in the child before exec. */
+        o.flags |= UV_PROCESS_SETUID | UV_PROCESS_SETGID;
+        o.uid = (uv_uid_t)d->worker_uid;
+        o.gid = (uv_gid_t)d->worker_gid;
+    }
     o.exit_cb = on_process_exit;
     o.stdio = stdio;
     o.stdio_count = 3;

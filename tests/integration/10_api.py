@@ -331,6 +331,20 @@ try:
     check(st == 431 and js.get("code") == "header_too_large", f"a head over maxHeaderBytes gets 431 ({st})")
 
     # Raw protocol errors.
+    # Clients that leave in the middle of a download (a reset while the
+    # daemon is still writing): the daemon must survive them all.
+    import struct as _struct
+    for _ in range(30):
+        s = socket.create_connection(("127.0.0.1", d.port))
+        s.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
+        s.sendall(f"GET /objects/ar-storage/{ar}/marker.mind HTTP/1.1\r\nHost: x\r\n\r\n".encode())
+        s.recv(1024)
+        s.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, _struct.pack("ii", 1, 0))
+        s.close()
+    time.sleep(0.5)
+    st, _, _ = d.request("GET", "/healthz")
+    check(st == 200 and d.proc.poll() is None, "30 clients reset mid-download: the daemon is fine")
+
     # Found by fuzz_http: a path that is not UTF-8, quoted in the error
     # message, made the JSON encoder fail and the daemon crash.
     s = socket.create_connection(("127.0.0.1", d.port))

@@ -77,6 +77,30 @@ for call in ("socket", "execve"):
     finally:
         d.cleanup()
 
+# Workers as an unprivileged user (workers.user): the daemon, started as
+# root, hands each project's folder to that user; the worker can write
+# nothing else.
+if os.geteuid() == 0:
+    import pwd
+    nobody = pwd.getpwnam("nobody")
+    d = Daemon(workers={"user": "nobody", "count": 1})
+    try:
+        st, _, js = d.upload(photo_bytes("pictarize.jpg"), sample_mp4())
+        final = d.wait_status(js["arId"], timeout=120)
+        check(final["status"] == "ready", f"with workers.user nobody the job ends ready ({final.get('errorMessage')})")
+        uids = []
+        for pid in d.worker_pids():
+            with open(f"/proc/{pid}/status") as f:
+                uids += [int(l.split()[1]) for l in f if l.startswith("Uid:")]
+        check(uids and all(u == nobody.pw_uid for u in uids), f"the workers run as nobody ({uids})")
+        marker = os.path.join(d.storage, "ar-storage", js["arId"], "marker.mind")
+        check(os.stat(marker).st_uid == nobody.pw_uid, "their results belong to nobody")
+        check(os.stat(os.path.join(d.storage, "tmp")).st_uid == 0, "the uploads in flight stay the daemon's")
+    finally:
+        d.cleanup()
+else:
+    print("skip workers.user: not root")
+
 # A token too short to be a secret is a configuration error.
 with tempfile.NamedTemporaryFile("w", suffix=".json", delete=False) as f:
     json.dump({"auth": {"tokens": [{"token": "short", "owner": "x"}]}}, f)

@@ -62,7 +62,7 @@ typedef struct arc_config_s {
         int64_t memory_mb;
         int64_t job_timeout_seconds;
         int64_t nice;
-        char *user; /* run workers as this user ("": the daemon's own) */
+        char *user; /* a daemon started as root runs its workers as this user */
     } workers;
     struct {
         uint64_t max_pixels;

@@ -111,7 +111,7 @@ void arc_config_defaults(arc_config_t *cfg)
     cfg->workers.memory_mb = 1536;
     cfg->workers.job_timeout_seconds = 300;
     cfg->workers.nice = 10;
-    set_str(&cfg->workers.user, "");
+    set_str(&cfg->workers.user, "nobody");
     cfg->compile.max_pixels = ARC_IMAGE_DEFAULT_MAX_PIXELS;
     cfg->compile.threads = 0;
     cfg->demo.ttl_hours = 24;

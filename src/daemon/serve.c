@@ -225,8 +225,9 @@ char *arc_daemon_metrics(arc_daemon_t *d)
     return b.s;
 }
 
-/* workers.user: workers run as that user. The daemon must start as root to
- * switch; the storage folders become traversable (0711) but not listable,
+/* workers.user: a daemon started as root runs its workers as that user
+ * (a daemon started as another user runs them as itself: unprivileged
+ * already). The storage folders become traversable (0711) but not listable,
  * the marker cache the workers' own; each project's folder and uploads are
  * handed over as they are made (arc_daemon_hand_to_workers). */
 static int worker_user(arc_daemon_t *d)
@@ -234,12 +235,14 @@ static int worker_user(arc_daemon_t *d)
     struct passwd *pw = getpwnam(d->cfg.workers.user);
     char sub[PATH_MAX + 32];
 
+    if (geteuid() != 0)
+        return 0;
     if (pw == NULL) {
         fprintf(stderr, "arcd serve: workers.user '%s': no such user\n", d->cfg.workers.user);
         return -1;
     }
-    if (geteuid() != 0) {
-        fprintf(stderr, "arcd serve: workers.user '%s' needs the daemon to start as root\n",
+    if (pw->pw_uid == 0) {
+        fprintf(stderr, "arcd serve: workers.user '%s' is root: workers must not run as root\n",
                 d->cfg.workers.user);
         return -1;
     }
@@ -430,7 +433,7 @@ int arc_serve_main(int argc, char **argv)
         return daemon_free(d, 2);
     }
     sweep_tmp(sub);
-    if (d->cfg.workers.user[0] != '\0' && worker_user(d) != 0)
+    if (worker_user(d) != 0)
         return daemon_free(d, 2);
     if (realpath(d->cfg.viewer.template_path, path) == NULL || access(path, R_OK) != 0) {
         fprintf(stderr, "arcd serve: viewer.template '%s': %s\n", d->cfg.viewer.template_path,

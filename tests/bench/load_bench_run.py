@@ -57,7 +57,7 @@ subprocess.run(["ffmpeg", "-v", "error", "-f", "lavfi", "-i", "testsrc2=size=128
 with open(slow, "rb") as f:
     slow_video = f.read()
 photos = []
-for i in range(12):
+for i in range(24):
     p = os.path.join(work, f"t{i}.jpg")
     subprocess.run([MKIMAGE, "texture", "3000", "3000", str(100 + i), p], check=True)
     with open(p, "rb") as f:
@@ -75,7 +75,7 @@ try:
         accepted.append(js["arId"])
     time.sleep(2)
     busy = d.metric('arcd_workers{state="busy"}')
-    print(f"machine: {os.cpu_count()} cores; daemon with 2 workers, pool of 4; 12 jobs queued"
+    print(f"machine: {os.cpu_count()} cores; daemon with 2 workers, pool of 4; 24 jobs queued"
           f" (3000x3000 photo, 10 s 720p video to re-encode), workers busy: {busy:.0f}")
     print(f"GET /api/ar/status/:id, {SECS} s, 64 connections:    "
           + wrk(f"http://127.0.0.1:{d.port}/api/ar/status/{hot}"))

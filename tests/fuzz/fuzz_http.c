@@ -68,8 +68,8 @@ static void on_head(arc_http_req_t *req)
     (void)arc_http_query_param(req, "wait", boundary, sizeof(boundary));
     if (strcmp(req->method, "POST") != 0)
         return;
-    if (arc_multipart_boundary(arc_http_header(req, "content-type"), boundary,
-                               sizeof(boundary)) != 0) {
+    if (arc_multipart_boundary(arc_http_header(req, "content-type"), boundary, sizeof(boundary)) !=
+        0) {
         req->body_mode = ARC_HTTP_BODY_BUFFER;
         req->body_limit = 4096;
         return;

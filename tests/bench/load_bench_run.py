@@ -37,6 +37,10 @@ def sampler(d):
         time.sleep(0.1)
 
 
+def queued():
+    return psql("select count(*) from ar_projects where status in ('pending', 'processing')")
+
+
 def wrk(url):
     out = subprocess.run(["wrk", "-t2", "-c64", f"-d{SECS}s", "--latency", "-H", f"Authorization: Bearer {ADMIN_TOKEN}",
                           url], capture_output=True, text=True).stdout
@@ -46,7 +50,8 @@ def wrk(url):
     non2xx = re.search(r"Non-2xx or 3xx responses: (\d+)", out)
     errors = re.search(r"Socket errors: (.*)", out)
     return (f"{float(rps.group(1)):,.0f} requests/s, p50 {p50.group(1)}, p99 {p99.group(1)}, "
-            f"non-2xx {non2xx.group(1) if non2xx else 0}" + (f", socket errors: {errors.group(1)}" if errors else ""))
+            f"non-2xx {non2xx.group(1) if non2xx else 0}" + (f", socket errors: {errors.group(1)}" if errors else "")
+            + f" (jobs still queued or running after it: {queued()})")
 
 
 # Inputs: a 10 s 720p clip that must be re-encoded, distinct textured photos.
@@ -69,10 +74,10 @@ try:
     st, _, js = d.upload(photo_bytes("pictarize.jpg"), sample_mp4())
     hot = js["arId"]
     d.wait_status(hot, timeout=120)
-    accepted = []
-    for p in photos:  # keep both workers busy for the wrk runs
-        st, _, js = d.upload(p, slow_video)
-        accepted.append(js["arId"])
+    # Keep both workers busy for the wrk runs: queue the jobs at once (each
+    # upload waits for its fsync, so one after the other would be slow).
+    with concurrent.futures.ThreadPoolExecutor(8) as pool:
+        accepted = [a[2]["arId"] for a in pool.map(lambda p: d.upload(p, slow_video), photos)]
     time.sleep(2)
     busy = d.metric('arcd_workers{state="busy"}')
     print(f"machine: {os.cpu_count()} cores; daemon with 2 workers, pool of 4; 24 jobs queued"

@@ -301,26 +301,44 @@ static int open_decoder(conv_t *c, int index, AVCodecContext **out, arc_err_t *e
     return 0;
 }
 
+/* A filter graph: source (buffer or abuffer, with args), the chain, sink. */
+static int build_graph(const char *source, const char *args, const char *chain,
+                       AVFilterGraph **graph, AVFilterContext **src, AVFilterContext **sink)
+{
+    AVFilterInOut *ins = avfilter_inout_alloc(), *outs = avfilter_inout_alloc();
+    int audio = strcmp(source, "abuffer") == 0;
+    int rc;
+
+    *graph = avfilter_graph_alloc();
+    rc = avfilter_graph_create_filter(src, avfilter_get_by_name(source), "in", args, NULL, *graph);
+    if (rc >= 0)
+        rc = avfilter_graph_create_filter(
+            sink, avfilter_get_by_name(audio ? "abuffersink" : "buffersink"), "out", NULL, NULL,
+            *graph);
+    if (rc >= 0) {
+        outs->name = av_strdup("in");
+        outs->filter_ctx = *src;
+        ins->name = av_strdup("out");
+        ins->filter_ctx = *sink;
+        rc = avfilter_graph_parse_ptr(*graph, chain, &ins, &outs, NULL);
+    }
+    if (rc >= 0)
+        rc = avfilter_graph_config(*graph, NULL);
+    avfilter_inout_free(&ins);
+    avfilter_inout_free(&outs);
+    return rc;
+}
+
 static int video_filters(conv_t *c, arc_err_t *err)
 {
     const AVStream *st = c->pr->in->streams[c->pr->vi];
-    AVFilterInOut *ins = avfilter_inout_alloc(), *outs = avfilter_inout_alloc();
+    const AVRational sar = c->vdec->sample_aspect_ratio;
     char args[512], chain[512];
     int n = 0, rc;
 
-    c->vgraph = avfilter_graph_alloc();
     snprintf(args, sizeof(args), "video_size=%dx%d:pix_fmt=%d:time_base=%d/%d:pixel_aspect=%d/%d",
              c->vdec->width, c->vdec->height, c->vdec->pix_fmt, st->time_base.num,
-             st->time_base.den,
-             c->vdec->sample_aspect_ratio.num > 0 ? c->vdec->sample_aspect_ratio.num : 1,
-             c->vdec->sample_aspect_ratio.den > 0 ? c->vdec->sample_aspect_ratio.den : 1);
-    rc = avfilter_graph_create_filter(&c->vsrc, avfilter_get_by_name("buffer"), "in", args, NULL,
-                                      c->vgraph);
-    if (rc >= 0)
-        rc = avfilter_graph_create_filter(&c->vsink, avfilter_get_by_name("buffersink"), "out",
-                                          NULL, NULL, c->vgraph);
-    if (rc < 0)
-        goto out;
+             st->time_base.den, sar.num > 0 ? sar.num : 1, sar.den > 0 ? sar.den : 1);
     /* Turn upright (and square pixels), crop, scale, cap the rate. */
     switch (c->pr->rotation) {
     case 90: n += snprintf(chain + n, sizeof(chain) - (size_t)n, "transpose=clock,"); break;
@@ -338,55 +356,28 @@ static int video_filters(conv_t *c, arc_err_t *err)
     if (c->plan->fps_cap)
         n += snprintf(chain + n, sizeof(chain) - (size_t)n, "fps=%d,", c->plan->fps_cap);
     snprintf(chain + n, sizeof(chain) - (size_t)n, "format=yuv420p");
-    outs->name = av_strdup("in");
-    outs->filter_ctx = c->vsrc;
-    ins->name = av_strdup("out");
-    ins->filter_ctx = c->vsink;
-    rc = avfilter_graph_parse_ptr(c->vgraph, chain, &ins, &outs, NULL);
-    if (rc >= 0)
-        rc = avfilter_graph_config(c->vgraph, NULL);
-out:
-    avfilter_inout_free(&ins);
-    avfilter_inout_free(&outs);
+    rc = build_graph("buffer", args, chain, &c->vgraph, &c->vsrc, &c->vsink);
     return rc < 0 ? av_fail(err, ARC_EINTERNAL, "the video filters do not build", rc) : 0;
 }
 
 static int audio_filters(conv_t *c, arc_err_t *err)
 {
     const AVStream *st = c->pr->in->streams[c->pr->ai];
-    AVFilterInOut *ins = avfilter_inout_alloc(), *outs = avfilter_inout_alloc();
     char args[512], layout[128];
     int rc;
 
-    c->agraph = avfilter_graph_alloc();
     if (c->adec->ch_layout.order == AV_CHANNEL_ORDER_UNSPEC)
         av_channel_layout_default(&c->adec->ch_layout, c->adec->ch_layout.nb_channels);
     av_channel_layout_describe(&c->adec->ch_layout, layout, sizeof(layout));
     snprintf(args, sizeof(args), "time_base=%d/%d:sample_rate=%d:sample_fmt=%s:channel_layout=%s",
              st->time_base.num, st->time_base.den, c->adec->sample_rate,
              av_get_sample_fmt_name(c->adec->sample_fmt), layout);
-    rc = avfilter_graph_create_filter(&c->asrc, avfilter_get_by_name("abuffer"), "in", args, NULL,
-                                      c->agraph);
-    if (rc >= 0)
-        rc = avfilter_graph_create_filter(&c->asink, avfilter_get_by_name("abuffersink"), "out",
-                                          NULL, NULL, c->agraph);
-    if (rc < 0)
-        goto out;
-    outs->name = av_strdup("in");
-    outs->filter_ctx = c->asrc;
-    ins->name = av_strdup("out");
-    ins->filter_ctx = c->asink;
-    rc = avfilter_graph_parse_ptr(
-        c->agraph,
-        "aresample=48000,aformat=sample_fmts=fltp:sample_rates=48000:channel_layouts=stereo", &ins,
-        &outs, NULL);
-    if (rc >= 0)
-        rc = avfilter_graph_config(c->agraph, NULL);
+    rc = build_graph("abuffer", args,
+                     "aresample=48000,aformat=sample_fmts=fltp:sample_rates=48000:"
+                     "channel_layouts=stereo",
+                     &c->agraph, &c->asrc, &c->asink);
     if (rc >= 0)
         av_buffersink_set_frame_size(c->asink, (unsigned)c->aenc->frame_size);
-out:
-    avfilter_inout_free(&ins);
-    avfilter_inout_free(&outs);
     return rc < 0 ? av_fail(err, ARC_EINTERNAL, "the audio filters do not build", rc) : 0;
 }
 

@@ -135,32 +135,35 @@ class Daemon:
         except ValueError:
             return st, h, data
 
-    def upload(self, photo, video, fields=None, photo_name="photo.jpg", video_name="clip.mp4", token=ADMIN_TOKEN):
+    def post_form(self, path, fields, files, token=ADMIN_TOKEN):
+        """POSTs multipart/form-data: fields {name: value}, then files
+        [(name, filename, content type, bytes)] in order."""
         boundary = "arcd" + uuid.uuid4().hex
-        parts = []
-        for name, value in (fields or {}).items():
-            parts.append(f'--{boundary}\r\nContent-Disposition: form-data; name="{name}"\r\n\r\n'.encode() + str(value).encode() + b"\r\n")
-        if photo is not None:
-            parts.append(f'--{boundary}\r\nContent-Disposition: form-data; name="photo"; filename="{photo_name}"\r\nContent-Type: application/octet-stream\r\n\r\n'.encode() + photo + b"\r\n")
-        if video is not None:
-            parts.append(f'--{boundary}\r\nContent-Disposition: form-data; name="video"; filename="{video_name}"\r\nContent-Type: video/mp4\r\n\r\n'.encode() + video + b"\r\n")
+        parts = [f'--{boundary}\r\nContent-Disposition: form-data; name="{name}"\r\n\r\n'.encode()
+                 + str(value).encode() + b"\r\n" for name, value in (fields or {}).items()]
+        for name, filename, ctype, data in files:
+            parts.append(f'--{boundary}\r\nContent-Disposition: form-data; name="{name}"; filename="{filename}"\r\n'
+                         f"Content-Type: {ctype}\r\n\r\n".encode() + data + b"\r\n")
         body = b"".join(parts) + f"--{boundary}--\r\n".encode()
-        return self.json("POST", "/api/ar/create-demo", body=body, token=token,
+        return self.json("POST", path, body=body, token=token,
                          headers={"Content-Type": f"multipart/form-data; boundary={boundary}"})
+
+    def upload(self, photo, video, fields=None, photo_name="photo.jpg", video_name="clip.mp4", token=ADMIN_TOKEN):
+        files = []
+        if photo is not None:
+            files.append(("photo", photo_name, "application/octet-stream", photo))
+        if video is not None:
+            files.append(("video", video_name, "video/mp4", video))
+        return self.post_form("/api/ar/create-demo", fields, files, token)
 
     def create(self, pairs, fields=None, token=ADMIN_TOKEN):
         """POST /api/ar/create with (photo, video) pairs (video may be None)."""
-        boundary = "arcd" + uuid.uuid4().hex
-        parts = []
-        for name, value in (fields or {}).items():
-            parts.append(f'--{boundary}\r\nContent-Disposition: form-data; name="{name}"\r\n\r\n'.encode() + str(value).encode() + b"\r\n")
+        files = []
         for photo, video in pairs:
-            parts.append(f'--{boundary}\r\nContent-Disposition: form-data; name="photo"; filename="p"\r\n\r\n'.encode() + photo + b"\r\n")
+            files.append(("photo", "p", "application/octet-stream", photo))
             if video is not None:
-                parts.append(f'--{boundary}\r\nContent-Disposition: form-data; name="video"; filename="v"\r\n\r\n'.encode() + video + b"\r\n")
-        body = b"".join(parts) + f"--{boundary}--\r\n".encode()
-        return self.json("POST", "/api/ar/create", body=body, token=token,
-                         headers={"Content-Type": f"multipart/form-data; boundary={boundary}"})
+                files.append(("video", "v", "video/mp4", video))
+        return self.post_form("/api/ar/create", fields, files, token)
 
     def wait_status(self, ar_id, want=("ready", "error"), timeout=60):
         deadline = time.time() + timeout

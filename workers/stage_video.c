@@ -63,7 +63,6 @@ typedef struct plan_s {
 /* One transcode or copy in flight. */
 typedef struct conv_s {
     arc_job_t *job;
-    arc_item_t *item;
     probe_t *pr;
     plan_t *plan;
     AVFormatContext *out;
@@ -74,7 +73,7 @@ typedef struct conv_s {
     AVFrame *frame, *filtered;
     AVPacket *pkt;
     int poster_done;
-    int64_t frames_in, frames_out, bad_packets;
+    int64_t frames_out;
     char poster_path[4200];
 } conv_t;
 
@@ -554,22 +553,17 @@ static int transcode_packet(conv_t *c, AVPacket *pkt, int video, arc_err_t *err)
     AVFilterContext *src = video ? c->vsrc : c->asrc;
     int rc = avcodec_send_packet(dec, pkt);
 
-    if (rc < 0 && rc != AVERROR_EOF) {
-        c->bad_packets++; /* a damaged packet: skip it, as players do */
-        return 0;
-    }
+    if (rc < 0 && rc != AVERROR_EOF)
+        return 0; /* a damaged packet: skip it, as players do */
     for (;;) {
         rc = avcodec_receive_frame(dec, c->frame);
         if (rc == AVERROR(EAGAIN))
             return 0;
         if (rc == AVERROR_EOF)
             break;
-        if (rc < 0) {
-            c->bad_packets++;
-            return 0;
-        }
+        if (rc < 0)
+            return 0; /* a frame that does not decode: skipped too */
         if (video) {
-            c->frames_in++;
             if (c->pr->duration > 0 && c->frame->best_effort_timestamp != AV_NOPTS_VALUE) {
                 double t = (double)c->frame->best_effort_timestamp *
                            av_q2d(c->pr->in->streams[c->pr->vi]->time_base);
@@ -762,7 +756,6 @@ static int convert_item(arc_job_t *job, arc_item_t *it, arc_err_t *err)
         plan_make(job, it, &pr, &plan);
     }
     c.job = job;
-    c.item = it;
     c.pr = &pr;
     c.plan = &plan;
     c.frame = av_frame_alloc();

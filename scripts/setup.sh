@@ -13,7 +13,7 @@ packages=(
   libseccomp-dev
   libavformat-dev libavcodec-dev libavfilter-dev libswscale-dev libswresample-dev libavutil-dev
   ffmpeg
-  zbar-tools chromium
+  zbar-tools chromium strace
   postgresql postgresql-common
 )
 

@@ -1,8 +1,17 @@
 /*
- * test.h: the tiny harness of arcd's C tests. A test file defines functions
- * `static void test_x(void)` and lists them in TEST_MAIN(); each CHECK that
- * fails prints where and why, and main() returns 1 if any did. CTest runs one
- * executable per source file with a timeout.
+ * test.h: the tiny harness of arcd's C tests. A test is a function written
+ *
+ *     TEST(test_something)
+ *     {
+ *         CHECK(...);
+ *     }
+ *
+ * which registers itself before main() runs (tests/test_main.c), so adding a
+ * test is writing it: no list to keep. Each CHECK that fails prints where and
+ * why; the program returns 1 if any did. `test_x NAME [ARGS...]` runs only
+ * the test NAME, with ARGS in test_argc/test_argv (the fidelity cases use
+ * that). CTest runs one executable per source file (tests/CMakeLists.txt,
+ * one line per test).
  */
 #ifndef ARCD_TEST_H
 #define ARCD_TEST_H
@@ -11,8 +20,22 @@
 #include <stdlib.h>
 #include <string.h>
 
-static int test_failures;
-static const char *test_current;
+extern int test_failures;
+extern const char *test_current;
+/* The arguments after the test's name on the command line. */
+extern int test_argc;
+extern char **test_argv;
+
+typedef void (*test_fn_t)(void);
+void test_register(const char *name, test_fn_t fn);
+
+#define TEST(name)                                                                                 \
+    static void name(void);                                                                        \
+    __attribute__((constructor)) static void name##_register(void)                                 \
+    {                                                                                              \
+        test_register(#name, name);                                                                \
+    }                                                                                              \
+    static void name(void)
 
 #define CHECK(cond)                                                                                \
     do {                                                                                           \
@@ -35,32 +58,17 @@ static const char *test_current;
 #define CHECK_EQ_INT(a, b)                                                                         \
     CHECK_MSG((long long)(a) == (long long)(b), "%lld != %lld", (long long)(a), (long long)(b))
 
-typedef struct test_case_s {
-    const char *name;
-    void (*fn)(void);
-} test_case_t;
+static inline int test_str_eq(const char *a, const char *b)
+{
+    return a != NULL && strcmp(a, b) == 0;
+}
 
-#define TEST(fn)                                                                                   \
-    {                                                                                              \
-#fn, fn                                                                                    \
-    }
+static inline const char *test_str_shown(const char *s)
+{
+    return s ? s : "(null)";
+}
 
-#define TEST_MAIN(...)                                                                             \
-    int main(int argc, char **argv)                                                                \
-    {                                                                                              \
-        static const test_case_t cases[] = {__VA_ARGS__};                                          \
-        int ran = 0;                                                                               \
-        for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {                            \
-            if (argc > 1 && strcmp(argv[1], cases[i].name) != 0)                                   \
-                continue;                                                                          \
-            int before = test_failures;                                                            \
-            test_current = cases[i].name;                                                          \
-            cases[i].fn();                                                                         \
-            printf("%s %s\n", test_failures == before ? "ok  " : "FAIL", cases[i].name);           \
-            ran++;                                                                                 \
-        }                                                                                          \
-        return test_failures != 0 || ran == 0;                                                     \
-    }
+#define CHECK_STR(a, b) CHECK_MSG(test_str_eq((a), (b)), "'%s' != '%s'", test_str_shown(a), (b))
 
 /* The folder of the shipped test data (set by CMake). */
 #ifndef ARCD_TEST_DATA

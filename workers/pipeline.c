@@ -16,17 +16,6 @@ const arc_stage_t arc_pipeline[] = {
     {"qr", arc_stage_qr, 2},          {NULL, NULL, 0},
 };
 
-double arc_job_setting(const arc_job_t *job, const char *key, double dflt)
-{
-    json_t *v = json_object_get(job->media, key);
-
-    if (json_is_number(v))
-        return json_number_value(v);
-    if (json_is_boolean(v))
-        return json_is_true(v) ? 1 : 0;
-    return dflt;
-}
-
 void arc_job_progress(arc_job_t *job, int percent)
 {
     if (percent < 0)

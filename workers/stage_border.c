@@ -206,9 +206,9 @@ static void draw_border(arc_item_t *it, const char *id, size_t position, double 
 
 int arc_stage_border(arc_job_t *job, arc_err_t *err)
 {
-    int on = arc_job_setting(job, "border", 1) != 0;
-    double ratio = arc_job_setting(job, "borderRatio", 0.12);
-    int quality = (int)arc_job_setting(job, "jpegQuality", 92);
+    int on = job->in->media.border != 0;
+    double ratio = job->in->media.border_ratio;
+    int quality = job->in->media.jpeg_quality;
     int rc = 0;
 
     for (size_t i = 0; i < job->n_items; i++) {
@@ -233,11 +233,11 @@ int arc_stage_border(arc_job_t *job, arc_err_t *err)
         if (rc == 0)
             rc = arc_file_write_atomic(path, jpg, len, err);
         if (rc == 0)
-            rc = arc_image_decode_grey(jpg, len, job->max_pixels, &it->grey, err);
+            rc = arc_image_decode_grey(jpg, len, job->in->max_pixels, &it->grey, err);
         free(jpg);
         if (rc != 0)
             return rc;
-        rc = arc_compile_check(it->grey.width, it->grey.height, job->max_pixels, err);
+        rc = arc_compile_check(it->grey.width, it->grey.height, job->in->max_pixels, err);
         if (rc != 0) {
             job->permanent = 1;
             return rc;

@@ -6,12 +6,16 @@
  * Compiled markers are cached: the SHA-256 of the compiler's version and of
  * every target's size and grey pixels names <cacheDir>/<hash>.mind, so the
  * same photos compile once. A cache entry is written atomically after a
- * compile; a hit is linked (or copied) into the project.
+ * compile; a hit is linked (or copied) into the project and sets the entry's
+ * mtime to now: the daemon's sweep (src/daemon/sweep.c) prunes the cache by
+ * that mtime, the entry's last use.
  */
 #include <errno.h>
+#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <openssl/evp.h>
@@ -46,7 +50,10 @@ static void cache_key(const arc_job_t *job, char hex[65])
         snprintf(hex + 2 * i, 3, "%02x", md[i]);
 }
 
-/* Puts the cached marker at dst: a hard link, or a copy across file systems. */
+/* Puts the cached marker at dst: a hard link, or a copy across file systems.
+ * The sweep of any daemon sharing the storage may remove the entry at any
+ * moment: a link already made keeps the project's copy; a link or a read
+ * that finds the entry gone fails, and the caller compiles instead. */
 static int from_cache(const char *cached, const char *dst, arc_err_t *err)
 {
     uint8_t *buf = NULL;
@@ -89,8 +96,8 @@ static void rate(arc_job_t *job)
 
 int arc_stage_marker(arc_job_t *job, arc_err_t *err)
 {
-    arc_compile_opts_t opts = {.threads = job->threads,
-                               .max_pixels = job->max_pixels,
+    arc_compile_opts_t opts = {.threads = job->in->threads,
+                               .max_pixels = job->in->max_pixels,
                                .progress = on_progress,
                                .progress_arg = job};
     arc_image_t *greys = arc_xcalloc(job->n_items, sizeof(*greys));
@@ -102,11 +109,18 @@ int arc_stage_marker(arc_job_t *job, arc_err_t *err)
     char key[65], cached[4200];
     snprintf(path, sizeof(path), "%s/marker.mind", job->dir);
     cached[0] = '\0';
-    if (job->cache_dir != NULL && job->cache_dir[0] != '\0') {
+    if (job->in->cache_dir[0] != '\0') {
         cache_key(job, key);
-        snprintf(cached, sizeof(cached), "%s/%s.mind", job->cache_dir, key);
+        snprintf(cached, sizeof(cached), "%s/%s.mind", job->in->cache_dir, key);
         arc_err_t ignored;
-        if (from_cache(cached, path, err) == 0 && arc_mind_load(path, &job->mind, &ignored) == 0) {
+        if (from_cache(cached, path, &ignored) == 0 &&
+            arc_mind_load(path, &job->mind, &ignored) == 0) {
+            /* A hit is a use: it keeps the entry from the sweep's pruning,
+             * which goes by mtime (link() never reads the file, so the atime
+             * says nothing). The project's hard link shares the inode, so its
+             * mtime moves too; its bytes do not. A failed touch (an entry
+             * another user wrote) only makes the entry look older. */
+            utimensat(AT_FDCWD, cached, NULL, 0);
             job->marker_cached = 1;
             json_array_append_new(job->files, json_string("marker.mind"));
             rc = 0;

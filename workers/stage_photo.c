@@ -13,10 +13,10 @@
 /* The long side the photo itself may have: the print's, less the border. */
 static int photo_side(const arc_job_t *job)
 {
-    int side = (int)arc_job_setting(job, "maxSide", 1920);
-    double ratio = arc_job_setting(job, "borderRatio", 0.12);
+    int side = job->in->media.max_side;
+    double ratio = job->in->media.border_ratio;
 
-    if (arc_job_setting(job, "border", 1) != 0)
+    if (job->in->media.border != 0)
         side = (int)(side / (1.0 + 2.0 * ratio));
     return side;
 }
@@ -31,7 +31,7 @@ int arc_stage_photo(arc_job_t *job, arc_err_t *err)
         char path[4096];
 
         snprintf(path, sizeof(path), "%s/%s", job->dir, it->photo);
-        int rc = arc_photo_load(path, job->max_pixels, side, &it->photo_rgb, &info, err);
+        int rc = arc_photo_load(path, job->in->max_pixels, side, &it->photo_rgb, &info, err);
         if (rc != 0) {
             job->permanent = rc != ARC_EIO;
             if (job->n_items > 1) {

@@ -107,11 +107,11 @@ int arc_stage_qr(arc_job_t *job, arc_err_t *err)
     char path[4200];
     int rc;
 
-    if (job->view_url == NULL || job->view_url[0] == '\0')
+    if (job->in->view_url[0] == '\0')
         return arc_err_set(err, ARC_EINVAL, "the job has no view URL for the QR code");
-    QRcode *qr = QRcode_encodeString(job->view_url, 0, QR_ECLEVEL_M, QR_MODE_8, 1);
+    QRcode *qr = QRcode_encodeString(job->in->view_url, 0, QR_ECLEVEL_M, QR_MODE_8, 1);
     if (qr == NULL)
-        return arc_err_set(err, ARC_EINVAL, "libqrencode could not encode %s", job->view_url);
+        return arc_err_set(err, ARC_EINVAL, "libqrencode could not encode %s", job->in->view_url);
     snprintf(path, sizeof(path), "%s/qr-code.png", job->dir);
     rc = write_png(qr, path, err);
     arc_job_progress(job, 50);

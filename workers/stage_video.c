@@ -14,14 +14,18 @@
  * 3. When the upload is already H.264 (yuv420p, Baseline or Main, level 4.0
  *    at most) at the right size, upright, with AAC or no audio and a
  *    keyframe at least every 1.5 s, its streams are copied into the MP4
- *    without re-encoding. Otherwise it is decoded (libavcodec), filtered
- *    (libavfilter: rotation, crop, scale, frame rate at most 30, yuv420p) and
- *    encoded: H.264 Main level 4.0 with a keyframe every second by libx264,
- *    AAC 128 kb/s stereo.
+ *    without re-encoding (less the H.264 stream's SEI user data). Otherwise
+ *    it is decoded (libavcodec), filtered (libavfilter: rotation, crop,
+ *    scale, frame rate at most 30, yuv420p) and encoded: H.264 Main level 4.0
+ *    with a keyframe every second by libx264, AAC 128 kb/s stereo.
  * 4. The MP4 is written with `moov` first (faststart) to a temporary name
  *    and renamed to ar-video.mp4; poster.jpg is the first frame as shown.
+ *    Neither carries the upload's metadata: no container or stream
+ *    dictionary (location, make, model, dates, handler names), no side data,
+ *    no SEI user data (write_header, strip_user_data).
  */
 #include <errno.h>
+#include <limits.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -178,7 +182,7 @@ static int probe(arc_job_t *job, const char *path, probe_t *pr, arc_err_t *err)
     pr->height = cp->height;
     if (pr->width <= 0 || pr->height <= 0)
         return arc_err_set(err, ARC_ECORRUPT, "the video stream has no frame size");
-    double max_pixels = arc_job_setting(job, "videoMaxPixels", 4096.0 * 4096.0);
+    double max_pixels = (double)job->in->media.video_max_pixels;
     if ((double)pr->width * pr->height > max_pixels)
         return arc_err_set(err, ARC_ETOOBIG,
                            "the video is %dx%d, over the limit of %.1f megapixels per frame",
@@ -197,7 +201,7 @@ static int probe(arc_job_t *job, const char *path, probe_t *pr, arc_err_t *err)
     pr->duration = pr->in->duration != AV_NOPTS_VALUE ? (double)pr->in->duration / AV_TIME_BASE
                    : vs->duration != AV_NOPTS_VALUE   ? (double)vs->duration * av_q2d(vs->time_base)
                                                       : 0;
-    double max_s = arc_job_setting(job, "videoMaxSeconds", 120);
+    double max_s = job->in->media.video_max_seconds;
     if (pr->duration > max_s + 0.5)
         return arc_err_set(err, ARC_ETOOBIG, "the video lasts %.1f s, over the limit of %.0f s",
                            pr->duration, max_s);
@@ -217,29 +221,29 @@ static int h264_fits(const AVCodecParameters *cp)
 
 static void plan_make(const arc_job_t *job, const arc_item_t *it, const probe_t *pr, plan_t *pl)
 {
-    int max_side = (int)arc_job_setting(job, "videoMaxSide", 1280);
+    int max_side = job->in->media.video_max_side;
     double pa = it->inner_h > 0 ? (double)it->inner_w / it->inner_h : 1.0;
     double va = (double)pr->dw / pr->dh;
     double w = pr->dw, h = pr->dh;
 
     memset(pl, 0, sizeof(*pl));
-    if (strcmp(job->fit_mode, "cover") == 0 && fabs(va - pa) / pa > 0.01) {
+    if (job->in->fit == ARC_FIT_COVER && fabs(va - pa) / pa > 0.01) {
         if (va > pa)
             pl->crop_w = even(pr->dh * pa), pl->crop_h = pr->dh;
         else
             pl->crop_w = pr->dw, pl->crop_h = even(pr->dw / pa);
         w = pl->crop_w;
         h = pl->crop_h;
-    } else if (strcmp(job->fit_mode, "fill") == 0 && fabs(va - pa) / pa > 0.01) {
+    } else if (job->in->fit == ARC_FIT_FILL && fabs(va - pa) / pa > 0.01) {
         /* Stretched to the photo's aspect, keeping the larger side. */
         if (va > pa)
             h = w / pa;
         else
             w = h * pa;
-    } else if (strcmp(job->fit_mode, "exact") == 0 && job->scale_width > 0 &&
-               job->scale_height > 0) {
-        w = job->scale_width;
-        h = job->scale_height;
+    } else if (job->in->fit == ARC_FIT_EXACT && job->in->scale_width > 0 &&
+               job->in->scale_height > 0) {
+        w = job->in->scale_width;
+        h = job->in->scale_height;
     }
     double side = w > h ? w : h;
     if (side > max_side) {
@@ -263,7 +267,7 @@ static void plan_make(const arc_job_t *job, const arc_item_t *it, const probe_t 
         why = "over 30 frames per second";
     else if (ap != NULL && ap->codec_id != AV_CODEC_ID_AAC)
         why = "audio not AAC";
-    else if (arc_job_setting(job, "videoCopy", 1) == 0)
+    else if (!job->in->media.video_copy)
         why = "stream copy turned off";
     else if (pr->max_key_gap > 1.5)
         why = "keyframes too far apart";
@@ -278,7 +282,7 @@ static void plan_make(const arc_job_t *job, const arc_item_t *it, const probe_t 
  * jobs side by side share it at the workers' lower priority. */
 static int video_threads(const arc_job_t *job)
 {
-    return (int)arc_job_setting(job, "videoThreads", 0);
+    return job->in->media.video_threads;
 }
 
 static int open_decoder(conv_t *c, int index, AVCodecContext **out, arc_err_t *err)
@@ -409,10 +413,10 @@ static int open_video_encoder(conv_t *c, arc_err_t *err)
     c->venc->color_range = AVCOL_RANGE_MPEG;
     if (c->out->oformat->flags & AVFMT_GLOBALHEADER)
         c->venc->flags |= AV_CODEC_FLAG_GLOBAL_HEADER;
-    const char *preset = json_string_value(json_object_get(c->job->media, "videoPreset"));
+    const char *preset = c->job->in->media.video_preset;
     char crf[16];
-    snprintf(crf, sizeof(crf), "%d", (int)arc_job_setting(c->job, "videoCrf", 23));
-    av_dict_set(&opts, "preset", preset ? preset : "veryfast", 0);
+    snprintf(crf, sizeof(crf), "%d", c->job->in->media.video_crf);
+    av_dict_set(&opts, "preset", preset[0] ? preset : "veryfast", 0);
     av_dict_set(&opts, "profile", "main", 0);
     av_dict_set(&opts, "level", "4.0", 0);
     av_dict_set(&opts, "crf", crf, 0);
@@ -487,12 +491,20 @@ out:
     return rc;
 }
 
-/* Starts the MP4; the muxer moves `moov` before `mdat` when it finishes. */
+/* Starts the MP4; the muxer moves `moov` before `mdat` when it finishes.
+ * Nothing of the upload's container reaches it: no format or stream
+ * dictionary is copied (location, make, model, creation_time, handler names,
+ * com.apple.quicktime.*: ffmpeg's -map_metadata -1), no chapters
+ * (-map_chapters -1), and with AVFMT_FLAG_BITEXACT (-fflags +bitexact) the
+ * muxer adds no encoder tag of its own: `udta` holds an empty `ilst`. With no
+ * creation_time, the creation and modification times of `mvhd`, `tkhd` and
+ * `mdhd` are 0 ("not set"). */
 static int write_header(conv_t *c, arc_err_t *err)
 {
     AVDictionary *opts = NULL;
     int rc;
 
+    c->out->flags |= AVFMT_FLAG_BITEXACT;
     av_dict_set(&opts, "movflags", "+faststart", 0);
     rc = avformat_write_header(c->out, &opts);
     av_dict_free(&opts);
@@ -594,7 +606,7 @@ static int transcode_packet(conv_t *c, AVPacket *pkt, int video, arc_err_t *err)
 
 static int transcode(conv_t *c, arc_err_t *err)
 {
-    double max_s = arc_job_setting(c->job, "videoMaxSeconds", 120);
+    double max_s = c->job->in->media.video_max_seconds;
     AVRational vtb = c->pr->in->streams[c->pr->vi]->time_base;
     int rc;
 
@@ -632,14 +644,218 @@ static int transcode(conv_t *c, arc_err_t *err)
     return rc < 0 ? av_fail(err, ARC_EIO, "finishing the video failed", rc) : 0;
 }
 
+/* ---- the stream copy: no user data ---- */
+
+/* A copied H.264 stream keeps its slices and parameter sets, but not the SEI
+ * messages that carry free-form data: user_data_registered_itu_t_t35 (4) and
+ * user_data_unregistered (5) hold what a camera or an app chose to put there
+ * (AVCHD's MDPM: date, make, model, GPS; an encoder's name and settings). The
+ * other SEI messages (timing, recovery point, frame packing) stay. */
+static int sei_is_user_data(size_t type)
+{
+    return type == 4 || type == 5;
+}
+
+/* The RBSP's rbsp_trailing_bits: 0x80, then only zeros. */
+static int rbsp_trailing(const uint8_t *p, size_t n)
+{
+    if (n == 0 || p[0] != 0x80)
+        return 0;
+    for (size_t i = 1; i < n; i++)
+        if (p[i] != 0)
+            return 0;
+    return 1;
+}
+
+/* One SEI NAL unit (header byte included, len >= 1) without its user-data
+ * messages, into out (room for 2 * len + 8 bytes). Returns the new length, 0
+ * when nothing is left or the unit cannot be read (it is then dropped whole:
+ * a player does without it). *changed is 0 when out is a plain copy. */
+static size_t sei_strip(const uint8_t *nal, size_t len, uint8_t *out, int *changed)
+{
+    uint8_t *rbsp = arc_xmalloc(len), *kept = arc_xmalloc(len + 1);
+    size_t n = 0, k = 0, pos = 0, o = 0;
+    int zeros = 0, bad = 0, dropped = 0;
+
+    /* Emulation prevention: every 00 00 03 in the NAL unit is 00 00 in the RBSP. */
+    for (size_t i = 1; i < len; i++) {
+        if (zeros >= 2 && nal[i] == 3) {
+            zeros = 0;
+            continue;
+        }
+        zeros = nal[i] == 0 ? zeros + 1 : 0;
+        rbsp[n++] = nal[i];
+    }
+    /* sei_message(): type and size, each a run of 0xFF plus a last byte, then
+     * the payload (byte-aligned, so messages are whole bytes). */
+    while (pos < n && !rbsp_trailing(rbsp + pos, n - pos)) {
+        size_t start = pos, type = 0, size = 0;
+        while (pos < n && rbsp[pos] == 0xFF)
+            type += 255, pos++;
+        if (pos >= n) {
+            bad = 1;
+            break;
+        }
+        type += rbsp[pos++];
+        while (pos < n && rbsp[pos] == 0xFF)
+            size += 255, pos++;
+        if (pos >= n) {
+            bad = 1;
+            break;
+        }
+        size += rbsp[pos++];
+        if (size > n - pos) {
+            bad = 1;
+            break;
+        }
+        pos += size;
+        if (sei_is_user_data(type)) {
+            dropped = 1;
+        } else {
+            memcpy(kept + k, rbsp + start, pos - start);
+            k += pos - start;
+        }
+    }
+    *changed = bad || dropped;
+    if (!*changed) {
+        memcpy(out, nal, len);
+        o = len;
+    } else if (!bad && k > 0) {
+        /* The kept messages, rbsp_trailing_bits, and emulation prevention again. */
+        out[o++] = nal[0];
+        kept[k++] = 0x80;
+        zeros = 0;
+        for (size_t i = 0; i < k; i++) {
+            if (zeros >= 2 && kept[i] <= 3) {
+                out[o++] = 3;
+                zeros = 0;
+            }
+            out[o++] = kept[i];
+            zeros = kept[i] == 0 ? zeros + 1 : 0;
+        }
+    }
+    free(rbsp);
+    free(kept);
+    return o;
+}
+
+/* The next NAL unit of an H.264 packet at *pos: length-prefixed (len_size 1
+ * to 4 bytes, as MP4, MOV and Matroska store H.264) or, with len_size 0,
+ * after a start code (Annex B). Returns 1 with the unit, 0 at the end, -1 when
+ * the framing is broken. */
+static int next_nal(const uint8_t *buf, size_t size, size_t *pos, int len_size, const uint8_t **nal,
+                    size_t *nal_len)
+{
+    size_t p = *pos;
+
+    if (len_size > 0) {
+        size_t n = 0;
+        if (p == size)
+            return 0;
+        if (size - p < (size_t)len_size)
+            return -1;
+        for (int i = 0; i < len_size; i++)
+            n = n << 8 | buf[p++];
+        if (n > size - p)
+            return -1;
+        *nal = buf + p;
+        *nal_len = n;
+        *pos = p + n;
+        return 1;
+    }
+    while (p + 3 <= size && !(buf[p] == 0 && buf[p + 1] == 0 && buf[p + 2] == 1))
+        p++;
+    if (p + 3 > size)
+        return 0;
+    p += 3;
+    /* The unit ends where 00 00 00 or 00 00 01 begins: neither occurs inside one. */
+    size_t end = p;
+    while (end + 3 <= size && !(buf[end] == 0 && buf[end + 1] == 0 && buf[end + 2] <= 1))
+        end++;
+    if (end + 3 > size)
+        end = size;
+    *nal = buf + p;
+    *nal_len = end - p;
+    *pos = end;
+    return 1;
+}
+
+/* Drops the SEI user data from one packet of a copied H.264 stream (len_size
+ * as for next_nal). A packet without it is left as it is, byte for byte.
+ * Returns 0 or AVERROR(ENOMEM). */
+static int strip_user_data(AVPacket *pkt, int len_size)
+{
+    const uint8_t *nal;
+    size_t nal_len, pos = 0, cap = 0, o = 0;
+    int sei = 0, changed = 0;
+
+    while (next_nal(pkt->data, (size_t)pkt->size, &pos, len_size, &nal, &nal_len) > 0) {
+        int is_sei = nal_len > 0 && (nal[0] & 0x1F) == 6;
+        sei |= is_sei;
+        cap += 4 + (is_sei ? 2 * nal_len + 8 : nal_len);
+    }
+    if (!sei)
+        return 0;
+    AVBufferRef *buf = av_buffer_alloc(cap + AV_INPUT_BUFFER_PADDING_SIZE);
+    if (buf == NULL)
+        return AVERROR(ENOMEM);
+    pos = 0;
+    while (next_nal(pkt->data, (size_t)pkt->size, &pos, len_size, &nal, &nal_len) > 0) {
+        uint8_t *dst = buf->data + o + (len_size > 0 ? len_size : 4);
+        size_t n = nal_len;
+        int c = 0;
+        if (nal_len > 0 && (nal[0] & 0x1F) == 6) {
+            n = sei_strip(nal, nal_len, dst, &c);
+            /* A length prefix too short for the rewritten unit: drop it. */
+            if (len_size > 0 && len_size < 4 && n >> (8 * len_size) != 0)
+                n = 0, c = 1;
+        } else {
+            memcpy(dst, nal, nal_len);
+        }
+        changed |= c;
+        if (n == 0 && c)
+            continue;
+        if (len_size > 0) {
+            for (int i = 0; i < len_size; i++)
+                buf->data[o + (size_t)i] = (uint8_t)(n >> (8 * (len_size - 1 - i)));
+            o += (size_t)len_size + n;
+        } else {
+            memcpy(buf->data + o, "\0\0\0\1", 4);
+            o += 4 + n;
+        }
+    }
+    if (!changed || o > INT_MAX) {
+        av_buffer_unref(&buf);
+        return 0;
+    }
+    memset(buf->data + o, 0, AV_INPUT_BUFFER_PADDING_SIZE);
+    av_buffer_unref(&pkt->buf);
+    pkt->buf = buf;
+    pkt->data = buf->data;
+    pkt->size = (int)o;
+    return 0;
+}
+
+/* The NAL length size of an H.264 stream: from avcC (MP4, MOV, Matroska), or
+ * 0 for Annex B. */
+static int nal_length_size(const AVCodecParameters *cp)
+{
+    if (cp->extradata_size >= 7 && cp->extradata[0] == 1)
+        return (cp->extradata[4] & 3) + 1;
+    return 0;
+}
+
 /* Copies the video (and AAC audio) packets as they are into the MP4,
  * decoding only the first frame for the poster. */
 static int copy_streams(conv_t *c, arc_err_t *err)
 {
     int map[2] = {c->pr->vi, c->pr->ai};
     AVStream *outs[2] = {NULL, NULL};
+    int len_size = nal_length_size(c->pr->in->streams[c->pr->vi]->codecpar);
     int rc;
 
+    /* The codec parameters only: not the streams' metadata, dispositions or
+     * side data (an upright stream needs no display matrix). */
     for (int k = 0; k < 2; k++) {
         if (map[k] < 0)
             continue;
@@ -664,8 +880,13 @@ static int copy_streams(conv_t *c, arc_err_t *err)
                 return rc;
             }
         }
-        if (k == 0)
+        if (k == 0) {
             c->frames_out++;
+            if ((rc = strip_user_data(c->pkt, len_size)) < 0) {
+                av_packet_unref(c->pkt);
+                return av_fail(err, ARC_EINTERNAL, "copying the video failed", rc);
+            }
+        }
         if (k >= 0) {
             rc = mux(c, c->pkt, c->pr->in->streams[map[k]]->time_base, outs[k]);
             if (rc < 0)

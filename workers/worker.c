@@ -1,8 +1,9 @@
 /*
- * `arcd worker`: the process the daemon starts for running jobs. It limits
- * itself first (niceness, address space), says hello, then reads jobs from
- * stdin and answers each with progress messages and one "done" on stdout
- * (include/arcd/proto.h). It exits when stdin closes.
+ * `arcd worker`: the process the daemon starts for running jobs. It closes
+ * every descriptor but its stdio, limits itself (niceness, address space),
+ * enters its sandbox, says hello, then reads jobs from stdin and answers each
+ * with progress messages and one "done" on stdout (include/arcd/proto.h). It
+ * exits when stdin closes.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -10,129 +11,130 @@
 #include <sys/resource.h>
 #include <unistd.h>
 
-#include "arcd/proto.h"
 #include "arcd/clock.h"
+#include "arcd/proto.h"
 #include "arcd/worker.h"
+
+/* Closes every descriptor above stderr: whatever the daemon's own parent left
+ * open without close-on-exec (a listening socket, a database connection, a
+ * log) is not the worker's to use. */
+static void close_inherited(void)
+{
+    if (close_range(3, ~0U, 0) == 0)
+        return;
+    /* Kernels before 5.9 have no close_range. */
+    struct rlimit rl;
+    int max =
+        getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur < (1 << 20) ? (int)rl.rlim_cur : 1 << 20;
+    for (int fd = 3; fd < max; fd++)
+        close(fd);
+}
 
 static void send_progress(arc_job_t *job, const char *stage, int percent)
 {
-    json_t *m = json_pack("{s:i, s:s, s:s, s:s, s:i}", "v", ARC_PROTO_VERSION, "type", "progress",
-                          "id", job->id, "stage", stage, "progress", percent);
-    arc_proto_write_fd(STDOUT_FILENO, m);
-    json_decref(m);
+    arc_msg_t m = {.type = ARC_MSG_PROGRESS};
+
+    m.u.progress.id = (char *)job->id;
+    snprintf(m.u.progress.stage, sizeof(m.u.progress.stage), "%s", stage);
+    m.u.progress.progress = percent;
+    arc_proto_write_fd(STDOUT_FILENO, &m);
 }
 
-static const char *str(json_t *msg, const char *key)
-{
-    const char *s = json_string_value(json_object_get(msg, key));
-    return s ? s : "";
-}
-
-/* The job's photo/video pairs: "items" [{photo, video}], or the single
- * "photo" and "video" of a one-target project. */
-static int read_items(arc_job_t *job, json_t *msg, arc_err_t *err)
-{
-    json_t *items = json_object_get(msg, "items");
-    size_t n = json_is_array(items) ? json_array_size(items) : 0;
-
-    job->n_items = n > 0 ? n : 1;
-    job->items = arc_xcalloc(job->n_items, sizeof(*job->items));
-    for (size_t i = 0; i < job->n_items; i++) {
-        json_t *it = n > 0 ? json_array_get(items, i) : msg;
-        job->items[i].photo = str(it, "photo");
-        job->items[i].video = str(it, "video");
-        if (i > 0)
-            snprintf(job->items[i].suffix, sizeof(job->items[i].suffix), "-%zu", i);
-        if (job->items[i].photo[0] == '\0')
-            return arc_err_set(err, ARC_EINVAL, "the job's item %zu names no photo", i + 1);
-    }
-    return 0;
-}
-
-static json_t *done_ok(arc_job_t *job, double t0)
+static void done_ok(arc_job_t *job, double t0, arc_done_msg_t *d)
 {
     const arc_item_t *first = &job->items[0];
-    json_t *items = json_array();
 
+    d->ok = 1;
+    d->items = json_array();
     for (size_t i = 0; i < job->n_items; i++) {
         const arc_item_t *it = &job->items[i];
-        json_array_append_new(items,
+        json_array_append_new(d->items,
                               json_pack("{s:O?, s:O?, s:O?, s:s?}", "photo", it->photo_info,
                                         "rating", it->rating, "video", it->video_info, "videoFile",
                                         it->video_out[0] ? it->video_out : NULL));
     }
-    json_t *reply =
-        json_pack("{s:i, s:s, s:s, s:b, s:O, s:{s:i, s:i}, s:O?, s:O?, s:o, s:O, s:I}", "v",
-                  ARC_PROTO_VERSION, "type", "done", "id", job->id, "ok", 1, "files", job->files,
-                  "photo", "width", first->print.width, "height", first->print.height, "video",
-                  first->video_info, "rating", job->rating, "items", items, "timings", job->timings,
-                  "ms", (json_int_t)(arc_now_ms() - t0));
-    json_object_set_new(reply, "markerCache", json_string(job->marker_cached ? "hit" : "miss"));
-    return reply;
+    d->files = json_incref(job->files);
+    d->photo_width = first->print.width;
+    d->photo_height = first->print.height;
+    d->video = first->video_info ? json_incref(first->video_info) : json_null();
+    d->rating = job->rating ? json_incref(job->rating) : json_null();
+    d->marker_cached = job->marker_cached;
+    d->ms = (int64_t)(arc_now_ms() - t0);
 }
 
-json_t *arc_worker_run_job(json_t *msg, void (*progress)(arc_job_t *, const char *, int))
+void arc_worker_run_job(const arc_job_msg_t *in, void (*progress)(arc_job_t *, const char *, int),
+                        arc_done_msg_t *done)
 {
     arc_job_t job;
     arc_err_t err = {{0}};
     double t0 = arc_now_ms();
-    json_t *reply;
 
     memset(&job, 0, sizeof(job));
-    job.id = str(msg, "id");
-    job.dir = str(msg, "dir");
-    job.fit_mode = str(msg, "fitMode");
-    job.view_url = str(msg, "viewUrl");
-    job.viewer = json_object_get(msg, "viewer");
-    job.media = json_object_get(msg, "media");
-    job.cache_dir = str(msg, "cacheDir");
-    job.scale_width = (int)json_integer_value(json_object_get(msg, "scaleWidth"));
-    job.scale_height = (int)json_integer_value(json_object_get(msg, "scaleHeight"));
-    job.config = json_object_get(msg, "config");
-    job.max_pixels = (uint64_t)json_integer_value(json_object_get(msg, "maxPixels"));
-    job.threads = (int)json_integer_value(json_object_get(msg, "threads"));
+    memset(done, 0, sizeof(*done));
+    job.in = in;
+    job.id = in->id;
+    job.dir = in->dir;
     job.progress = progress;
-    if (job.threads <= 0)
-        job.threads = 1;
-
-    int rc = job.dir[0] == '\0' ? arc_err_set(&err, ARC_EINVAL, "the job names no folder")
-                                : read_items(&job, msg, &err);
-    if (rc == 0)
-        rc = arc_pipeline_run(&job, &err);
-    if (rc == 0) {
-        reply = done_ok(&job, t0);
-    } else {
-        reply = json_pack("{s:i, s:s, s:s, s:b, s:s, s:b, s:O}", "v", ARC_PROTO_VERSION, "type",
-                          "done", "id", job.id, "ok", 0, "error", err.msg, "permanent",
-                          job.permanent || rc == ARC_EINVAL, "timings",
-                          job.timings ? job.timings : json_object());
+    job.n_items = in->n_items;
+    job.items = arc_xcalloc(in->n_items ? in->n_items : 1, sizeof(*job.items));
+    for (size_t i = 0; i < in->n_items; i++) {
+        job.items[i].photo = in->items[i].photo;
+        job.items[i].video = in->items[i].video;
+        if (i > 0)
+            snprintf(job.items[i].suffix, sizeof(job.items[i].suffix), "-%zu", i);
     }
+
+    int rc = arc_pipeline_run(&job, &err);
+    done->id = arc_xstrdup(in->id);
+    if (rc == 0) {
+        done_ok(&job, t0, done);
+    } else {
+        /* The reason quotes libraries and inputs: printable and within the
+         * protocol's limit, so that the daemon can read it. */
+        arc_str_printable(err.msg);
+        err.msg[ARC_PROTO_MAX_REASON] = '\0';
+        done->ok = 0;
+        done->error = arc_xstrdup(err.msg);
+        done->permanent = job.permanent || rc == ARC_EINVAL;
+    }
+    done->timings = job.timings ? json_incref(job.timings) : json_object();
     arc_job_dispose(&job);
     free(job.items);
-    return reply;
 }
 
-int arc_worker_main(int argc, char **argv)
+/* A test hook: ARCD_TEST_WORKER_LIE makes a worker answer as one taken over
+ * by an upload might, to show that the daemon does not believe it:
+ * "nofiles" reports success without files, "missing" reports a file it
+ * removed, "ms" reports a time no job takes. */
+static void test_lie(arc_done_msg_t *d, const char *dir)
 {
-    long memory_mb = 0, niceness = 0;
+    const char *lie = getenv("ARCD_TEST_WORKER_LIE");
+    char path[4200];
+
+    if (lie == NULL || !d->ok)
+        return;
+    if (strcmp(lie, "nofiles") == 0) {
+        json_decref(d->files);
+        d->files = json_array();
+    } else if (strcmp(lie, "missing") == 0 && d->files != NULL) {
+        snprintf(path, sizeof(path), "%s/index.html", dir);
+        unlink(path);
+    } else if (strcmp(lie, "ms") == 0) {
+        d->ms = (int64_t)1000000000000LL;
+    }
+}
+
+int arc_worker_main(const arc_worker_opts_t *opts)
+{
     arc_proto_reader_t reader;
     arc_err_t err = {{0}};
+    long memory_mb = opts->memory_mb;
+    int status = 0;
 
-    for (int i = 1; i + 1 < argc; i += 2) {
-        char *end = NULL;
-        long v = strtol(argv[i + 1], &end, 10);
-        if (*end != '\0' || v < 0) {
-            fprintf(stderr, "arcd worker: bad value for %s\n", argv[i]);
-            return 2;
-        }
-        if (strcmp(argv[i], "--memory-mb") == 0)
-            memory_mb = v;
-        else if (strcmp(argv[i], "--nice") == 0)
-            niceness = v;
-    }
+    close_inherited();
     /* The daemon stays responsive: workers yield the CPU to it, and a photo
      * that would need too much memory fails its job instead of the machine. */
-    if (niceness > 0 && nice((int)niceness) == -1)
+    if (opts->nice > 0 && nice((int)opts->nice) == -1)
         perror("arcd worker: nice");
 #if defined(__SANITIZE_ADDRESS__)
     /* AddressSanitizer reserves terabytes of address space: no limit then. */
@@ -144,37 +146,52 @@ int arc_worker_main(int argc, char **argv)
         if (setrlimit(RLIMIT_AS, &rl) != 0)
             perror("arcd worker: setrlimit");
     }
-    /* No network and no exec from here on. */
+    /* From here on, only the calls a job needs (workers/sandbox.c). */
     if (arc_sandbox_enter(&err) != 0) {
         fprintf(stderr, "arcd worker: %s\n", err.msg);
         return 3;
     }
-    json_t *hello =
-        json_pack("{s:i, s:s, s:i}", "v", ARC_PROTO_VERSION, "type", "hello", "pid", (int)getpid());
-    arc_proto_write_fd(STDOUT_FILENO, hello);
-    json_decref(hello);
+    arc_msg_t hello = {.type = ARC_MSG_HELLO};
+    hello.u.hello.pid = (int64_t)getpid();
+    arc_proto_write_fd(STDOUT_FILENO, &hello);
 
     arc_proto_reader_init(&reader);
     for (;;) {
-        json_t *msg = NULL;
+        arc_msg_t msg, reply = {.type = ARC_MSG_DONE};
         int rc = arc_proto_read_fd(STDIN_FILENO, &reader, &msg, &err);
         if (rc == 0)
             break; /* the daemon closed our stdin: we are done */
         if (rc < 0) {
             fprintf(stderr, "arcd worker: %s\n", err.msg);
-            arc_proto_reader_dispose(&reader);
-            return 3;
-        }
-        if (strcmp(str(msg, "type"), "job") == 0) {
-            arc_sandbox_selftest();
-            json_t *reply = arc_worker_run_job(msg, send_progress);
-            rc = arc_proto_write_fd(STDOUT_FILENO, reply);
-            json_decref(reply);
-        }
-        json_decref(msg);
-        if (rc != 0)
+            status = 3;
             break;
+        }
+        if (msg.type == ARC_MSG_JOB) {
+            arc_sandbox_selftest();
+            arc_worker_run_job(&msg.u.job, send_progress, &reply.u.done);
+            test_lie(&reply.u.done, msg.u.job.dir);
+            rc = arc_proto_write_fd(STDOUT_FILENO, &reply);
+            if (rc == ARC_ETOOBIG) {
+                /* Its report does not fit a frame: the job fails, saying so,
+                 * rather than leaving the daemon without an answer. */
+                json_t *timings = json_incref(reply.u.done.timings);
+                char *id = arc_xstrdup(reply.u.done.id);
+                arc_msg_dispose(&reply);
+                reply.type = ARC_MSG_DONE;
+                reply.u.done.id = id;
+                reply.u.done.error = arc_xstrdup("the job's report is over the protocol's limit");
+                reply.u.done.timings = timings;
+                rc = arc_proto_write_fd(STDOUT_FILENO, &reply);
+            }
+            arc_msg_dispose(&reply);
+        }
+        arc_msg_dispose(&msg);
+        if (rc != 0) {
+            fprintf(stderr, "arcd worker: cannot answer the daemon: %s\n", arc_strerror(rc));
+            status = 4;
+            break;
+        }
     }
     arc_proto_reader_dispose(&reader);
-    return 0;
+    return status;
 }

@@ -1,13 +1,21 @@
 /*
- * cli.h: the `arcd` program's subcommands. main() dispatches on argv[1]; each
- * subcommand parses its own options and returns the process exit status
- * (0 success, 2 usage, 3 bad input, 4 I/O, 70 internal; see arc_exit_code()).
- * Runs in the foreground process only.
+ * cli.h: the `arcd` program's subcommands and the one option parser they
+ * all use. main() dispatches on argv[1]; each subcommand declares its
+ * options as a table, parses them with arc_opts_parse() (which checks every
+ * number against its range), loads the settings with arc_config_load_all()
+ * when it has any, and returns the process exit status (0 success, 2 usage,
+ * 3 bad input, 4 I/O, 70 internal; see arc_exit_code()).
+ *
+ * The top layer: it may use every library below it, and nothing below it
+ * may use it (docs/architecture.md). Runs in the foreground process only.
  */
 #ifndef ARCD_CLI_H
 #define ARCD_CLI_H
 
+#include <stddef.h>
 #include <stdint.h>
+
+/* ---- subcommands: each takes argv with argv[0] the subcommand's name ---- */
 
 /* arcd compile IN... -o OUT.mind [--json] [--threads N] [--max-pixels N] [--quiet] */
 int arc_cli_compile(int argc, char **argv);
@@ -24,14 +32,56 @@ int arc_cli_process(int argc, char **argv);
 /* arcd migrate [--config FILE] */
 int arc_cli_migrate(int argc, char **argv);
 
-/* Loads the daemon's settings: --config FILE from argv, else $ARCD_CONFIG,
- * else config/arcd.json when it exists (else defaults), then the environment
- * overrides. Returns 0, or prints every problem and returns exit status 2. */
-struct arc_config_s;
-int arc_cli_load_config(int argc, char **argv, const char *who, struct arc_config_s *cfg);
+/* arcd serve [--config FILE] */
+int arc_cli_serve(int argc, char **argv);
+
+/* arcd worker [--memory-mb N] [--nice N] (started by serve) */
+int arc_cli_worker(int argc, char **argv);
+
+/* ---- the option parser ---- */
+
+typedef enum arc_opt_kind_e {
+    ARC_OPT_FLAG, /* no value: *(int *)dest = 1 */
+    ARC_OPT_STR,  /* a value: *(const char **)dest = argv[i] (borrowed) */
+    ARC_OPT_U64,  /* a whole number in [min, max]: *(uint64_t *)dest */
+    ARC_OPT_INT,  /* a whole number in [min, max]: *(int *)dest */
+    ARC_OPT_LIST  /* a value, repeatable: appended to *(arc_opt_list_t *)dest */
+} arc_opt_kind_t;
+
+/* The values of a repeatable option, in order (borrowed from argv). */
+typedef struct arc_opt_list_s {
+    const char *v[16];
+    int n;
+} arc_opt_list_t;
+
+typedef struct arc_opt_s {
+    const char *name;  /* "--threads" */
+    const char *alias; /* "-o", or NULL */
+    arc_opt_kind_t kind;
+    void *dest;
+    uint64_t min, max; /* ARC_OPT_U64 and ARC_OPT_INT (max at most INT_MAX for INT) */
+} arc_opt_t;
+
+/*
+ * Parses argv[1..argc) (argv[0] is the subcommand) against opts[0..n).
+ * Arguments that are not options go to positional (at most max_positional,
+ * borrowed from argv; positional may be NULL when none are taken). On a
+ * problem (an unknown option, a missing value, a number that is not a whole
+ * number in its range, a repeated option over 16 times, too many
+ * positional arguments) it prints "arcd <cmd>: <what is wrong>" on stderr
+ * and returns 2; else 0.
+ */
+int arc_opts_parse(int argc, char **argv, const arc_opt_t *opts, size_t n, const char **positional,
+                   int max_positional, int *n_positional);
 
 /* Parses a whole decimal number in [min, max]; returns 0 or -1. */
 int arc_cli_parse_u64(const char *s, uint64_t min, uint64_t max, uint64_t *out);
+
+/* Loads the settings (arc_config_load_all() with the --config value, which
+ * may be NULL), printing every problem as "arcd <who>: ..." on failure.
+ * Returns 0, or the exit status 2. */
+struct arc_config_s;
+int arc_cli_load_config(const char *path, const char *who, struct arc_config_s *cfg);
 
 /* Peak resident set size of this process, in KiB. */
 long arc_cli_peak_rss_kb(void);

@@ -17,6 +17,7 @@
 #include <jansson.h>
 
 #include "arcd/error.h"
+#include "arcd/proto.h"
 
 /* An API bearer token: its owner sees the projects it made; an admin token
  * sees every project. */
@@ -35,6 +36,10 @@ typedef struct arc_config_s {
         int64_t idle_timeout_ms;
         int64_t min_bytes_per_second; /* slow-sender guard for bodies */
         int64_t max_connections;
+        int64_t max_connections_per_address; /* per client address (not for trusted proxies) */
+        int64_t max_headers;                 /* header fields in one request head */
+        char **trusted_proxies; /* CIDRs whose X-Forwarded-For/-Proto are believed; NULL-ended */
+        char *metrics_listen;   /* host:port serving /metrics alone; "": an admin token */
     } server;
     struct {
         int64_t upload_bytes;
@@ -50,6 +55,8 @@ typedef struct arc_config_s {
     } database;
     struct {
         char *dir;
+        int64_t cache_max_mb;   /* the compiled-marker cache's size at most */
+        int64_t cache_max_days; /* a cache entry unused this long is removed */
     } storage;
     struct {
         int64_t lease_seconds;
@@ -76,6 +83,7 @@ typedef struct arc_config_s {
         char *template_path;  /* the viewer page's template */
         char *vendor_dir;     /* A-Frame and MindAR scripts, served under /vendor/ */
         char *vendor_url;     /* where pages load them from: "/vendor" or a CDN base */
+        char *pages_dir;      /* the daemon's own pages; "": pages/ beside the template */
         double filter_min_cf; /* MindAR's One Euro filter: jitter vs lag */
         double filter_beta;
     } viewer;
@@ -99,6 +107,9 @@ typedef struct arc_config_s {
     } auth;
     struct {
         int64_t max_wait_seconds;
+        int64_t max_event_streams;             /* open at once, in all */
+        int64_t max_event_streams_per_address; /* open at once, per client address */
+        int64_t max_event_seconds;             /* an event stream's longest life */
     } status;
 } arc_config_t;
 
@@ -109,16 +120,50 @@ void arc_config_defaults(arc_config_t *cfg);
  * (unreadable) or ARC_EINVAL with every problem found, one per line, in err. */
 int arc_config_load(const char *path, arc_config_t *cfg, arc_err_t *err);
 
-/* Applies the environment overrides; ARC_EINVAL names each bad variable. */
+/* Applies the environment overrides; ARC_EINVAL names each bad variable,
+ * one line each, appended to what err already holds. */
 int arc_config_apply_env(arc_config_t *cfg, arc_err_t *err);
 
 /* Frees the strings cfg owns; accepts NULL. */
 void arc_config_dispose(arc_config_t *cfg);
 
-/* The settings a worker's job carries (include/arcd/worker.h): "media" (the
- * photo and video sections) and "viewer" (with the template's resolved
- * path). New references. */
-json_t *arc_config_media_json(const arc_config_t *cfg);
-json_t *arc_config_viewer_json(const arc_config_t *cfg, const char *template_path);
+/* The file read when no other is named. */
+#define ARC_CONFIG_DEFAULT_PATH "config/arcd.json"
+
+/*
+ * The one loader every subcommand uses: the file at path (the --config
+ * option; NULL or "" when not given), else $ARCD_CONFIG, else
+ * config/arcd.json when it exists, else the defaults alone; then the
+ * environment overrides. Returns 0 with cfg filled (free with
+ * arc_config_dispose()), or ARC_EIO / ARC_EINVAL with every problem in err
+ * (cfg is then disposed).
+ */
+int arc_config_load_all(const char *path, arc_config_t *cfg, arc_err_t *err);
+
+/* The photo and video settings a job carries (include/arcd/proto.h). */
+void arc_config_job_media(const arc_config_t *cfg, arc_job_media_t *out);
+
+/* The keys of the configuration file, for tools and tests: their section,
+ * name, type and range (integers and numbers; strings have none). */
+typedef enum arc_config_type_e {
+    ARC_CONFIG_INT,    /* an int64_t */
+    ARC_CONFIG_U64,    /* a uint64_t */
+    ARC_CONFIG_INT32,  /* an int */
+    ARC_CONFIG_STR,    /* a string, owned by the config */
+    ARC_CONFIG_DOUBLE, /* a number */
+    ARC_CONFIG_ONOFF,  /* true/false or "on"/"off", stored as an int 1/0 */
+    ARC_CONFIG_CIDRS   /* an array of "a.b.c.d/n" or IPv6 CIDRs, as a NULL-ended char ** */
+} arc_config_type_t;
+
+typedef struct arc_config_key_s {
+    const char *section;
+    const char *name;
+    arc_config_type_t type;
+    size_t offset; /* of its field in arc_config_t */
+    int64_t min, max;
+} arc_config_key_t;
+
+/* Every key but auth.tokens (an array of objects), in file order. */
+const arc_config_key_t *arc_config_keys(size_t *n);
 
 #endif

@@ -36,15 +36,21 @@ const char *arc_strerror(int code);
  * errors, 3 for bad input files, 4 for I/O, 70 for internal errors. */
 int arc_exit_code(int code);
 
-/* A human message buffer carried next to an error code. */
+/* A human message buffer carried next to an error code. Large enough for
+ * a list of problems, one per line (the configuration's). */
 typedef struct arc_err_s {
-    char msg[512];
+    char msg[4096];
 } arc_err_t;
 
 /* Formats into err (if not NULL) and returns code, so callers can write
  * `return arc_err_set(err, ARC_EFORMAT, "...", ...)`. */
 int arc_err_set(arc_err_t *err, int code, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
+
+/* Replaces every byte of s that is not printable ASCII (or a newline) with
+ * '?': a message that quotes untrusted input (a path, a field, a library's
+ * text) is then valid UTF-8 for JSON and one safe line per line in a log. */
+void arc_str_printable(char *s);
 
 /* Allocators that abort with a message on out-of-memory; sizes that overflow
  * (n * size) abort too. Free with free(). */
@@ -53,5 +59,8 @@ void *arc_xcalloc(size_t n, size_t size);
 void *arc_xmallocarray(size_t n, size_t size);
 void *arc_xrealloc(void *ptr, size_t n, size_t size);
 char *arc_xstrdup(const char *s);
+
+/* Reports an allocation of size bytes that cannot be made, and aborts. */
+void arc_oom(size_t size) __attribute__((noreturn));
 
 #endif

@@ -2,17 +2,33 @@
  * http.h: arcd's HTTP/1.1 server on libuv with Node's http-parser.
  *
  * Runs on the daemon's loop and never blocks it. Each connection parses one
- * request at a time (reading pauses while a request is answered, so pipelined
- * requests wait their turn); keep-alive is honoured. Limits: the request head
- * (431), a body limit chosen per request by the handler (413), a head
- * timeout, an idle timeout between requests, a slow-sender guard on bodies
- * (408), and a connection cap (503). Every error is JSON
- * {"error": "...", "code": "..."}.
+ * request at a time (pipelined requests wait their turn in a bounded
+ * buffer); keep-alive is honoured. While a request is answered the
+ * connection keeps reading, so a client that leaves is noticed at once: a
+ * route that waits (a long poll, an event stream) sets abort_on_eof and is
+ * aborted then. Limits: the request head's size and field count (431), a
+ * body limit chosen per request by the handler (413), a head deadline (from
+ * the connection's start, or from a later request's first byte), an idle
+ * timeout between requests, a minimum rate for bodies arriving and for
+ * responses leaving (a slow sender gets 408; a slow reader is cut off), a
+ * connection cap (503, after closing the longest-idle keep-alive connection
+ * if one can make room) and a cap per client address (503). Every error is
+ * JSON {"error": "...", "code": "..."}.
  *
- * A handler sees a request twice: on_head when its head is complete (it picks
- * how the body is taken, or answers at once), and on_request when the body has
- * arrived. It answers exactly once, at once or later, with arc_http_respond*()
- * or by streaming (arc_http_start / arc_http_write / arc_http_end).
+ * The client's address is the TCP peer's, unless the peer is one of the
+ * trusted proxies: then it is the last address of X-Forwarded-For that is
+ * not a trusted proxy itself, and X-Forwarded-Proto says whether the client
+ * used HTTPS.
+ *
+ * Requests are routed by a table (include/arcd/router.h): an unknown path is
+ * answered 404 and a known path with another method 405 (with Allow) by the
+ * server itself. A matched request goes to the handler's on_route hook (for
+ * policies every route shares, such as tokens; it may answer), then to its
+ * route's on_head when its head is complete (which picks how the body is
+ * taken, or answers at once), and its route's on_request when the body has
+ * arrived. It is answered exactly once, at once or later, with
+ * arc_http_respond*() or by streaming (arc_http_start / arc_http_write /
+ * arc_http_end).
  *
  * The request is freed when its response has ended and been written. If it
  * cannot end normally (the client goes away before the end of the response,
@@ -32,9 +48,10 @@
 #include <uv.h>
 
 #include "arcd/error.h"
+#include "arcd/net.h"
+#include "arcd/router.h"
 
 typedef struct arc_http_server_s arc_http_server_t;
-typedef struct arc_http_req_s arc_http_req_t;
 
 typedef struct arc_http_header_s {
     char *name; /* lower-cased */
@@ -60,16 +77,22 @@ struct arc_http_req_s {
     arc_http_header_t *headers;
     size_t n_headers;
     uint64_t content_length; /* UINT64_MAX when absent (chunked or none) */
-    char peer[64];           /* the client's address */
-    double start_ms;         /* when the head began */
+    char peer[64];           /* the TCP peer's address */
+    char client[64];         /* the client's: the peer, or X-Forwarded-For from a trusted proxy */
+    arc_ip_t client_ip;
+    int https;        /* X-Forwarded-Proto: https from a trusted proxy */
+    double start_ms;  /* when the head began */
+    int abort_on_eof; /* set by the route: a client that closes its side has left */
 
     /* Set by on_head: */
     arc_http_body_t body_mode;
     uint64_t body_limit;
     arc_http_body_cb on_body;
     arc_http_abort_cb on_abort;
-    void *data;        /* the handler's own */
-    const char *route; /* a label for metrics */
+    void *data;              /* the route's own */
+    void *ctx;               /* the on_route hook's own (such as the API token) */
+    const char *route;       /* a label for metrics: the route's name, or "unmatched" */
+    arc_route_match_t match; /* the route and its path parameters */
 
     /* ARC_HTTP_BODY_BUFFER's result (NUL-terminated). */
     char *body;
@@ -81,27 +104,34 @@ struct arc_http_req_s {
 };
 
 typedef struct arc_http_handler_s {
-    /* The head is complete: set body_mode/limit/on_body/on_abort/data, or
-     * answer now. */
-    void (*on_head)(arc_http_req_t *req);
-    /* The body is complete (or there was none): answer, now or later. */
-    void (*on_request)(arc_http_req_t *req);
+    const arc_route_t *routes; /* the route table (borrowed; static data) */
+    size_t n_routes;
+    /* A route matched: may answer (refuse) the request before the route's
+     * on_head runs. Optional. */
+    void (*on_route)(arc_http_req_t *req);
     /* Every answered request, for metrics and logs. */
     void (*on_done)(arc_http_req_t *req, double ms);
     void *data;
 } arc_http_handler_t;
 
+/* A path parameter of the request's route (":id" -> "id"), or NULL. */
+const char *arc_http_param(const arc_http_req_t *req, const char *name);
+
 typedef struct arc_http_limits_s {
-    size_t max_header_bytes;
-    uint64_t header_timeout_ms;
+    size_t max_header_bytes;    /* the head, counting 64 bytes of bookkeeping per field */
+    size_t max_headers;         /* header fields per head */
+    uint64_t header_timeout_ms; /* from the connection's start, or a later head's first byte */
     uint64_t idle_timeout_ms;
-    uint64_t min_bytes_per_second;
+    uint64_t min_bytes_per_second; /* the slowest a body may arrive or a response be taken */
     size_t max_connections;
+    size_t max_connections_per_address; /* not counting trusted proxies */
+    const arc_cidr_t *trusted;          /* proxies whose X-Forwarded-* are believed (copied) */
+    size_t n_trusted;
 } arc_http_limits_t;
 
 /* Starts listening on host:port ("127.0.0.1:8080"; port 0 picks one). The
- * server is owned by the caller: arc_http_server_close() then free after
- * close_cb. */
+ * server is owned by the caller: arc_http_server_close(), then
+ * arc_http_server_free() in close_cb. */
 int arc_http_server_create(uv_loop_t *loop, const char *listen, const arc_http_limits_t *limits,
                            const arc_http_handler_t *handler, arc_http_server_t **out,
                            arc_err_t *err);
@@ -113,8 +143,12 @@ int arc_http_server_port(const arc_http_server_t *s);
 size_t arc_http_server_connections(const arc_http_server_t *s);
 
 /* Stops accepting; open connections finish their request and close. cb runs
- * once every handle is closed; then the server may be freed with free(). */
+ * once every handle is closed; then the server may be freed with
+ * arc_http_server_free(). */
 void arc_http_server_close(arc_http_server_t *s, void (*cb)(arc_http_server_t *s));
+
+/* Frees a closed server; accepts NULL. */
+void arc_http_server_free(arc_http_server_t *s);
 
 /* Handler data given at creation. */
 void *arc_http_server_data(const arc_http_server_t *s);

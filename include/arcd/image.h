@@ -16,13 +16,9 @@
 #include <stdint.h>
 
 #include "arcd/error.h"
-
-typedef enum arc_image_format_e {
-    ARC_IMAGE_UNKNOWN = 0,
-    ARC_IMAGE_JPEG,
-    ARC_IMAGE_PNG,
-    ARC_IMAGE_PGM
-} arc_image_format_t;
+#include "arcd/file.h"
+#include "arcd/limits.h"
+#include "arcd/sniff.h"
 
 /* An 8-bit grey image, rows packed (stride == width). Owns data. */
 typedef struct arc_image_s {
@@ -30,18 +26,6 @@ typedef struct arc_image_s {
     int height;
     uint8_t *data;
 } arc_image_t;
-
-/* The default pixel limit: 40 megapixels. */
-#define ARC_IMAGE_DEFAULT_MAX_PIXELS 40000000ULL
-
-/* The largest input file read, whatever its format (256 MiB). */
-#define ARC_IMAGE_MAX_FILE_BYTES (256u << 20)
-
-/* Format by magic bytes; ARC_IMAGE_UNKNOWN when none matches. */
-arc_image_format_t arc_image_sniff(const uint8_t *buf, size_t len);
-
-/* A format's lower-case name ("jpeg", "png", "pgm", "unknown"). */
-const char *arc_image_format_name(arc_image_format_t fmt);
 
 /*
  * Decodes the image in buf (borrowed) into out (its data returned owned; free
@@ -126,14 +110,5 @@ void arc_photo_blit(arc_photo_t *p, const arc_photo_t *src, int x, int y);
 
 /* Frees p->data and zeroes p; accepts NULL. */
 void arc_photo_dispose(arc_photo_t *p);
-
-/* Reads a whole file into an owned buffer (free with free()), refusing files
- * over max_bytes. Returns 0, ARC_EIO or ARC_ETOOBIG. */
-int arc_file_read_all(const char *path, size_t max_bytes, uint8_t **out, size_t *len,
-                      arc_err_t *err);
-
-/* Writes len bytes to path atomically: a temporary file beside it, fsync,
- * rename. Returns 0 or ARC_EIO. */
-int arc_file_write_atomic(const char *path, const void *data, size_t len, arc_err_t *err);
 
 #endif

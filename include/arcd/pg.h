@@ -8,9 +8,11 @@
  * blocks the loop. Queries wait for a free connection first in, first out; one
  * that waits longer than the acquire timeout fails with ARC_ETIMEDOUT (the API
  * answers 503). A waiting or running query can be cancelled when its client
- * goes away: its callback then never runs. A connection that breaks fails its
- * query with ARC_EIO and is reopened with exponential backoff (0.1 s to 5 s),
- * so the pool survives a PostgreSQL restart.
+ * goes away: its callback then never runs. A connection that breaks, or gets
+ * no answer within the I/O timeout (connecting, setting up, running a
+ * query), fails its query with ARC_EIO and is reopened with exponential
+ * backoff (0.1 s to 5 s), so the pool survives a PostgreSQL restart and a
+ * server that stops answering.
  *
  * LISTEN: with a listener set and size >= 2, one of the connections is kept
  * for LISTEN on the given channels (the pool never exceeds `size` in all);
@@ -56,20 +58,25 @@ typedef struct arc_pg_stats_s {
     uint64_t queries, errors, timeouts, reconnects;
 } arc_pg_stats_t;
 
-/*
- * Creates a pool and starts connecting. conninfo is a libpq string or URI
- * ("" for libpq's defaults); session_sql (may be NULL) runs on every new
- * connection before it serves queries (SET statement_timeout ...). listener
- * may be NULL. Returns 0 and *out.
- */
-int arc_pg_pool_create(uv_loop_t *loop, const char *conninfo, int size, uint64_t acquire_timeout_ms,
-                       const char *session_sql, const arc_pg_listener_t *listener,
-                       arc_pg_pool_t **out);
+typedef struct arc_pg_opts_s {
+    const char *conninfo;              /* a libpq string or URI; "" or NULL for libpq's defaults */
+    int size;                          /* connections at most (at least 1) */
+    uint64_t acquire_timeout_ms;       /* longest wait for a connection */
+    uint64_t io_timeout_ms;            /* longest wait for the server's next answer; 0: 30 s */
+    const char *session_sql;           /* run on every new connection first (may be NULL) */
+    const arc_pg_listener_t *listener; /* may be NULL */
+} arc_pg_opts_t;
+
+/* Creates a pool (opts and what it points to are copied) and starts
+ * connecting. Returns 0 and *out. */
+int arc_pg_pool_create(uv_loop_t *loop, const arc_pg_opts_t *opts, arc_pg_pool_t **out);
 
 /*
- * Queues sql with text parameters (copied; NULL entries are SQL NULL). cb runs
- * later, on the loop, exactly once unless the query is cancelled first.
- * Returns a handle for arc_pg_cancel(), valid until cb runs.
+ * Queues sql with nparams (at most 65535) text parameters (copied; NULL
+ * entries are SQL NULL). cb runs later, on the loop, exactly once unless the
+ * query is cancelled first, and never inside this call; returns a handle for
+ * arc_pg_cancel(), valid until cb runs. Only when the pool is closing does cb
+ * run at once (ARC_ECANCELED), and NULL is returned.
  */
 arc_pg_query_t *arc_pg_query(arc_pg_pool_t *pool, const char *sql, int nparams,
                              const char *const *params, arc_pg_query_cb cb, void *arg);
@@ -79,6 +86,27 @@ arc_pg_query_t *arc_pg_query(arc_pg_pool_t *pool, const char *sql, int nparams,
 void arc_pg_cancel(arc_pg_query_t *q);
 
 void arc_pg_pool_stats(const arc_pg_pool_t *pool, arc_pg_stats_t *out);
+
+/*
+ * Named result columns. A query's columns are named once, next to its SQL,
+ * as an enum and a table of names in the same order (designated
+ * initializers keep the two in step):
+ *
+ *     enum { C_ID, C_STATUS, C_N };
+ *     static const char *const cols[C_N] = {[C_ID] = "id", [C_STATUS] = "status"};
+ *     ... SELECT id::text AS id, status FROM ...
+ *     int col[C_N];
+ *     if (arc_pg_columns(res, cols, C_N, col, &err) != 0) ... (a bug: SQL and names differ)
+ *     PQgetvalue(res, row, col[C_STATUS])
+ *
+ * Fills col[i] with the number of the column called names[i] (PQfnumber,
+ * once per result). Returns 0, or ARC_EINTERNAL naming the first column the
+ * result does not have.
+ */
+int arc_pg_columns(const PGresult *res, const char *const *names, int n, int *col, arc_err_t *err);
+
+/* A value of a result, or NULL when it is SQL NULL. */
+const char *arc_pg_value(const PGresult *res, int row, int col);
 
 /* Fails queued queries with ARC_ECANCELED, lets running ones finish, closes
  * every connection, then calls cb; free the pool with free() afterwards. */

@@ -1,11 +1,13 @@
 /*
  * worker.h: the worker process and its pipeline.
  *
- * `arcd worker` is started by the daemon (uv_spawn), lowers its priority,
- * limits its own address space, then runs jobs one at a time: each job goes
- * through the stages of arc_pipeline[] in order, one file per stage under
- * workers/, each reporting its progress and timing. Workers hold no database
- * connection; they talk only to their daemon (include/arcd/proto.h).
+ * `arcd worker` is started by the daemon (uv_spawn) with a minimal
+ * environment, closes any descriptor it inherited beyond stdio, lowers its
+ * priority, limits its own address space, enters its sandbox (seccomp), then
+ * runs jobs one at a time: each job goes through the stages of arc_pipeline[]
+ * in order, one file per stage under workers/, each reporting its progress
+ * and timing. Workers hold no database connection and no secret; they talk
+ * only to their daemon (include/arcd/proto.h).
  *
  * A stage reads what earlier stages left in the job and adds its own results;
  * it returns 0 or a negative error with a readable message, and marks the
@@ -21,13 +23,14 @@
 #include "arcd/error.h"
 #include "arcd/image.h"
 #include "arcd/mind.h"
+#include "arcd/proto.h"
 
 typedef struct arc_job_s arc_job_t;
 
 /* One photo/video pair: one target of the marker. Output files of item 0 have
  * plain names (enhanced-photo.jpg, ar-video.mp4, ...); item i > 0 adds "-i". */
 typedef struct arc_item_s {
-    const char *photo; /* upload file names inside the job's dir (borrowed) */
+    const char *photo; /* upload file names inside the job's dir (borrowed from the message) */
     const char *video; /* "" when the item has no video */
     char suffix[24];   /* "" or "-<i>" */
 
@@ -44,20 +47,11 @@ typedef struct arc_item_s {
 } arc_item_t;
 
 struct arc_job_s {
-    /* From the daemon's message (borrowed from it). */
-    const char *id;
-    const char *dir; /* the project's folder: inputs in, results out */
-    arc_item_t *items;
+    const arc_job_msg_t *in; /* the daemon's message (borrowed): settings, folder, files */
+    const char *id;          /* in->id */
+    const char *dir;         /* in->dir: the project's folder, inputs in, results out */
+    arc_item_t *items;       /* one per in->items */
     size_t n_items;
-    const char *fit_mode;
-    const char *view_url;          /* the public view page, for the QR code */
-    int scale_width, scale_height; /* fitMode exact */
-    json_t *viewer;                /* {template, vendorUrl, filterMinCF, filterBeta} */
-    json_t *media;                 /* {maxSide, border, borderRatio, video limits ...} */
-    const char *cache_dir;         /* compiled markers by content hash, or NULL */
-    json_t *config;
-    uint64_t max_pixels;
-    int threads;
 
     /* Filled by the stages. */
     json_t *files;     /* names of the files produced, in order */
@@ -75,9 +69,6 @@ struct arc_job_s {
     const char *stage_name;
     int stage_base, stage_weight;
 };
-
-/* Reads a media setting: job->media[key] or dflt. */
-double arc_job_setting(const arc_job_t *job, const char *key, double dflt);
 
 typedef int (*arc_stage_fn)(arc_job_t *job, arc_err_t *err);
 
@@ -107,19 +98,33 @@ void arc_job_progress(arc_job_t *job, int percent);
 int arc_pipeline_run(arc_job_t *job, arc_err_t *err);
 void arc_job_dispose(arc_job_t *job);
 
-/* workers/sandbox.c: forbids network, exec and new processes from now on
- * (seccomp; a forbidden call kills the process). Returns 0 or ARC_EINTERNAL. */
+/* workers/sandbox.c: makes the process non-dumpable (PR_SET_DUMPABLE 0), sets
+ * PR_SET_NO_NEW_PRIVS, then installs a seccomp allow-list on all its threads,
+ * for good: only the calls a job makes are allowed (files, memory, threads,
+ * signals to itself); any other (network, io_uring, exec, fork, ptrace,
+ * pidfd_*, kill of another process, ...) kills the process with SIGSYS.
+ * Returns 0 or ARC_EINTERNAL with the reason in err. */
 int arc_sandbox_enter(arc_err_t *err);
 
-/* The test hook ARCD_TEST_FORBIDDEN_CALL=socket|execve: makes that call. */
+/* The test hook ARCD_TEST_FORBIDDEN_CALL=socket|execve|io_uring: makes that
+ * call (io_uring: io_uring_setup). */
 void arc_sandbox_selftest(void);
 
-/* Runs the job a daemon's "job" message describes (include/arcd/proto.h) and
- * returns its "done" message (new reference). progress may be NULL. */
-json_t *arc_worker_run_job(json_t *msg,
-                           void (*progress)(arc_job_t *job, const char *stage, int percent));
+/* Runs the job in (borrowed) and fills *done with its outcome (free with
+ * arc_msg_dispose() on the message holding it). progress may be NULL. */
+void arc_worker_run_job(const arc_job_msg_t *in,
+                        void (*progress)(arc_job_t *job, const char *stage, int percent),
+                        arc_done_msg_t *done);
 
-/* `arcd worker [--memory-mb N] [--nice N]`: the worker process. */
-int arc_worker_main(int argc, char **argv);
+typedef struct arc_worker_opts_s {
+    long memory_mb; /* address-space limit; 0: none */
+    long nice;      /* added niceness */
+} arc_worker_opts_t;
+
+/* The worker process (`arcd worker`, started by the daemon): closes every
+ * descriptor but 0, 1 and 2, limits itself, enters the sandbox, says hello,
+ * then runs the jobs read from stdin until stdin closes. Returns the
+ * process's exit status. */
+int arc_worker_main(const arc_worker_opts_t *opts);
 
 #endif

@@ -78,7 +78,7 @@ int arc_cli_compile(int argc, char **argv)
 {
     const char *out = NULL;
     const char *grey_out = NULL;
-    char **inputs = arc_xcalloc((size_t)argc, sizeof(char *));
+    char **inputs = arc_xcalloc((size_t)argc + 1, sizeof(char *));
     size_t n_inputs = 0;
     int as_json = 0, quiet = 0;
     arc_compile_opts_t opts = {0};
@@ -89,58 +89,30 @@ int arc_cli_compile(int argc, char **argv)
     size_t len = 0;
     arc_err_t err = {{0}};
     int rc = 0, status = 0;
-    uint64_t v;
 
-    /* The config file first (--config, else $ARCD_CONFIG), then the options
-     * on the command line over it. */
-    const char *config_path = getenv("ARCD_CONFIG");
-    for (int i = 1; i + 1 < argc; i++)
-        if (strcmp(argv[i], "--config") == 0)
-            config_path = argv[i + 1];
+    const char *config_path = NULL;
+    uint64_t threads = 0, max_pixels = 0;
+    const arc_opt_t options[] = {
+        {"--output", "-o", ARC_OPT_STR, &out, 0, 0},
+        {"--grey-out", NULL, ARC_OPT_STR, &grey_out, 0, 0},
+        {"--json", NULL, ARC_OPT_FLAG, &as_json, 0, 0},
+        {"--quiet", "-q", ARC_OPT_FLAG, &quiet, 0, 0},
+        {"--threads", NULL, ARC_OPT_U64, &threads, 1, 256},
+        {"--max-pixels", NULL, ARC_OPT_U64, &max_pixels, 1, UINT64_MAX / 2},
+        {"--config", NULL, ARC_OPT_STR, &config_path, 0, 0},
+    };
+    int n_in = 0;
+    if (arc_opts_parse(argc, argv, options, sizeof(options) / sizeof(options[0]),
+                       (const char **)inputs, argc, &n_in) != 0)
+        goto usage;
+    n_inputs = (size_t)n_in;
+    /* The settings file first, then the options on the command line over it. */
     arc_config_t cfg;
-    arc_config_defaults(&cfg);
-    if (config_path != NULL && config_path[0] != '\0')
-        rc = arc_config_load(config_path, &cfg, &err);
-    opts.max_pixels = cfg.compile.max_pixels;
-    opts.threads = cfg.compile.threads;
-    arc_config_dispose(&cfg);
-    if (rc != 0) {
-        fprintf(stderr, "arcd compile: %s\n", err.msg);
-        status = 2;
+    if ((status = arc_cli_load_config(config_path, "compile", &cfg)) != 0)
         goto out;
-    }
-
-    for (int i = 1; i < argc; i++) {
-        const char *a = argv[i];
-        if (strcmp(a, "--config") == 0) {
-            i++;
-        } else if (strcmp(a, "-o") == 0 || strcmp(a, "--output") == 0) {
-            if (++i >= argc)
-                goto usage;
-            out = argv[i];
-        } else if (strcmp(a, "--grey-out") == 0) {
-            if (++i >= argc)
-                goto usage;
-            grey_out = argv[i];
-        } else if (strcmp(a, "--json") == 0) {
-            as_json = 1;
-        } else if (strcmp(a, "--quiet") == 0 || strcmp(a, "-q") == 0) {
-            quiet = 1;
-        } else if (strcmp(a, "--threads") == 0) {
-            if (++i >= argc || arc_cli_parse_u64(argv[i], 1, 256, &v) != 0)
-                goto usage;
-            opts.threads = (int)v;
-        } else if (strcmp(a, "--max-pixels") == 0) {
-            if (++i >= argc || arc_cli_parse_u64(argv[i], 1, UINT64_MAX / 2, &v) != 0)
-                goto usage;
-            opts.max_pixels = v;
-        } else if (a[0] == '-' && a[1] != '\0') {
-            fprintf(stderr, "arcd compile: unknown option '%s'\n", a);
-            goto usage;
-        } else {
-            inputs[n_inputs++] = argv[i];
-        }
-    }
+    opts.max_pixels = max_pixels ? max_pixels : cfg.compile.max_pixels;
+    opts.threads = threads ? (int)threads : cfg.compile.threads;
+    arc_config_dispose(&cfg);
     if (out == NULL || n_inputs == 0)
         goto usage;
 

@@ -87,15 +87,9 @@ int arc_cli_inspect(int argc, char **argv)
     arc_mind_t *m = NULL;
     arc_err_t err = {{0}};
 
-    for (int i = 1; i < argc; i++) {
-        if (strcmp(argv[i], "--json") == 0)
-            as_json = 1;
-        else if (path == NULL && argv[i][0] != '-')
-            path = argv[i];
-        else
-            path = NULL, i = argc;
-    }
-    if (path == NULL) {
+    const arc_opt_t options[] = {{"--json", NULL, ARC_OPT_FLAG, &as_json, 0, 0}};
+    int n = 0;
+    if (arc_opts_parse(argc, argv, options, 1, &path, 1, &n) != 0 || n != 1) {
         fprintf(stderr, "usage: arcd inspect FILE.mind [--json]\n");
         return 2;
     }
@@ -131,17 +125,10 @@ int arc_cli_compare(int argc, char **argv)
     arc_err_t err = {{0}};
     arc_mind_cmp_t c;
 
-    for (int i = 1; i < argc; i++) {
-        if (strcmp(argv[i], "--verbose") == 0)
-            verbose = 1;
-        else if (strcmp(argv[i], "--json") == 0)
-            continue; /* the JSON line is always printed last */
-        else if (np < 2 && argv[i][0] != '-')
-            paths[np++] = argv[i];
-        else
-            np = 3;
-    }
-    if (np != 2) {
+    int as_json = 0; /* the JSON line is always printed last */
+    const arc_opt_t options[] = {{"--verbose", NULL, ARC_OPT_FLAG, &verbose, 0, 0},
+                                 {"--json", NULL, ARC_OPT_FLAG, &as_json, 0, 0}};
+    if (arc_opts_parse(argc, argv, options, 2, paths, 2, &np) != 0 || np != 2) {
         fprintf(stderr, "usage: arcd compare REFERENCE.mind CANDIDATE.mind [--verbose]\n");
         return 2;
     }

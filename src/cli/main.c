@@ -1,14 +1,10 @@
 /* arcd: the AR marker compile daemon's single program, dispatching on its subcommand. */
-#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/resource.h>
 
 #include "arcd/cli.h"
 #include "arcd/compiler.h"
-#include "arcd/daemon.h"
-#include "arcd/worker.h"
 
 static void usage(FILE *f)
 {
@@ -37,30 +33,6 @@ static void usage(FILE *f)
                "  version                     print the version\n");
 }
 
-int arc_cli_parse_u64(const char *s, uint64_t min, uint64_t max, uint64_t *out)
-{
-    char *end = NULL;
-    unsigned long long v;
-
-    if (s == NULL || *s < '0' || *s > '9')
-        return -1;
-    errno = 0;
-    v = strtoull(s, &end, 10);
-    if (errno != 0 || *end != '\0' || v < min || v > max)
-        return -1;
-    *out = v;
-    return 0;
-}
-
-long arc_cli_peak_rss_kb(void)
-{
-    struct rusage ru;
-
-    if (getrusage(RUSAGE_SELF, &ru) != 0)
-        return -1;
-    return ru.ru_maxrss;
-}
-
 int main(int argc, char **argv)
 {
     const char *cmd = argc > 1 ? argv[1] : NULL;
@@ -75,9 +47,9 @@ int main(int argc, char **argv)
     if (strcmp(cmd, "inspect") == 0)
         return arc_cli_inspect(argc - 1, argv + 1);
     if (strcmp(cmd, "serve") == 0)
-        return arc_serve_main(argc - 1, argv + 1);
+        return arc_cli_serve(argc - 1, argv + 1);
     if (strcmp(cmd, "worker") == 0)
-        return arc_worker_main(argc - 1, argv + 1);
+        return arc_cli_worker(argc - 1, argv + 1);
     if (strcmp(cmd, "migrate") == 0)
         return arc_cli_migrate(argc - 1, argv + 1);
     if (strcmp(cmd, "process") == 0)

@@ -2,7 +2,8 @@
  * `arcd process`: runs the whole media pipeline of a job on local files,
  * without a database or daemon, as a worker would: the photos and videos
  * are linked into the output folder under the names the daemon gives
- * uploads, and the worker's "done" message (files, rating, video details,
+ * uploads, the job message is built and checked by the protocol's own
+ * codec, and the worker's "done" message (files, rating, video details,
  * per-stage timings) is printed as JSON. For trying settings, for tests and
  * for the whole-job benchmark.
  */
@@ -16,9 +17,9 @@
 
 #include "arcd/cli.h"
 #include "arcd/config.h"
+#include "arcd/limits.h"
+#include "arcd/proto.h"
 #include "arcd/worker.h"
-
-#define MAX_ITEMS 16
 
 static void on_progress(arc_job_t *job, const char *stage, int percent)
 {
@@ -38,7 +39,7 @@ static int link_input(const char *src, const char *dir, const char *base, const 
         fprintf(stderr, "arcd process: %s: %s\n", src, strerror(errno));
         return -1;
     }
-    snprintf(name, size, "%s%s.%s", base, suffix, dot && !strchr(dot, '/') ? dot + 1 : "bin");
+    snprintf(name, size, "%s%s.%.8s", base, suffix, dot && !strchr(dot, '/') ? dot + 1 : "bin");
     snprintf(path, sizeof(path), "%s/%s", dir, name);
     unlink(path);
     if (symlink(abs, path) != 0) {
@@ -56,96 +57,130 @@ static int usage(void)
     return 2;
 }
 
+/* The job message a daemon would send for these files and settings. */
+static int build_job(arc_job_msg_t *j, const arc_config_t *cfg, const char *id, const char *dir,
+                     const arc_opt_list_t *photos, const arc_opt_list_t *videos)
+{
+    char tpl[PATH_MAX], url[1200];
+
+    if (realpath(cfg->viewer.template_path, tpl) == NULL) {
+        fprintf(stderr, "arcd process: %s: %s\n", cfg->viewer.template_path, strerror(errno));
+        return 4;
+    }
+    j->id = arc_xstrdup(id);
+    j->dir = arc_xstrdup(dir);
+    j->n_items = (size_t)photos->n;
+    j->items = arc_xcalloc(j->n_items, sizeof(*j->items));
+    for (int i = 0; i < photos->n; i++) {
+        char suffix[16] = "", pname[ARC_MAX_FILE_NAME], vname[ARC_MAX_FILE_NAME] = "";
+        if (i > 0)
+            snprintf(suffix, sizeof(suffix), "-%d", i);
+        if (link_input(photos->v[i], dir, "photo", suffix, pname, sizeof(pname)) != 0 ||
+            (i < videos->n &&
+             link_input(videos->v[i], dir, "video", suffix, vname, sizeof(vname)) != 0))
+            return 4;
+        j->items[i].photo = arc_xstrdup(pname);
+        j->items[i].video = arc_xstrdup(vname);
+    }
+    snprintf(url, sizeof(url), "%s/ar/view/%s", cfg->server.public_url, id);
+    j->view_url = arc_xstrdup(url);
+    j->cache_dir = arc_xstrdup("");
+    j->max_pixels = cfg->compile.max_pixels;
+    arc_config_job_media(cfg, &j->media);
+    j->viewer.template_path = arc_xstrdup(tpl);
+    j->viewer.vendor_url = arc_xstrdup(cfg->viewer.vendor_url);
+    j->viewer.filter_min_cf = cfg->viewer.filter_min_cf;
+    j->viewer.filter_beta = cfg->viewer.filter_beta;
+    return 0;
+}
+
 int arc_cli_process(int argc, char **argv)
 {
-    const char *photos[MAX_ITEMS], *videos[MAX_ITEMS];
+    arc_opt_list_t photos = {{0}, 0}, videos = {{0}, 0};
     const char *dir = NULL, *fit = "contain", *id = "00000000-0000-4000-8000-000000000000";
-    const char *border = NULL;
-    int n_photos = 0, n_videos = 0, sw = 0, sh = 0, threads = 0, status;
+    const char *border = NULL, *scale = NULL, *config_path = NULL;
+    uint64_t threads = 0;
+    arc_msg_t job = {.type = ARC_MSG_JOB}, reply = {.type = ARC_MSG_DONE};
     arc_config_t cfg;
+    arc_err_t err = {{0}};
+    char abs_dir[PATH_MAX];
+    int status, sw = 0, sh = 0;
+    const arc_opt_t options[] = {
+        {"--photo", NULL, ARC_OPT_LIST, &photos, 0, 0},
+        {"--video", NULL, ARC_OPT_LIST, &videos, 0, 0},
+        {"--output", "-o", ARC_OPT_STR, &dir, 0, 0},
+        {"--fit", NULL, ARC_OPT_STR, &fit, 0, 0},
+        {"--scale", NULL, ARC_OPT_STR, &scale, 0, 0},
+        {"--id", NULL, ARC_OPT_STR, &id, 0, 0},
+        {"--border", NULL, ARC_OPT_STR, &border, 0, 0},
+        {"--threads", NULL, ARC_OPT_U64, &threads, 1, 256},
+        {"--config", NULL, ARC_OPT_STR, &config_path, 0, 0},
+    };
 
-    /* Every option takes a value: they come in pairs. */
-    for (int i = 1; i < argc; i += 2) {
-        const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
-        if (v == NULL)
-            return usage();
-        if (strcmp(a, "--photo") == 0 && n_photos < MAX_ITEMS)
-            photos[n_photos++] = v;
-        else if (strcmp(a, "--video") == 0 && n_videos < MAX_ITEMS)
-            videos[n_videos++] = v;
-        else if (strcmp(a, "-o") == 0)
-            dir = v;
-        else if (strcmp(a, "--fit") == 0)
-            fit = v;
-        else if (strcmp(a, "--id") == 0)
-            id = v;
-        else if (strcmp(a, "--border") == 0)
-            border = v;
-        else if (strcmp(a, "--scale") == 0 && sscanf(v, "%dx%d", &sw, &sh) == 2)
-            ;
-        else if (strcmp(a, "--threads") == 0)
-            threads = (int)strtol(v, NULL, 10);
-        else if (strcmp(a, "--config") != 0)
-            return usage();
-    }
-    if (dir == NULL || n_photos == 0 || n_videos > n_photos)
+    if (arc_opts_parse(argc, argv, options, sizeof(options) / sizeof(options[0]), NULL, 0, NULL) !=
+            0 ||
+        dir == NULL || photos.n == 0 || videos.n > photos.n)
         return usage();
-    if (strcmp(fit, "contain") != 0 && strcmp(fit, "cover") != 0 && strcmp(fit, "fill") != 0 &&
-        strcmp(fit, "exact") != 0) {
+    if (photos.n > ARC_MAX_TARGETS) {
+        fprintf(stderr, "arcd process: a job takes at most %d photo/video pairs\n",
+                ARC_MAX_TARGETS);
+        return 2;
+    }
+    if (arc_fit_parse(fit, &job.u.job.fit) != 0) {
         fprintf(stderr, "arcd process: --fit must be contain, cover, fill or exact\n");
         return 2;
     }
-    if ((status = arc_cli_load_config(argc, argv, "process", &cfg)) != 0)
-        return status;
-    if (mkdir(dir, 0755) != 0 && errno != EEXIST) {
-        fprintf(stderr, "arcd process: %s: %s\n", dir, strerror(errno));
-        arc_config_dispose(&cfg);
-        return 4;
-    }
-    char abs_dir[PATH_MAX], tpl[PATH_MAX], url[1200];
-    const char *bad = realpath(dir, abs_dir) == NULL                    ? dir
-                      : realpath(cfg.viewer.template_path, tpl) == NULL ? cfg.viewer.template_path
-                                                                        : NULL;
-    if (bad != NULL) {
-        fprintf(stderr, "arcd process: %s: %s\n", bad, strerror(errno));
-        arc_config_dispose(&cfg);
-        return 4;
-    }
-    json_t *items = json_array();
-    for (int i = 0; i < n_photos; i++) {
-        char suffix[16] = "", pname[64], vname[64] = "";
-        if (i > 0)
-            snprintf(suffix, sizeof(suffix), "-%d", i);
-        if (link_input(photos[i], abs_dir, "photo", suffix, pname, sizeof(pname)) != 0 ||
-            (i < n_videos &&
-             link_input(videos[i], abs_dir, "video", suffix, vname, sizeof(vname)) != 0)) {
-            json_decref(items);
-            arc_config_dispose(&cfg);
-            return 4;
+    if (scale != NULL) {
+        char tail = 0;
+        if (sscanf(scale, "%dx%d%c", &sw, &sh, &tail) != 2 || sw < 1 || sw > 10000 || sh < 1 ||
+            sh > 10000) {
+            fprintf(stderr, "arcd process: --scale must be WxH, each from 1 to 10000\n");
+            return 2;
         }
-        json_array_append_new(items, json_pack("{s:s, s:s}", "photo", pname, "video", vname));
     }
-    snprintf(url, sizeof(url), "%s/ar/view/%s", cfg.server.public_url, id);
-    json_t *media = arc_config_media_json(&cfg);
+    if (job.u.job.fit == ARC_FIT_EXACT && scale == NULL) {
+        fprintf(stderr, "arcd process: --fit exact needs --scale WxH\n");
+        return 2;
+    }
+    if (border != NULL && strcmp(border, "on") != 0 && strcmp(border, "off") != 0) {
+        fprintf(stderr, "arcd process: --border must be on or off\n");
+        return 2;
+    }
+    if ((status = arc_cli_load_config(config_path, "process", &cfg)) != 0)
+        return status;
+    if ((mkdir(dir, 0755) != 0 && errno != EEXIST) || realpath(dir, abs_dir) == NULL) {
+        fprintf(stderr, "arcd process: %s: %s\n", dir, strerror(errno));
+        status = 4;
+        goto out;
+    }
+    if ((status = build_job(&job.u.job, &cfg, id, abs_dir, &photos, &videos)) != 0)
+        goto out;
+    job.u.job.scale_width = sw;
+    job.u.job.scale_height = sh;
+    job.u.job.threads = threads > 0 ? (int)threads : (int)sysconf(_SC_NPROCESSORS_ONLN);
     if (border != NULL)
-        json_object_set_new(media, "border", json_boolean(strcmp(border, "off") != 0));
-    json_t *msg = json_pack("{s:i, s:s, s:s, s:s, s:o, s:s, s:s, s:i, s:i, s:o, s:o, s:I, s:i}",
-                            "v", 1, "type", "job", "id", id, "dir", abs_dir, "items", items,
-                            "fitMode", fit, "viewUrl", url, "scaleWidth", sw, "scaleHeight", sh,
-                            "media", media, "viewer", arc_config_viewer_json(&cfg, tpl),
-                            "maxPixels", (json_int_t)cfg.compile.max_pixels, "threads",
-                            threads > 0 ? threads : (int)sysconf(_SC_NPROCESSORS_ONLN));
-    json_t *reply = arc_worker_run_job(msg, on_progress);
+        job.u.job.media.border = strcmp(border, "on") == 0;
+    /* Checked by the protocol's codec, as a worker receives it: what a
+     * daemon could not send is refused here too. */
+    if (arc_job_msg_check(&job.u.job, &err) != 0) {
+        fprintf(stderr, "arcd process: %s\n", err.msg);
+        status = 2;
+        goto out;
+    }
+    arc_worker_run_job(&job.u.job, on_progress, &reply.u.done);
     if (isatty(STDERR_FILENO))
         fputc('\n', stderr);
-    char *s = json_dumps(reply, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
+    json_t *js = arc_msg_encode(&reply);
+    char *s = json_dumps(js, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
     puts(s);
     free(s);
-    int ok = json_is_true(json_object_get(reply, "ok"));
-    if (!ok)
-        fprintf(stderr, "arcd process: %s\n", json_string_value(json_object_get(reply, "error")));
-    json_decref(reply);
-    json_decref(msg);
+    json_decref(js);
+    status = reply.u.done.ok ? 0 : 3;
+    if (!reply.u.done.ok)
+        fprintf(stderr, "arcd process: %s\n", reply.u.done.error);
+out:
+    arc_msg_dispose(&reply);
+    arc_msg_dispose(&job);
     arc_config_dispose(&cfg);
-    return ok ? 0 : 3;
+    return status;
 }

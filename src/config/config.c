@@ -8,22 +8,24 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include <jansson.h>
 
 #include "arcd/config.h"
-#include "arcd/image.h"
+#include "arcd/limits.h"
+#include "arcd/net.h"
 
-/* T_ONOFF: true/false or "on"/"off", stored as an int 1/0. */
-typedef enum { T_INT, T_U64, T_INT32, T_STR, T_DBL, T_ONOFF } ktype_t;
+#define T_INT ARC_CONFIG_INT
+#define T_U64 ARC_CONFIG_U64
+#define T_INT32 ARC_CONFIG_INT32
+#define T_STR ARC_CONFIG_STR
+#define T_DBL ARC_CONFIG_DOUBLE
+#define T_ONOFF ARC_CONFIG_ONOFF
+#define T_CIDRS ARC_CONFIG_CIDRS
 
-typedef struct key_s {
-    const char *section;
-    const char *name;
-    ktype_t type;
-    size_t offset;
-    int64_t min, max;
-} key_t_;
+typedef arc_config_key_t key_t_;
 
 #define K(sec, name, type, field, min, max)                                                        \
     {                                                                                              \
@@ -38,6 +40,10 @@ static const key_t_ keys[] = {
     K("server", "idleTimeoutMs", T_INT, server.idle_timeout_ms, 100, 3600000),
     K("server", "minBytesPerSecond", T_INT, server.min_bytes_per_second, 0, 1 << 30),
     K("server", "maxConnections", T_INT, server.max_connections, 1, 100000),
+    K("server", "maxConnectionsPerAddress", T_INT, server.max_connections_per_address, 1, 100000),
+    K("server", "maxHeaders", T_INT, server.max_headers, 8, 10000),
+    K("server", "trustedProxies", T_CIDRS, server.trusted_proxies, 0, 0),
+    K("server", "metricsListen", T_STR, server.metrics_listen, 0, 0),
     K("limits", "uploadBytes", T_INT, limits.upload_bytes, 1024, (int64_t)8 << 30),
     K("limits", "photoBytes", T_INT, limits.photo_bytes, 1024, (int64_t)1 << 30),
     K("limits", "videoBytes", T_INT, limits.video_bytes, 1024, (int64_t)8 << 30),
@@ -47,6 +53,8 @@ static const key_t_ keys[] = {
     K("database", "acquireTimeoutMs", T_INT, database.acquire_timeout_ms, 10, 600000),
     K("database", "statementTimeoutMs", T_INT, database.statement_timeout_ms, 10, 600000),
     K("storage", "dir", T_STR, storage.dir, 0, 0),
+    K("storage", "cacheMaxMb", T_INT, storage.cache_max_mb, 0, 1 << 24),
+    K("storage", "cacheMaxDays", T_INT, storage.cache_max_days, 0, 36500),
     K("queue", "leaseSeconds", T_INT, queue.lease_seconds, 2, 3600),
     K("queue", "maxAttempts", T_INT, queue.max_attempts, 1, 100),
     K("queue", "retryBaseSeconds", T_INT, queue.retry_base_seconds, 0, 3600),
@@ -61,9 +69,14 @@ static const key_t_ keys[] = {
     K("demo", "ttlHours", T_DBL, demo.ttl_hours, 0, 24 * 365),
     K("demo", "sweepSeconds", T_INT, demo.sweep_seconds, 1, 86400),
     K("status", "maxWaitSeconds", T_INT, status.max_wait_seconds, 0, 600),
+    K("status", "maxEventStreams", T_INT, status.max_event_streams, 0, 100000),
+    K("status", "maxEventStreamsPerAddress", T_INT, status.max_event_streams_per_address, 0,
+      100000),
+    K("status", "maxEventSeconds", T_INT, status.max_event_seconds, 1, 86400),
     K("viewer", "template", T_STR, viewer.template_path, 0, 0),
     K("viewer", "vendorDir", T_STR, viewer.vendor_dir, 0, 0),
     K("viewer", "vendorUrl", T_STR, viewer.vendor_url, 0, 0),
+    K("viewer", "pagesDir", T_STR, viewer.pages_dir, 0, 0),
     K("viewer", "filterMinCF", T_DBL, viewer.filter_min_cf, 0, 1),
     K("viewer", "filterBeta", T_DBL, viewer.filter_beta, 0, 100000),
     K("photo", "maxSide", T_INT32, photo.max_side, 64, 8192),
@@ -77,6 +90,12 @@ static const key_t_ keys[] = {
     K("video", "preset", T_STR, video.preset, 0, 0),
     K("video", "copy", T_ONOFF, video.copy, 0, 1),
 };
+
+const arc_config_key_t *arc_config_keys(size_t *n)
+{
+    *n = sizeof(keys) / sizeof(keys[0]);
+    return keys;
+}
 
 static void set_str(char **slot, const char *v)
 {
@@ -94,6 +113,10 @@ void arc_config_defaults(arc_config_t *cfg)
     cfg->server.idle_timeout_ms = 60000;
     cfg->server.min_bytes_per_second = 1024;
     cfg->server.max_connections = 1024;
+    cfg->server.max_connections_per_address = 64;
+    cfg->server.max_headers = 100;
+    cfg->server.trusted_proxies = arc_xcalloc(1, sizeof(char *));
+    set_str(&cfg->server.metrics_listen, "");
     cfg->limits.upload_bytes = 220 << 20;
     cfg->limits.photo_bytes = 40 << 20;
     cfg->limits.video_bytes = 200 << 20;
@@ -103,6 +126,8 @@ void arc_config_defaults(arc_config_t *cfg)
     cfg->database.acquire_timeout_ms = 5000;
     cfg->database.statement_timeout_ms = 10000;
     set_str(&cfg->storage.dir, "var/storage");
+    cfg->storage.cache_max_mb = 1024;
+    cfg->storage.cache_max_days = 30;
     cfg->queue.lease_seconds = 30;
     cfg->queue.max_attempts = 3;
     cfg->queue.retry_base_seconds = 5;
@@ -117,9 +142,13 @@ void arc_config_defaults(arc_config_t *cfg)
     cfg->demo.ttl_hours = 24;
     cfg->demo.sweep_seconds = 300;
     cfg->status.max_wait_seconds = 60;
+    cfg->status.max_event_streams = 1000;
+    cfg->status.max_event_streams_per_address = 8;
+    cfg->status.max_event_seconds = 900;
     set_str(&cfg->viewer.template_path, "config/viewer.html");
     set_str(&cfg->viewer.vendor_dir, "var/vendor");
     set_str(&cfg->viewer.vendor_url, "/vendor");
+    set_str(&cfg->viewer.pages_dir, "");
     cfg->viewer.filter_min_cf = 0.0001;
     cfg->viewer.filter_beta = 0.001;
     cfg->photo.max_side = 1920;
@@ -155,6 +184,37 @@ static void token_add(arc_config_t *cfg, const char *token, const char *owner, i
     t->admin = admin;
 }
 
+static void list_free(char **list)
+{
+    for (size_t i = 0; list != NULL && list[i] != NULL; i++)
+        free(list[i]);
+    free(list);
+}
+
+/* An array of CIDRs (each checked) into a NULL-ended list; 0 or -1. */
+static int load_cidrs(json_t *v, char ***slot)
+{
+    size_t i;
+    json_t *e;
+    arc_cidr_t c;
+
+    if (!json_is_array(v) || json_array_size(v) > 1024)
+        return -1;
+    json_array_foreach(v, i, e)
+    {
+        if (!json_is_string(e) || arc_cidr_parse(json_string_value(e), &c) != 0)
+            return -1;
+    }
+    char **list = arc_xcalloc(json_array_size(v) + 1, sizeof(char *));
+    json_array_foreach(v, i, e)
+    {
+        list[i] = arc_xstrdup(json_string_value(e));
+    }
+    list_free(*slot);
+    *slot = list;
+    return 0;
+}
+
 void arc_config_dispose(arc_config_t *cfg)
 {
     if (cfg == NULL)
@@ -165,27 +225,46 @@ void arc_config_dispose(arc_config_t *cfg)
             char **slot = (char **)((char *)cfg + keys[i].offset);
             free(*slot);
             *slot = NULL;
+        } else if (keys[i].type == T_CIDRS) {
+            char ***slot = (char ***)((char *)cfg + keys[i].offset);
+            list_free(*slot);
+            *slot = NULL;
         }
     }
 }
 
-/* Appends one line to err's message. */
+/* Room kept at the end of err for the line saying how many did not fit. */
+#define TAIL_ROOM 48
+
+/* Appends one line to err's message; a line that does not fit whole is
+ * left out and counted in a last line "(and N more problems)". */
 static void complain(arc_err_t *err, int *bad, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
 
 static void complain(arc_err_t *err, int *bad, const char *fmt, ...)
 {
+    char line[512];
     va_list ap;
     size_t used = strlen(err->msg);
 
     (*bad)++;
-    if (used + 2 >= sizeof(err->msg))
-        return;
-    if (used > 0)
-        err->msg[used++] = '\n', err->msg[used] = '\0';
     va_start(ap, fmt);
-    vsnprintf(err->msg + used, sizeof(err->msg) - used, fmt, ap);
+    int n = vsnprintf(line, sizeof(line), fmt, ap);
     va_end(ap);
+    char *more = strstr(err->msg, "\n(and ");
+    if (more == NULL && used + (size_t)n + 2 < sizeof(err->msg) - TAIL_ROOM) {
+        snprintf(err->msg + used, sizeof(err->msg) - used, "%s%s", used ? "\n" : "", line);
+        return;
+    }
+    /* Full: count it in the last line. */
+    int left = 1;
+    if (more != NULL) {
+        left += (int)strtol(more + 6, NULL, 10);
+        *more = '\0';
+        used = (size_t)(more - err->msg);
+    }
+    snprintf(err->msg + used, sizeof(err->msg) - used, "\n(and %d more problem%s)", left,
+             left == 1 ? "" : "s");
 }
 
 static const key_t_ *find_key(const char *section, const char *name)
@@ -262,15 +341,30 @@ static void load_auth(arc_config_t *cfg, json_t *obj, arc_err_t *err, int *bad)
     }
 }
 
+/* x264's speed presets: anything else fails every video job. */
+static int preset_known(const char *p)
+{
+    static const char *const presets[] = {"ultrafast", "superfast", "veryfast", "faster",
+                                          "fast",      "medium",    "slow",     "slower",
+                                          "veryslow",  "placebo",   NULL};
+    for (const char *const *q = presets; *q != NULL; q++)
+        if (strcmp(p, *q) == 0)
+            return 1;
+    return 0;
+}
+
 int arc_config_load(const char *path, arc_config_t *cfg, arc_err_t *err)
 {
     json_error_t jerr;
-    json_t *root = json_load_file(path, JSON_REJECT_DUPLICATES, &jerr);
+    struct stat st;
     const char *section;
     json_t *obj;
     int bad = 0;
 
     err->msg[0] = '\0';
+    if (stat(path, &st) == 0 && S_ISDIR(st.st_mode))
+        return arc_err_set(err, ARC_EIO, "config: %s is a folder, not a settings file", path);
+    json_t *root = json_load_file(path, JSON_REJECT_DUPLICATES, &jerr);
     if (root == NULL)
         return arc_err_set(err, jerr.line <= 0 ? ARC_EIO : ARC_EINVAL, "config: %s:%d: %s", path,
                            jerr.line, jerr.text);
@@ -299,9 +393,21 @@ int arc_config_load(const char *path, arc_config_t *cfg, arc_err_t *err)
             const key_t_ *k = find_key(section, name);
             if (k == NULL) {
                 complain(err, &bad, "config: unknown key '%s.%s'", section, name);
+            } else if (k->type == T_CIDRS) {
+                if (load_cidrs(v, (char ***)((char *)cfg + k->offset)) != 0)
+                    complain(err, &bad,
+                             "config: %s.%s must be an array of addresses or CIDR ranges such as "
+                             "\"10.0.0.0/8\" or \"::1\"",
+                             section, name);
             } else if (k->type == T_STR) {
                 if (!json_is_string(v))
                     complain(err, &bad, "config: %s.%s must be a string", section, name);
+                else if (k->offset == offsetof(arc_config_t, video.preset) &&
+                         !preset_known(json_string_value(v)))
+                    complain(err, &bad,
+                             "config: video.preset must be one of x264's presets (ultrafast, "
+                             "superfast, veryfast, faster, fast, medium, slow, slower, veryslow, "
+                             "placebo)");
                 else
                     set_str((char **)((char *)cfg + k->offset), json_string_value(v));
             } else if (k->type == T_ONOFF) {
@@ -340,7 +446,6 @@ int arc_config_apply_env(arc_config_t *cfg, arc_err_t *err)
     };
     int bad = 0;
 
-    err->msg[0] = '\0';
     const char *admin = getenv("ARCD_ADMIN_TOKEN");
     if (admin != NULL && admin[0] != '\0') {
         if (strlen(admin) < 16)
@@ -359,26 +464,47 @@ int arc_config_apply_env(arc_config_t *cfg, arc_err_t *err)
         }
         char *end = NULL;
         long long n = strtoll(v, &end, 10);
-        if (*v == '\0' || *end != '\0' || store_int(cfg, k, n) != 0)
+        /* Digits only: no sign, no spaces, no base prefix. */
+        if (*v < '0' || *v > '9' || *end != '\0' || store_int(cfg, k, n) != 0)
             complain(err, &bad, "config: %s must be an integer from %lld to %lld (it is '%s')",
                      env[i].var, (long long)k->min, (long long)k->max, v);
     }
     return bad ? ARC_EINVAL : 0;
 }
 
-json_t *arc_config_media_json(const arc_config_t *c)
+int arc_config_load_all(const char *path, arc_config_t *cfg, arc_err_t *err)
 {
-    return json_pack("{s:i, s:b, s:f, s:i, s:i, s:i, s:f, s:i, s:s, s:b}", "maxSide",
-                     c->photo.max_side, "border", c->photo.border, "borderRatio",
-                     c->photo.border_ratio, "jpegQuality", c->photo.jpeg_quality, "videoMaxSide",
-                     c->video.max_side, "videoMaxSeconds", c->video.max_seconds, "videoMaxPixels",
-                     (double)c->video.max_pixels, "videoCrf", c->video.crf, "videoPreset",
-                     c->video.preset, "videoCopy", c->video.copy);
+    int rc = 0;
+
+    if (path == NULL || path[0] == '\0')
+        path = getenv("ARCD_CONFIG");
+    if ((path == NULL || path[0] == '\0') && access(ARC_CONFIG_DEFAULT_PATH, R_OK) == 0)
+        path = ARC_CONFIG_DEFAULT_PATH;
+    arc_config_defaults(cfg);
+    err->msg[0] = '\0';
+    if (path != NULL && path[0] != '\0')
+        rc = arc_config_load(path, cfg, err);
+    /* The environment's problems too: one start shows everything to fix. */
+    int env_rc = arc_config_apply_env(cfg, err);
+    if (rc == 0)
+        rc = env_rc;
+    if (rc != 0)
+        arc_config_dispose(cfg);
+    return rc;
 }
 
-json_t *arc_config_viewer_json(const arc_config_t *c, const char *template_path)
+void arc_config_job_media(const arc_config_t *c, arc_job_media_t *m)
 {
-    return json_pack("{s:s, s:s, s:f, s:f}", "template", template_path, "vendorUrl",
-                     c->viewer.vendor_url, "filterMinCF", c->viewer.filter_min_cf, "filterBeta",
-                     c->viewer.filter_beta);
+    memset(m, 0, sizeof(*m));
+    m->max_side = c->photo.max_side;
+    m->border = c->photo.border;
+    m->border_ratio = c->photo.border_ratio;
+    m->jpeg_quality = c->photo.jpeg_quality;
+    m->video_max_side = c->video.max_side;
+    m->video_max_seconds = c->video.max_seconds;
+    m->video_max_pixels = c->video.max_pixels;
+    m->video_crf = c->video.crf;
+    snprintf(m->video_preset, sizeof(m->video_preset), "%s", c->video.preset);
+    m->video_copy = c->video.copy;
+    m->video_threads = 0;
 }

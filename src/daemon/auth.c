@@ -16,16 +16,16 @@
 #include <openssl/crypto.h>
 #include <openssl/sha.h>
 
-#include "arcd/daemon.h"
+#include "auth.h"
 
-const arc_token_t *arc_auth_require(arc_daemon_t *d, arc_http_req_t *req)
+const arc_token_t *arc_auth_require(const arc_daemon_t *d, arc_http_req_t *req)
 {
     static const char challenge[] = "WWW-Authenticate: Bearer realm=\"arcd\"\r\n";
     const char *h = arc_http_header(req, "authorization");
     const arc_token_t *found = NULL;
     unsigned char want[SHA256_DIGEST_LENGTH], have[SHA256_DIGEST_LENGTH];
 
-    if (d->cfg.auth.n_tokens == 0) {
+    if (d->cfg->auth.n_tokens == 0) {
         arc_http_error(req, 401, "unauthorized", challenge,
                        "no API token is configured on this server (auth.tokens or "
                        "ARCD_ADMIN_TOKEN)");
@@ -37,8 +37,8 @@ const arc_token_t *arc_auth_require(arc_daemon_t *d, arc_http_req_t *req)
         return NULL;
     }
     SHA256((const unsigned char *)h + 7, strlen(h + 7), have);
-    for (size_t i = 0; i < d->cfg.auth.n_tokens; i++) {
-        const arc_token_t *t = &d->cfg.auth.tokens[i];
+    for (size_t i = 0; i < d->cfg->auth.n_tokens; i++) {
+        const arc_token_t *t = &d->cfg->auth.tokens[i];
         SHA256((const unsigned char *)t->token, strlen(t->token), want);
         if (CRYPTO_memcmp(want, have, sizeof(want)) == 0 && found == NULL)
             found = t;

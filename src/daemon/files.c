@@ -4,7 +4,9 @@
  * Last-Modified, Accept-Ranges and single-range 206 answers (iPhones ask for
  * "bytes=0-1" before they play a video). The id has been checked as a UUID;
  * the file must be one of the names a project produces, so no request can
- * reach outside the project's folder.
+ * reach outside the project's folder. The uploads themselves (photo.*,
+ * video.*) are never served: they carry the customer's camera and location
+ * metadata, and a failed project's may be anything.
  */
 #include <fcntl.h>
 #include <stdio.h>
@@ -12,7 +14,7 @@
 #include <string.h>
 #include <time.h>
 
-#include "arcd/daemon.h"
+#include "files.h"
 
 #define CHUNK 65536
 
@@ -21,9 +23,6 @@ static const struct {
     const char *type;
 } served[] = {
     {"marker.mind", "application/octet-stream"},
-    {"video.mp4", "video/mp4"},
-    {"video.mov", "video/quicktime"},
-    {"video.webm", "video/webm"},
     {"index.html", "text/html; charset=utf-8"},
     {"qr-code.png", "image/png"},
     {"qr-code.svg", "image/svg+xml"},
@@ -60,14 +59,26 @@ typedef struct fsend_s {
     const char *type;
 } fsend_t;
 
+static void on_closed(uv_fs_t *fs)
+{
+    fsend_t *f = fs->data;
+
+    uv_fs_req_cleanup(fs);
+    free(f->buf);
+    free(f);
+}
+
+/* Frees f once nothing of it is in flight; its file is closed on the
+ * threadpool first (a close can wait on network storage). */
 static void fs_free(fsend_t *f)
 {
     if (f->busy || f->writing)
         return;
     if (f->fd >= 0) {
-        uv_fs_t c;
-        uv_fs_close(NULL, &c, f->fd, NULL); /* closing a regular file does not block */
-        uv_fs_req_cleanup(&c);
+        f->fs.data = f;
+        uv_fs_close(f->d->loop, &f->fs, f->fd, on_closed);
+        f->fd = -1;
+        return;
     }
     free(f->buf);
     free(f);
@@ -278,11 +289,17 @@ static void on_open(uv_fs_t *fs)
 
 static void serve_path(arc_http_req_t *req, arc_daemon_t *d, const char *path, const char *type);
 
-void arc_files_serve(arc_http_req_t *req, arc_daemon_t *d, const char *id, const char *file)
+void arc_files_on_object(arc_http_req_t *req)
 {
+    arc_daemon_t *d = ARC_DAEMON(req);
+    const char *id = arc_http_param(req, "id"), *file = arc_http_param(req, "file");
     const char *type = NULL;
     char path[4200], base[64];
 
+    if (!arc_daemon_valid_id(id)) {
+        arc_http_error(req, 404, "not_found", NULL, "no such file");
+        return;
+    }
     if (served_as(file, base, sizeof(base)) != 0)
         base[0] = '\0';
     for (size_t i = 0; i < sizeof(served) / sizeof(served[0]); i++)
@@ -296,8 +313,10 @@ void arc_files_serve(arc_http_req_t *req, arc_daemon_t *d, const char *id, const
     serve_path(req, d, path, type);
 }
 
-void arc_files_serve_vendor(arc_http_req_t *req, arc_daemon_t *d, const char *file)
+void arc_files_on_vendor(arc_http_req_t *req)
 {
+    arc_daemon_t *d = ARC_DAEMON(req);
+    const char *file = arc_http_param(req, "file");
     char path[4200];
 
     if (strcmp(file, "aframe.min.js") != 0 && strcmp(file, "mindar-image-aframe.prod.js") != 0) {

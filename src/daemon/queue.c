@@ -13,18 +13,30 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
-#include "arcd/daemon.h"
+#include "arcd/assert.h"
+#include "metrics.h"
+#include "queue.h"
+#include "workers.h"
+
+/* RUNNING: a worker has it; CHECKING: the worker says it is done, and its
+ * files are being checked; DONE: its outcome is being recorded. */
+typedef enum { J_RUNNING, J_CHECKING, J_DONE } jstate_t;
 
 typedef struct job_s {
-    arc_worker_job_t w;
+    arc_worker_job_t w; /* first: the worker pool's view of it */
     arc_queue_t *q;
     int attempts, max_attempts;
     uv_timer_t lease;
-    int done;
+    jstate_t state;
     int update_in_flight; /* a progress update is running */
     char stage[32];
     int progress, sent_progress;
+    arc_done_msg_t done; /* CHECKING: the worker's answer (owned) */
+    uv_work_t check;
+    char **files; /* CHECKING: the files to find, NULL-ended */
+    char missing[512];
     struct job_s *next;
 } job_t;
 
@@ -39,6 +51,28 @@ struct arc_queue_s {
     void (*stop_cb)(arc_daemon_t *d);
 };
 
+/* The claimed row's columns. A one-pair project (create-demo) has no item
+ * rows: its files are photo.<photo_format> and video.<video_format>. */
+enum {
+    C_ID,
+    C_ATTEMPTS,
+    C_MAX_ATTEMPTS,
+    C_FIT,
+    C_SCALE_W,
+    C_SCALE_H,
+    C_CONFIG,
+    C_PHOTO_FORMAT,
+    C_VIDEO_FORMAT,
+    C_ITEMS,
+    C_N
+};
+static const char *const claim_cols[C_N] = {
+    [C_ID] = "id",         [C_ATTEMPTS] = "attempts",         [C_MAX_ATTEMPTS] = "max_attempts",
+    [C_FIT] = "fit_mode",  [C_SCALE_W] = "scale_width",       [C_SCALE_H] = "scale_height",
+    [C_CONFIG] = "config", [C_PHOTO_FORMAT] = "photo_format", [C_VIDEO_FORMAT] = "video_format",
+    [C_ITEMS] = "items",
+};
+
 static const char *claim_sql =
     "WITH c AS (SELECT id FROM ar_projects"
     "           WHERE (status = 'pending' AND run_after <= now())"
@@ -49,11 +83,11 @@ static const char *claim_sql =
     "   lease_expires_at = now() + make_interval(secs => $2::int),"
     "   started_at = coalesce(p.started_at, now()), updated_at = now()"
     " FROM c WHERE p.id = c.id"
-    " RETURNING p.id::text, p.attempts, p.max_attempts, p.fit_mode, p.scale_width,"
-    "   p.scale_height, p.config::text, p.photo_format, p.video_format,"
+    " RETURNING p.id::text AS id, p.attempts, p.max_attempts, p.fit_mode, p.scale_width,"
+    "   p.scale_height, p.config::text AS config, p.photo_format, p.video_format,"
     "   (SELECT json_agg(json_build_object('photo', i.photo_file, 'video', i.video_file)"
     "                    ORDER BY i.position)::text"
-    "      FROM ar_project_items i WHERE i.project_id = p.id)";
+    "      FROM ar_project_items i WHERE i.project_id = p.id) AS items";
 
 static void check_stopped(arc_queue_t *q);
 
@@ -68,12 +102,23 @@ static void job_unlink(job_t *j)
         }
 }
 
+static void free_files(char **files)
+{
+    for (size_t i = 0; files != NULL && files[i] != NULL; i++)
+        free(files[i]);
+    free(files);
+}
+
 static void on_lease_closed(uv_handle_t *h)
 {
     job_t *j = h->data;
     arc_queue_t *q = j->q;
 
-    json_decref(j->w.message);
+    arc_msg_t m = {.type = ARC_MSG_JOB, .u.job = j->w.message};
+    arc_msg_dispose(&m);
+    arc_msg_t done = {.type = ARC_MSG_DONE, .u.done = j->done};
+    arc_msg_dispose(&done);
+    free_files(j->files);
     free(j);
     check_stopped(q);
 }
@@ -115,9 +160,9 @@ static void on_progress_done(int status, PGresult *res, void *arg)
     (void)res;
     j->update_in_flight = 0;
     j->q->pending_ops--;
-    if (!j->done && j->progress != j->sent_progress)
+    if (j->state == J_RUNNING && j->progress != j->sent_progress)
         send_progress(j);
-    else if (j->done)
+    else if (j->state == J_DONE)
         job_free(j);
     check_stopped(j->q);
 }
@@ -137,41 +182,37 @@ static void send_progress(job_t *j)
                  4, params, on_progress_done, j);
 }
 
-static void job_progress(arc_worker_job_t *w, const char *stage, int progress)
+static void job_progress(arc_worker_job_t *w, const arc_progress_msg_t *p)
 {
     job_t *j = (job_t *)w;
 
-    snprintf(j->stage, sizeof(j->stage), "%s", stage);
-    j->progress = progress > 99 ? 99 : progress; /* 100 means ready */
+    ARC_ASSERT(j->state == J_RUNNING);
+    snprintf(j->stage, sizeof(j->stage), "%s", p->stage);
+    j->progress = p->progress > 99 ? 99 : p->progress; /* 100 means ready */
     if (!j->update_in_flight)
         send_progress(j);
 }
 
 /* The job is over: its row says so, guarded by our lease. */
-static void job_finish(job_t *j, json_t *reply, const char *reason)
+static void job_record(job_t *j, const arc_done_msg_t *done, const char *reason)
 {
     arc_queue_t *q = j->q;
     arc_daemon_t *d = q->d;
-    int ok = reply != NULL && json_is_true(json_object_get(reply, "ok"));
 
-    j->done = 1;
-    if (ok) {
-        json_t *result =
-            json_pack("{s:O, s:O, s:O?, s:O?}", "files", json_object_get(reply, "files"),
-                      "markerCache", json_object_get(reply, "markerCache"), "rating",
-                      json_object_get(reply, "rating"), "items", json_object_get(reply, "items"));
-        json_t *photo = json_object_get(reply, "photo");
+    ARC_ASSERT(j->state == J_RUNNING || j->state == J_CHECKING);
+    j->state = J_DONE;
+    if (done != NULL && done->ok) {
+        json_t *result = json_pack("{s:O, s:s, s:O, s:O}", "files", done->files, "markerCache",
+                                   done->marker_cached ? "hit" : "miss", "rating", done->rating,
+                                   "items", done->items);
         char *res_s = json_dumps(result, JSON_COMPACT);
-        char *tim_s = json_dumps(json_object_get(reply, "timings"), JSON_COMPACT);
-        char *vid_s = json_dumps(json_object_get(reply, "video"), JSON_COMPACT | JSON_ENCODE_ANY);
+        char *tim_s = json_dumps(done->timings, JSON_COMPACT);
+        char *vid_s = json_dumps(done->video, JSON_COMPACT | JSON_ENCODE_ANY);
         char w[16], h[16], ms[32];
-        snprintf(w, sizeof(w), "%lld",
-                 (long long)json_integer_value(json_object_get(photo, "width")));
-        snprintf(h, sizeof(h), "%lld",
-                 (long long)json_integer_value(json_object_get(photo, "height")));
-        json_int_t total = json_integer_value(json_object_get(reply, "ms"));
-        snprintf(ms, sizeof(ms), "%lld", (long long)total);
-        arc_daemon_observe_compile(d, (double)total);
+        snprintf(w, sizeof(w), "%d", done->photo_width);
+        snprintf(h, sizeof(h), "%d", done->photo_height);
+        snprintf(ms, sizeof(ms), "%lld", (long long)done->ms);
+        arc_metrics_job(d->metrics, (double)done->ms);
         const char *params[8] = {j->w.id, d->node, res_s, tim_s, vid_s, w, h, ms};
         /* A multi-target project's items get their own sizes and video details. */
         update(
@@ -194,16 +235,16 @@ static void job_finish(job_t *j, json_t *reply, const char *reason)
         free(vid_s);
         json_decref(result);
     } else {
-        const char *msg = reply ? json_string_value(json_object_get(reply, "error")) : reason;
-        int permanent = reply != NULL && json_is_true(json_object_get(reply, "permanent"));
+        const char *msg = done != NULL ? done->error : reason;
+        int permanent = done != NULL && done->permanent;
         int last = permanent || j->attempts >= j->max_attempts;
-        char why[600], delay[32];
+        char why[ARC_PROTO_MAX_REASON + 64], delay[32];
         if (last && !permanent)
             snprintf(why, sizeof(why), "%s (gave up after %d attempts)", msg ? msg : "failed",
                      j->attempts);
         else
             snprintf(why, sizeof(why), "%s", msg ? msg : "failed");
-        long long backoff = d->cfg.queue.retry_base_seconds
+        long long backoff = d->cfg->queue.retry_base_seconds
                             << (j->attempts > 10 ? 10 : j->attempts - 1);
         snprintf(delay, sizeof(delay), "%lld", backoff);
         const char *params[4] = {j->w.id, d->node, why, delay};
@@ -230,9 +271,127 @@ static void job_finish(job_t *j, json_t *reply, const char *reason)
         job_unlink(j); /* freed when its progress update returns */
 }
 
-static void job_done(arc_worker_job_t *w, json_t *reply, const char *reason)
+static int has_file(const json_t *files, const char *name)
 {
-    job_finish((job_t *)w, reply, reason);
+    size_t i;
+    json_t *f;
+
+    json_array_foreach(files, i, f)
+    {
+        if (strcmp(json_string_value(f), name) == 0)
+            return 1;
+    }
+    return 0;
+}
+
+/* ---- checking a worker's "done" ----
+ * A worker's answer is input like any other (a worker whose decoder an
+ * upload took over may say anything): a project becomes ready only when
+ * every file the viewer needs was reported and is on disk. */
+
+/* On the threadpool: each reported file is a regular, non-empty file in
+ * the project's folder. */
+static void check_work(uv_work_t *w)
+{
+    job_t *j = w->data;
+    char path[4200];
+    struct stat st;
+
+    for (size_t i = 0; j->files[i] != NULL; i++) {
+        snprintf(path, sizeof(path), "%s/%s", j->w.message.dir, j->files[i]);
+        if (lstat(path, &st) != 0 || !S_ISREG(st.st_mode) || st.st_size == 0) {
+            size_t used = strlen(j->missing);
+            snprintf(j->missing + used, sizeof(j->missing) - used, "%s%s", used ? ", " : "",
+                     j->files[i]);
+        }
+    }
+}
+
+static void check_done(uv_work_t *w, int status)
+{
+    job_t *j = w->data;
+    char why[700];
+
+    (void)status;
+    j->q->pending_ops--;
+    if (j->missing[0] == '\0') {
+        job_record(j, &j->done, NULL);
+        return;
+    }
+    snprintf(why, sizeof(why), "the worker reported success without its files (%s not found)",
+             j->missing);
+    fprintf(stderr, "arcd: job %s: %s\n", j->w.id, why);
+    job_record(j, NULL, why);
+}
+
+/* The names a finished job must have produced: the marker, the viewer, the
+ * QR code, each item's print and, for an item with a video, its web video.
+ * Returns 0, or a reason naming the first one missing. */
+static int required_files(const job_t *j, const arc_done_msg_t *done, char *why, size_t size)
+{
+    char name[ARC_MAX_FILE_NAME + 16];
+    const arc_job_msg_t *m = &j->w.message;
+    static const char *const always[] = {"marker.mind", "index.html", "qr-code.png", "qr-code.svg",
+                                         NULL};
+
+    for (size_t i = 0; always[i] != NULL; i++) {
+        if (!has_file(done->files, always[i]))
+            return snprintf(why, size, "%s", always[i]), -1;
+    }
+    if (json_array_size(done->items) != m->n_items)
+        return snprintf(why, size, "a report for each of the %zu photo/video pairs", m->n_items),
+               -1;
+    for (size_t i = 0; i < m->n_items; i++) {
+        if (i == 0)
+            snprintf(name, sizeof(name), "enhanced-photo.jpg");
+        else
+            snprintf(name, sizeof(name), "enhanced-photo-%zu.jpg", i);
+        if (!has_file(done->files, name))
+            return snprintf(why, size, "%s", name), -1;
+        const char *video =
+            json_string_value(json_object_get(json_array_get(done->items, i), "videoFile"));
+        if (m->items[i].video[0] != '\0' && (video == NULL || !has_file(done->files, video)))
+            return snprintf(why, size, "the web video of pair %zu", i + 1), -1;
+    }
+    return 0;
+}
+
+static void job_done(arc_worker_job_t *w, const arc_done_msg_t *done, const char *reason)
+{
+    job_t *j = (job_t *)w;
+    char missing[160], why[300];
+
+    ARC_ASSERT(j->state == J_RUNNING);
+    if (done == NULL || !done->ok) {
+        job_record(j, done, reason);
+        return;
+    }
+    if (required_files(j, done, missing, sizeof(missing)) != 0) {
+        snprintf(why, sizeof(why), "the worker reported success without %s", missing);
+        fprintf(stderr, "arcd: job %s: %s\n", j->w.id, why);
+        job_record(j, NULL, why);
+        return;
+    }
+    /* Keep the answer (the worker's message is freed when we return) and
+     * look for its files on the threadpool. */
+    arc_msg_t copy;
+    json_t *js = arc_msg_encode(&(arc_msg_t){.type = ARC_MSG_DONE, .u.done = *done});
+    arc_err_t err;
+    if (arc_msg_decode(js, &copy, &err) != 0) { /* it was decoded once: cannot happen */
+        json_decref(js);
+        job_record(j, NULL, err.msg);
+        return;
+    }
+    json_decref(js);
+    j->done = copy.u.done;
+    size_t n = json_array_size(done->files);
+    j->files = arc_xcalloc(n + 1, sizeof(char *));
+    for (size_t i = 0; i < n; i++)
+        j->files[i] = arc_xstrdup(json_string_value(json_array_get(done->files, i)));
+    j->state = J_CHECKING;
+    j->check.data = j;
+    j->q->pending_ops++;
+    uv_queue_work(j->q->d->loop, &j->check, check_work, check_done);
 }
 
 /* Hands a claimed job back to the queue as if it had not been claimed. */
@@ -247,7 +406,8 @@ static void job_release(job_t *j)
            " lease_expires_at = NULL, run_after = now(), updated_at = now()"
            " WHERE id = $1::uuid AND lease_owner = $2",
            2, params);
-    j->done = 1;
+    ARC_ASSERT(j->state == J_RUNNING);
+    j->state = J_DONE;
     if (!j->update_in_flight)
         job_free(j);
     else
@@ -272,7 +432,7 @@ static void on_lease_timer(uv_timer_t *t)
     char secs[16];
     const char *params[3] = {j->w.id, j->q->d->node, secs};
 
-    snprintf(secs, sizeof(secs), "%lld", (long long)j->q->d->cfg.queue.lease_seconds);
+    snprintf(secs, sizeof(secs), "%lld", (long long)j->q->d->cfg->queue.lease_seconds);
     j->q->pending_ops++;
     arc_pg_query(j->q->d->pool,
                  "UPDATE ar_projects SET lease_expires_at = now() + make_interval(secs => $3::int)"
@@ -282,17 +442,90 @@ static void on_lease_timer(uv_timer_t *t)
 
 /* ---- claiming ---- */
 
+/* The job message of a claimed row: its files, the settings, the project's
+ * own choices (the upload's form fields). Returns 0 or ARC_ECORRUPT. */
+static int job_message(arc_queue_t *q, PGresult *res, const int *col, arc_job_msg_t *m,
+                       arc_err_t *err)
+{
+    arc_daemon_t *d = q->d;
+    const arc_config_t *cfg = d->cfg;
+    char path[4200];
+    json_error_t jerr;
+    json_t *items = NULL, *config = NULL;
+    int rc = 0;
+
+    m->id = arc_xstrdup(PQgetvalue(res, 0, col[C_ID]));
+    snprintf(path, sizeof(path), "%s/ar-storage/%s", d->storage, m->id);
+    m->dir = arc_xstrdup(path);
+    if (arc_fit_parse(PQgetvalue(res, 0, col[C_FIT]), &m->fit) != 0)
+        return arc_err_set(err, ARC_ECORRUPT, "the project's fit mode is unknown");
+    m->scale_width = (int)strtol(PQgetvalue(res, 0, col[C_SCALE_W]), NULL, 10);
+    m->scale_height = (int)strtol(PQgetvalue(res, 0, col[C_SCALE_H]), NULL, 10);
+    m->max_pixels = cfg->compile.max_pixels;
+    m->threads = cfg->compile.threads > 0 ? cfg->compile.threads : 1;
+    snprintf(path, sizeof(path), "%s/ar/view/%s", cfg->server.public_url, m->id);
+    m->view_url = arc_xstrdup(path);
+    snprintf(path, sizeof(path), "%s/cache", d->storage);
+    m->cache_dir = arc_xstrdup(path);
+    arc_config_job_media(cfg, &m->media);
+    config = json_loads(PQgetvalue(res, 0, col[C_CONFIG]), 0, &jerr);
+    json_t *border = json_object_get(config, "border");
+    if (json_is_boolean(border))
+        m->media.border = json_is_true(border);
+    json_decref(config);
+    m->viewer.template_path = arc_xstrdup(d->template_path);
+    m->viewer.vendor_url = arc_xstrdup(cfg->viewer.vendor_url);
+    m->viewer.filter_min_cf = cfg->viewer.filter_min_cf;
+    m->viewer.filter_beta = cfg->viewer.filter_beta;
+
+    const char *items_s = arc_pg_value(res, 0, col[C_ITEMS]);
+    if (items_s == NULL) {
+        const char *vfmt = arc_pg_value(res, 0, col[C_VIDEO_FORMAT]);
+        m->n_items = 1;
+        m->items = arc_xcalloc(1, sizeof(*m->items));
+        snprintf(path, sizeof(path), "photo.%s", PQgetvalue(res, 0, col[C_PHOTO_FORMAT]));
+        m->items[0].photo = arc_xstrdup(path);
+        snprintf(path, sizeof(path), "video.%s", vfmt ? vfmt : "");
+        m->items[0].video = arc_xstrdup(vfmt ? path : "");
+        return 0;
+    }
+    items = json_loads(items_s, 0, &jerr);
+    size_t n = json_array_size(items);
+    if (n == 0 || n > ARC_MAX_TARGETS) {
+        rc = arc_err_set(err, ARC_ECORRUPT, "the project lists %zu photo/video pairs", n);
+        goto out;
+    }
+    m->n_items = n;
+    m->items = arc_xcalloc(n, sizeof(*m->items));
+    for (size_t i = 0; i < n; i++) {
+        json_t *it = json_array_get(items, i);
+        const char *photo = json_string_value(json_object_get(it, "photo"));
+        const char *video = json_string_value(json_object_get(it, "video"));
+        m->items[i].photo = arc_xstrdup(photo ? photo : "");
+        m->items[i].video = arc_xstrdup(video ? video : "");
+    }
+out:
+    json_decref(items);
+    return rc;
+}
+
 static void on_claimed(int status, PGresult *res, void *arg)
 {
     arc_queue_t *q = arg;
     arc_daemon_t *d = q->d;
+    int col[C_N];
+    arc_err_t err = {{0}};
 
     q->claiming = 0;
     q->pending_ops--;
+    if (status == 0 && PQntuples(res) > 0 && arc_pg_columns(res, claim_cols, C_N, col, &err) != 0) {
+        fprintf(stderr, "arcd: claiming a job: %s\n", err.msg);
+        status = ARC_EINTERNAL;
+    }
     if (status != 0) {
         if (status != ARC_ECANCELED)
             fprintf(stderr, "arcd: claiming a job failed: %s\n",
-                    res ? PQresultErrorMessage(res) : arc_strerror(status));
+                    res && status == ARC_EDB ? PQresultErrorMessage(res) : arc_strerror(status));
         check_stopped(q);
         return;
     }
@@ -302,9 +535,10 @@ static void on_claimed(int status, PGresult *res, void *arg)
     }
     job_t *j = arc_xcalloc(1, sizeof(*j));
     j->q = q;
-    snprintf(j->w.id, sizeof(j->w.id), "%s", PQgetvalue(res, 0, 0));
-    j->attempts = (int)strtol(PQgetvalue(res, 0, 1), NULL, 10);
-    j->max_attempts = (int)strtol(PQgetvalue(res, 0, 2), NULL, 10);
+    j->state = J_RUNNING;
+    snprintf(j->w.id, sizeof(j->w.id), "%s", PQgetvalue(res, 0, col[C_ID]));
+    j->attempts = (int)strtol(PQgetvalue(res, 0, col[C_ATTEMPTS]), NULL, 10);
+    j->max_attempts = (int)strtol(PQgetvalue(res, 0, col[C_MAX_ATTEMPTS]), NULL, 10);
     j->w.on_progress = job_progress;
     j->w.on_done = job_done;
     j->sent_progress = -1;
@@ -313,51 +547,21 @@ static void on_claimed(int status, PGresult *res, void *arg)
     j->next = q->jobs;
     q->jobs = j;
 
-    char dir[4096], photo[32], video[32];
-    snprintf(dir, sizeof(dir), "%s/ar-storage/%s", d->storage, j->w.id);
-    snprintf(photo, sizeof(photo), "photo.%s", PQgetvalue(res, 0, 7));
-    snprintf(video, sizeof(video), "video.%s", PQgetvalue(res, 0, 8));
-    json_error_t jerr;
-    json_t *config = json_loads(PQgetvalue(res, 0, 6), 0, &jerr);
-    char view_url[1200];
-    snprintf(view_url, sizeof(view_url), "%s/ar/view/%s", d->cfg.server.public_url, j->w.id);
-    j->w.message =
-        json_pack("{s:i, s:s, s:s, s:s, s:s, s:s, s:s, s:o, s:I, s:i}", "v", 1, "type", "job", "id",
-                  j->w.id, "dir", dir, "photo", photo, "video", PQgetisnull(res, 0, 8) ? "" : video,
-                  "fitMode", PQgetvalue(res, 0, 3), "config", config ? config : json_object(),
-                  "maxPixels", (json_int_t)d->cfg.compile.max_pixels, "threads",
-                  d->cfg.compile.threads > 0 ? d->cfg.compile.threads : 1);
-    json_object_set_new(j->w.message, "viewUrl", json_string(view_url));
-    char cache_dir[4200];
-    snprintf(cache_dir, sizeof(cache_dir), "%s/cache", d->storage);
-    json_object_set_new(j->w.message, "cacheDir", json_string(cache_dir));
-    json_object_set_new(j->w.message, "scaleWidth",
-                        json_integer(strtol(PQgetvalue(res, 0, 4), NULL, 10)));
-    json_object_set_new(j->w.message, "scaleHeight",
-                        json_integer(strtol(PQgetvalue(res, 0, 5), NULL, 10)));
-    /* A multi-target project lists its photo/video pairs. */
-    if (!PQgetisnull(res, 0, 9)) {
-        json_t *items = json_loads(PQgetvalue(res, 0, 9), 0, &jerr);
-        if (json_is_array(items))
-            json_object_set_new(j->w.message, "items", items);
-        else
-            json_decref(items);
+    if (job_message(q, res, col, &j->w.message, &err) != 0 ||
+        arc_job_msg_check(&j->w.message, &err) != 0) {
+        /* The row cannot become a job (its data is damaged): fail it for
+         * good rather than claim it again and again. */
+        arc_done_msg_t failed = {.ok = 0, .error = err.msg, .permanent = 1};
+        job_record(j, &failed, NULL);
+        return;
     }
-    json_t *media = arc_config_media_json(&d->cfg);
-    /* The project's own choices (the upload's form fields) win. */
-    json_t *border = json_object_get(config, "border");
-    if (json_is_boolean(border))
-        json_object_set(media, "border", border);
-    json_object_set_new(j->w.message, "media", media);
-    json_object_set_new(j->w.message, "viewer", arc_config_viewer_json(&d->cfg, d->template_path));
-
     if (j->attempts > j->max_attempts) {
         /* Its lease lapsed on the last attempt: the daemon or worker running
          * it died each time. */
-        job_finish(j, NULL, "the job was interrupted on every attempt (its daemon stopped)");
+        job_record(j, NULL, "the job was interrupted on every attempt (its daemon stopped)");
         return;
     }
-    uint64_t every = (uint64_t)d->cfg.queue.lease_seconds * 1000 / 3;
+    uint64_t every = (uint64_t)d->cfg->queue.lease_seconds * 1000 / 3;
     uv_timer_start(&j->lease, on_lease_timer, every, every);
     if (arc_workers_run(d->workers, &j->w) != 0) {
         /* The worker went away meanwhile: give the job back untouched. */
@@ -376,7 +580,7 @@ void arc_queue_kick(arc_queue_t *q)
         return;
     char secs[16];
     const char *params[2] = {d->node, secs};
-    snprintf(secs, sizeof(secs), "%lld", (long long)d->cfg.queue.lease_seconds);
+    snprintf(secs, sizeof(secs), "%lld", (long long)d->cfg->queue.lease_seconds);
     q->claiming = 1;
     q->pending_ops++;
     arc_pg_query(d->pool, claim_sql, 2, params, on_claimed, q);
@@ -413,9 +617,9 @@ static void on_poll(uv_timer_t *t)
     }
 }
 
-void arc_queue_counts(const arc_queue_t *q, json_t **counts)
+const json_t *arc_queue_counts(const arc_queue_t *q)
 {
-    *counts = q->counts;
+    return q->counts;
 }
 
 int arc_queue_running(const arc_queue_t *q)
@@ -436,7 +640,7 @@ int arc_queue_start(arc_daemon_t *d, arc_queue_t **out)
         json_pack("{s:i, s:i, s:i, s:i}", "pending", 0, "processing", 0, "ready", 0, "error", 0);
     uv_timer_init(d->loop, &q->poll);
     q->poll.data = q;
-    uint64_t every = (uint64_t)d->cfg.queue.poll_seconds * 1000;
+    uint64_t every = (uint64_t)d->cfg->queue.poll_seconds * 1000;
     uv_timer_start(&q->poll, on_poll, 200, every);
     *out = q;
     return 0;
@@ -458,10 +662,12 @@ void arc_queue_stop(arc_queue_t *q, void (*cb)(arc_daemon_t *d))
     uv_timer_stop(&q->poll);
     uv_close((uv_handle_t *)&q->poll, NULL);
     /* Running jobs go back to the queue now, for this daemon or another
-     * (the workers have been stopped first and no longer report on them). */
+     * (the workers have been stopped first and no longer report on them);
+     * a job whose files are being checked is recorded when that ends. */
     for (job_t *j = q->jobs, *next; j != NULL; j = next) {
         next = j->next;
-        job_release(j);
+        if (j->state == J_RUNNING)
+            job_release(j);
     }
     check_stopped(q);
 }

@@ -13,9 +13,14 @@
  * bytes as soon as the first bytes are in), written through libuv's
  * threadpool while the connection is paused, so neither memory nor the loop
  * holds the upload. When the body is complete the files are fsynced and
- * renamed into storage/ar-storage/<id>/, and only then is the project row
+ * moved into storage/ar-storage/<id>/, and only then is the project row
  * inserted (which queues the job). Any failure answers a JSON error and
  * removes what was written; an accepted upload always has its row.
+ *
+ * No file-system call runs on the loop (slow or network storage would stop
+ * the daemon): creating the folders and files, writing, fsync, moving into
+ * place and cleaning up all go through the threadpool, one operation of an
+ * upload at a time, in order (the op queue below).
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -27,9 +32,11 @@
 
 #include <openssl/rand.h>
 
-#include "arcd/daemon.h"
-#include "arcd/image.h"
+#include "arcd/addrmap.h"
+#include "arcd/limits.h"
 #include "arcd/multipart.h"
+#include "arcd/sniff.h"
+#include "upload.h"
 
 #define FIELD_LIMIT 65536
 
@@ -38,18 +45,22 @@ typedef struct ufile_s {
     char tmp[4096];
     char name[32]; /* photo.jpg, video.webm, photo-1.png, ... */
     uint64_t bytes;
-    uint8_t sniff[16];
+    uint8_t sniff[ARC_SNIFF_BYTES];
     size_t sniff_len;
     int checked;
     int present;
 } ufile_t;
 
-typedef struct wbuf_s {
-    char *data;
+/* An operation on an upload's files, done on the threadpool in order. */
+typedef enum { OP_OPEN, OP_WRITE } op_kind_t;
+
+typedef struct op_s {
+    op_kind_t kind;
+    char *data; /* OP_WRITE */
     size_t len;
     ufile_t *file;
-    struct wbuf_s *next;
-} wbuf_t;
+    struct op_s *next;
+} op_t;
 
 typedef enum { PART_NONE, PART_PHOTO, PART_VIDEO, PART_FIELD } part_t;
 
@@ -68,10 +79,14 @@ typedef struct upload_s {
     ufile_t photos[ARC_MAX_TARGETS], videos[ARC_MAX_TARGETS];
     int n_photos, n_videos;
     ufile_t *cur; /* the file part being received */
-    int syncing;  /* the file being fsynced, photos first */
-    wbuf_t *q_head, *q_tail;
+    op_t *q_head, *q_tail;
+    int tmpdir_made;
     uv_fs_t fs;
+    uv_work_t work; /* the threadpool jobs that are not one uv_fs call */
     int fs_busy;
+    int cleaning;   /* the cleanup job runs: u is freed when it is done */
+    int work_errno; /* the last threadpool job's error (0: none) */
+    char work_what[80];
     int body_done;
     int finalizing;
     int in_feed; /* inside the multipart parser: cleanup waits */
@@ -82,33 +97,50 @@ typedef struct upload_s {
     arc_pg_query_t *query;
 } upload_t;
 
-/* ---- rate limit: uploads per client address per minute ----
- * A token bucket per address: `uploadsPerMinute` tokens at most, refilled
- * at that rate, one token per upload. Addresses share a fixed table; two
- * colliding addresses just share a bucket. */
+/* ---- rate limit: uploads per client per minute ----
+ * A token bucket per client address (the real client's, behind a trusted
+ * proxy): `uploadsPerMinute` tokens at most, refilled at that rate, one
+ * token per upload. Each address has its own entry (arcd/addrmap.h); the
+ * least recently seen give way when the map is full. */
 
-typedef struct rate_s {
-    char addr[64];
-    double tokens;
-    uint64_t last_ms;
-} rate_t;
+#define RATE_ENTRIES 65536
 
-static rate_t rates[1024];
+struct arc_uploads_s {
+    arc_daemon_t *d;
+    arc_addrmap_t *rates;
+};
+
+arc_uploads_t *arc_uploads_create(arc_daemon_t *d)
+{
+    arc_uploads_t *u = arc_xcalloc(1, sizeof(*u));
+
+    u->d = d;
+    u->rates = arc_addrmap_create(RATE_ENTRIES);
+    return u;
+}
+
+void arc_uploads_free(arc_uploads_t *u)
+{
+    if (u == NULL)
+        return;
+    arc_addrmap_free(u->rates);
+    free(u);
+}
 
 /* Returns 0, or the seconds until the client may upload again. */
-static int rate_check(arc_daemon_t *d, const char *addr)
+static int rate_check(arc_uploads_t *ups, const arc_ip_t *client)
 {
-    double limit = (double)d->cfg.limits.uploads_per_minute;
+    arc_daemon_t *d = ups->d;
+    double limit = (double)d->cfg->limits.uploads_per_minute;
     uint64_t now = uv_now(d->loop);
-    unsigned h = 5381;
+    int created;
 
     if (limit <= 0)
         return 0;
-    for (const char *p = addr; *p; p++)
-        h = h * 33 + (unsigned char)*p;
-    rate_t *r = &rates[h % (sizeof(rates) / sizeof(rates[0]))];
-    if (strcmp(r->addr, addr) != 0) {
-        snprintf(r->addr, sizeof(r->addr), "%s", addr);
+    arc_addr_entry_t *r = arc_addrmap_get(ups->rates, client, &created);
+    if (r == NULL)
+        return 60; /* cannot happen: no entry is ever in use */
+    if (created) {
         r->tokens = limit;
         r->last_ms = now;
     }
@@ -130,11 +162,13 @@ static ufile_t *file_at(upload_t *u, int i)
     return i < ARC_MAX_TARGETS ? &u->photos[i] : &u->videos[i - ARC_MAX_TARGETS];
 }
 
-static void cleanup_if_idle(upload_t *u)
+/* On the threadpool: closes the files and, for a refused upload, removes
+ * everything it wrote. */
+static void cleanup_work(uv_work_t *w)
 {
-    if (u->fs_busy || u->query != NULL || u->req != NULL || u->in_feed)
-        return;
+    upload_t *u = w->data;
     char dir[4096], path[4200];
+
     snprintf(dir, sizeof(dir), "%s/ar-storage/%s", u->d->storage, u->id);
     for (int i = 0; i < 2 * ARC_MAX_TARGETS; i++) {
         ufile_t *f = file_at(u, i);
@@ -154,15 +188,31 @@ static void cleanup_if_idle(upload_t *u)
     if (u->failed)
         rmdir(dir);
     rmdir(u->tmpdir);
-    for (wbuf_t *b = u->q_head, *n; b; b = n) {
-        n = b->next;
-        free(b->data);
-        free(b);
+}
+
+static void cleanup_done(uv_work_t *w, int status)
+{
+    upload_t *u = w->data;
+
+    (void)status;
+    for (op_t *o = u->q_head, *n; o; o = n) {
+        n = o->next;
+        free(o->data);
+        free(o);
     }
     arc_multipart_free(u->mp);
     free(u->value);
     json_decref(u->config);
     free(u);
+}
+
+static void cleanup_if_idle(upload_t *u)
+{
+    if (u->fs_busy || u->query != NULL || u->req != NULL || u->in_feed || u->cleaning)
+        return;
+    u->cleaning = 1;
+    u->work.data = u;
+    uv_queue_work(u->d->loop, &u->work, cleanup_work, cleanup_done);
 }
 
 /* Answers an error (once) and lets cleanup run when the disk is idle. */
@@ -217,11 +267,70 @@ static int fs_returned(upload_t *u, uv_fs_t *fs)
     return 0;
 }
 
+/* On the threadpool: the upload's temporary folder (once) and a file of it. */
+static void open_work(uv_work_t *w)
+{
+    upload_t *u = w->data;
+    ufile_t *f = u->q_head->file;
+
+    u->work_errno = 0;
+    if (!u->tmpdir_made && mkdir(u->tmpdir, 0750) != 0 && errno != EEXIST) {
+        u->work_errno = errno;
+        snprintf(u->work_what, sizeof(u->work_what), "cannot store uploads");
+        return;
+    }
+    u->tmpdir_made = 1;
+    f->fd = open(f->tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0640);
+    if (f->fd < 0) {
+        u->work_errno = errno;
+        snprintf(u->work_what, sizeof(u->work_what), "cannot store the upload");
+    }
+}
+
+/* The operation at the head of the queue is done: the next one. */
+static void op_done(upload_t *u)
+{
+    op_t *o = u->q_head;
+
+    u->q_head = o->next;
+    if (u->q_head == NULL)
+        u->q_tail = NULL;
+    free(o->data);
+    free(o);
+    write_next(u);
+}
+
+/* A threadpool job of this upload (work_errno and work_what its outcome)
+ * has returned: 1 to go on, 0 when the upload failed meanwhile or the job
+ * did (then it is answered and cleaned up). */
+static int work_returned(upload_t *u)
+{
+    u->fs_busy = 0;
+    if (u->failed) {
+        cleanup_if_idle(u);
+        return 0;
+    }
+    if (u->work_errno != 0) {
+        int full = u->work_errno == ENOSPC || u->work_errno == EDQUOT;
+        fail(u, full ? 507 : 500, full ? "storage_full" : "storage_error", "%s: %s", u->work_what,
+             strerror(u->work_errno));
+        return 0;
+    }
+    return 1;
+}
+
+static void on_opened(uv_work_t *w, int status)
+{
+    (void)status;
+    if (work_returned(w->data))
+        op_done(w->data);
+}
+
 static void on_written(uv_fs_t *fs)
 {
     upload_t *u = fs->data;
     ssize_t n = fs->result;
-    wbuf_t *b = u->q_head;
+    op_t *o = u->q_head;
 
     if (!fs_returned(u, fs))
         return;
@@ -231,17 +340,13 @@ static void on_written(uv_fs_t *fs)
              "the upload could not be stored: %s", uv_strerror((int)n));
         return;
     }
-    if ((size_t)n < b->len) {
-        memmove(b->data, b->data + n, b->len - (size_t)n); /* a short write: the rest again */
-        b->len -= (size_t)n;
-    } else {
-        u->q_head = b->next;
-        if (u->q_head == NULL)
-            u->q_tail = NULL;
-        free(b->data);
-        free(b);
+    if ((size_t)n < o->len) {
+        memmove(o->data, o->data + n, o->len - (size_t)n); /* a short write: the rest again */
+        o->len -= (size_t)n;
+        write_next(u);
+        return;
     }
-    write_next(u);
+    op_done(u);
 }
 
 static void write_next(upload_t *u)
@@ -255,44 +360,40 @@ static void write_next(upload_t *u)
             finalize(u);
         return;
     }
-    wbuf_t *b = u->q_head;
-    uv_buf_t buf = uv_buf_init(b->data, (unsigned)b->len);
-    u->fs.data = u;
+    op_t *o = u->q_head;
     u->fs_busy = 1;
-    uv_fs_write(u->d->loop, &u->fs, b->file->fd, &buf, 1, -1, on_written);
+    if (o->kind == OP_OPEN) {
+        u->work.data = u;
+        uv_queue_work(u->d->loop, &u->work, open_work, on_opened);
+        return;
+    }
+    uv_buf_t buf = uv_buf_init(o->data, (unsigned)o->len);
+    u->fs.data = u;
+    uv_fs_write(u->d->loop, &u->fs, o->file->fd, &buf, 1, -1, on_written);
 }
 
-static void enqueue(upload_t *u, ufile_t *f, const char *data, size_t len)
+static void enqueue(upload_t *u, op_kind_t kind, ufile_t *f, const char *data, size_t len)
 {
-    wbuf_t *b = arc_xcalloc(1, sizeof(*b));
+    op_t *o = arc_xcalloc(1, sizeof(*o));
 
-    b->data = arc_xmalloc(len);
-    memcpy(b->data, data, len);
-    b->len = len;
-    b->file = f;
+    o->kind = kind;
+    if (len > 0) {
+        o->data = arc_xmalloc(len);
+        memcpy(o->data, data, len);
+    }
+    o->len = len;
+    o->file = f;
     if (u->q_tail)
-        u->q_tail->next = b;
+        u->q_tail->next = o;
     else
-        u->q_head = b;
-    u->q_tail = b;
+        u->q_head = o;
+    u->q_tail = o;
     if (u->req != NULL)
         arc_http_pause(u->req); /* until the disk has caught up */
     write_next(u);
 }
 
 /* ---- parts ---- */
-
-static const char *video_container(const uint8_t *b, size_t n)
-{
-    if (n >= 4 && b[0] == 0x1a && b[1] == 0x45 && b[2] == 0xdf && b[3] == 0xa3)
-        return "webm";
-    if (n >= 12 && memcmp(b + 4, "ftyp", 4) == 0)
-        return memcmp(b + 8, "qt  ", 4) == 0 ? "mov" : "mp4";
-    if (n >= 8 && (memcmp(b + 4, "moov", 4) == 0 || memcmp(b + 4, "mdat", 4) == 0 ||
-                   memcmp(b + 4, "wide", 4) == 0 || memcmp(b + 4, "free", 4) == 0))
-        return "mov";
-    return NULL;
-}
 
 /* Checks a file part's first bytes once enough are in (or at its end). */
 static int check_magic(upload_t *u, ufile_t *f, int at_end)
@@ -313,7 +414,7 @@ static int check_magic(upload_t *u, ufile_t *f, int at_end)
         snprintf(f->name, sizeof(f->name), "photo%s.%s", suffix,
                  fmt == ARC_IMAGE_JPEG ? "jpg" : "png");
     } else {
-        const char *c = video_container(f->sniff, f->sniff_len);
+        const char *c = arc_video_sniff(f->sniff, f->sniff_len);
         if (c == NULL)
             return fail(u, 415, "unsupported_video",
                         "the video is not MP4, MOV or WebM (by its first bytes)");
@@ -343,10 +444,7 @@ static int on_part(void *arg, const char *name, const char *filename, const char
         snprintf(f->tmp, sizeof(f->tmp), "%s/%s-%d.part", u->tmpdir, name, *n);
         (*n)++;
         u->cur = f;
-        f->fd = open(f->tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0640);
-        if (f->fd < 0)
-            return fail(u, errno == ENOSPC ? 507 : 500, "storage_error",
-                        "cannot store the upload: %s", strerror(errno));
+        enqueue(u, OP_OPEN, f, NULL, 0);
         return 0;
     }
     if (strcmp(name, "fitMode") != 0 && strcmp(name, "scaleWidth") != 0 &&
@@ -380,7 +478,7 @@ static int on_data(void *arg, const char *data, size_t len)
     }
     ufile_t *f = u->cur;
     uint64_t limit =
-        (uint64_t)(u->part == PART_PHOTO ? d->cfg.limits.photo_bytes : d->cfg.limits.video_bytes);
+        (uint64_t)(u->part == PART_PHOTO ? d->cfg->limits.photo_bytes : d->cfg->limits.video_bytes);
     f->bytes += len;
     if (f->bytes > limit)
         return fail(u, 413, "file_too_large", "the %s is over its limit of %llu bytes",
@@ -392,7 +490,7 @@ static int on_data(void *arg, const char *data, size_t len)
     }
     if (check_magic(u, f, 0) != 0)
         return -1;
-    enqueue(u, f, data, len);
+    enqueue(u, OP_WRITE, f, data, len);
     return 0;
 }
 
@@ -475,9 +573,9 @@ static void on_inserted(int status, PGresult *res, void *arg)
         return;
     }
     char status_url[1024], view_url[1024];
-    snprintf(status_url, sizeof(status_url), "%s/api/ar/status/%s", d->cfg.server.public_url,
+    snprintf(status_url, sizeof(status_url), "%s/api/ar/status/%s", d->cfg->server.public_url,
              u->id);
-    snprintf(view_url, sizeof(view_url), "%s/ar/view/%s", d->cfg.server.public_url, u->id);
+    snprintf(view_url, sizeof(view_url), "%s/ar/view/%s", d->cfg->server.public_url, u->id);
     json_t *js =
         json_pack("{s:s, s:s, s:s, s:s, s:b, s:o, s:i}", "arId", u->id, "status", "pending",
                   "statusUrl", status_url, "viewUrl", view_url, "isDemo", !u->multi, "expiresAt",
@@ -514,12 +612,12 @@ static void insert(upload_t *u)
     }
     char *items_s = json_dumps(items, JSON_COMPACT);
     json_decref(items);
-    snprintf(ttl, sizeof(ttl), "%.3f", d->cfg.demo.ttl_hours * 3600.0);
+    snprintf(ttl, sizeof(ttl), "%.3f", d->cfg->demo.ttl_hours * 3600.0);
     snprintf(sw, sizeof(sw), "%d", u->scale_w);
     snprintf(sh, sizeof(sh), "%d", u->scale_h);
     snprintf(pb, sizeof(pb), "%llu", (unsigned long long)photo_bytes);
     snprintf(vb, sizeof(vb), "%llu", (unsigned long long)video_bytes);
-    snprintf(attempts, sizeof(attempts), "%lld", (long long)d->cfg.queue.max_attempts);
+    snprintf(attempts, sizeof(attempts), "%lld", (long long)d->cfg->queue.max_attempts);
     snprintf(pfmt, sizeof(pfmt), "%s", strchr(u->photos[0].name, '.') + 1);
     snprintf(vfmt, sizeof(vfmt), "%s", u->n_videos ? strchr(u->videos[0].name, '.') + 1 : "");
     const char *params[14] = {u->id,
@@ -557,70 +655,65 @@ static void insert(upload_t *u)
     free(items_s);
 }
 
-/* The next file to make durable after index i, or -1. */
-static int next_file(upload_t *u, int i)
+/* On the threadpool: the body is in and on disk; make it durable (fsync,
+ * close), move it into the project's folder (renames are metadata
+ * operations within one file system) and hand it to the workers' user. */
+static void publish_work(uv_work_t *w)
 {
-    for (i++; i < 2 * ARC_MAX_TARGETS; i++)
-        if (file_at(u, i)->fd >= 0)
-            return i;
-    return -1;
-}
-
-/* The body is in and on disk: make it durable (fsync on the threadpool, one
- * file after the other), move it into place, record it. */
-static void on_synced(uv_fs_t *fs)
-{
-    upload_t *u = fs->data;
-    int rc = (int)fs->result;
-    arc_daemon_t *d = u->d;
+    upload_t *u = w->data;
+    const arc_daemon_t *d = u->d;
     char dir[4096], dst[4200];
 
-    if (!fs_returned(u, fs))
-        return;
-    if (rc < 0) {
-        fail(u, rc == UV_ENOSPC ? 507 : 500, "storage_error", "the upload could not be saved: %s",
-             uv_strerror(rc));
-        return;
+    u->work_errno = 0;
+    for (int i = 0; i < 2 * ARC_MAX_TARGETS; i++) {
+        ufile_t *f = file_at(u, i);
+        if (f->fd < 0)
+            continue;
+        int rc = fsync(f->fd);
+        int e = errno;
+        close(f->fd);
+        f->fd = -1;
+        if (rc != 0) {
+            u->work_errno = e;
+            snprintf(u->work_what, sizeof(u->work_what), "the upload could not be saved");
+            return;
+        }
     }
-    ufile_t *f = file_at(u, u->syncing);
-    close(f->fd);
-    f->fd = -1;
-    int next = next_file(u, u->syncing);
-    if (next >= 0) {
-        u->syncing = next;
-        u->fs_busy = 1;
-        uv_fs_fsync(d->loop, &u->fs, file_at(u, next)->fd, on_synced);
-        return;
-    }
-    /* Renames are metadata operations within one file system. */
     snprintf(dir, sizeof(dir), "%s/ar-storage/%s", d->storage, u->id);
     if (mkdir(dir, 0750) != 0) {
-        fail(u, 500, "storage_error", "cannot create the project folder: %s", strerror(errno));
+        u->work_errno = errno;
+        snprintf(u->work_what, sizeof(u->work_what), "cannot create the project folder");
         return;
     }
     arc_daemon_hand_to_workers(d, dir);
     for (int i = 0; i < 2 * ARC_MAX_TARGETS; i++) {
-        f = file_at(u, i);
+        ufile_t *f = file_at(u, i);
         if (!f->present)
             continue;
         snprintf(dst, sizeof(dst), "%s/%s", dir, f->name);
         if (rename(f->tmp, dst) != 0) {
-            fail(u, 500, "storage_error", "cannot move the upload into place: %s", strerror(errno));
+            u->work_errno = errno;
+            snprintf(u->work_what, sizeof(u->work_what), "cannot move the upload into place");
             return;
         }
         f->tmp[0] = '\0';
         arc_daemon_hand_to_workers(d, dst);
     }
-    insert(u);
+}
+
+static void on_published(uv_work_t *w, int status)
+{
+    (void)status;
+    if (work_returned(w->data))
+        insert(w->data);
 }
 
 static void finalize(upload_t *u)
 {
     u->finalizing = 1;
-    u->fs.data = u;
     u->fs_busy = 1;
-    u->syncing = next_file(u, -1);
-    uv_fs_fsync(u->d->loop, &u->fs, file_at(u, u->syncing)->fd, on_synced);
+    u->work.data = u;
+    uv_queue_work(u->d->loop, &u->work, publish_work, on_published);
 }
 
 void arc_upload_complete(arc_http_req_t *req)
@@ -667,8 +760,10 @@ static void make_id(char out[40])
              b[14], b[15]);
 }
 
-void arc_upload_head(arc_http_req_t *req, arc_daemon_t *d, int multi, const char *owner)
+static void upload_head(arc_http_req_t *req, int multi)
 {
+    arc_daemon_t *d = ARC_DAEMON(req);
+    const arc_token_t *who = req->ctx;
     char boundary[ARC_MULTIPART_MAX_BOUNDARY + 2];
     const char *ct = arc_http_header(req, "content-type");
 
@@ -678,37 +773,39 @@ void arc_upload_head(arc_http_req_t *req, arc_daemon_t *d, int multi, const char
                        multi ? "create" : "create-demo", ct ? ct : "no Content-Type");
         return;
     }
-    int wait = rate_check(d, req->peer);
+    int wait = rate_check(d->uploads, &req->client_ip);
     if (wait > 0) {
         char h[64];
         snprintf(h, sizeof(h), "Retry-After: %d\r\n", wait);
         arc_http_error(req, 429, "rate_limited", h, "too many uploads from %s; try again in %d s",
-                       req->peer, wait);
+                       req->client, wait);
         return;
     }
     upload_t *u = arc_xcalloc(1, sizeof(*u));
     u->d = d;
     u->req = req;
     u->multi = multi;
-    snprintf(u->owner, sizeof(u->owner), "%s", owner);
+    snprintf(u->owner, sizeof(u->owner), "%s", who->owner);
     for (int i = 0; i < 2 * ARC_MAX_TARGETS; i++)
         file_at(u, i)->fd = -1;
     snprintf(u->fit_mode, sizeof(u->fit_mode), "contain");
     make_id(u->id);
     snprintf(u->tmpdir, sizeof(u->tmpdir), "%s/tmp/%s", d->storage, u->id);
-    if (mkdir(u->tmpdir, 0750) != 0) {
-        int e = errno;
-        u->req = NULL;
-        free(u);
-        arc_http_error(req, e == ENOSPC ? 507 : 500, "storage_error", NULL,
-                       "cannot store uploads: %s", strerror(e));
-        return;
-    }
     arc_multipart_cb_t cb = {on_part, on_data, on_part_end, u};
     u->mp = arc_multipart_create(boundary, &cb);
     req->data = u;
     req->on_abort = on_abort;
     req->body_mode = ARC_HTTP_BODY_STREAM;
-    req->body_limit = (uint64_t)d->cfg.limits.upload_bytes;
+    req->body_limit = (uint64_t)d->cfg->limits.upload_bytes;
     req->on_body = on_body;
+}
+
+void arc_upload_demo_head(arc_http_req_t *req)
+{
+    upload_head(req, 0);
+}
+
+void arc_upload_create_head(arc_http_req_t *req)
+{
+    upload_head(req, 1);
 }

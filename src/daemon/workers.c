@@ -4,14 +4,21 @@
  * (include/arcd/proto.h). A worker that crashes, breaks the protocol or runs
  * past the job time limit is killed and replaced (with a growing delay if it
  * keeps dying); its job is reported back as failed with the reason.
+ *
+ * A worker gets an environment of its own, not the daemon's: the daemon's
+ * holds the admin token and the database's address and password, which a
+ * worker never needs and an exploited decoder must not find in
+ * /proc/self/environ.
  */
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include "arcd/daemon.h"
+#include "arcd/assert.h"
 #include "arcd/proto.h"
+#include "queue.h"
+#include "workers.h"
 
 typedef enum { W_STARTING, W_IDLE, W_BUSY, W_DEAD, W_STOPPED } wstate_t;
 
@@ -34,6 +41,7 @@ typedef struct wproc_s {
 
 struct arc_workers_s {
     arc_daemon_t *d;
+    char **env; /* the workers' environment, NULL-terminated (owned) */
     wproc_t *procs;
     int count;
     uint64_t restarts;
@@ -43,14 +51,46 @@ struct arc_workers_s {
 
 static void spawn(wproc_t *w);
 
-static void finish_job(wproc_t *w, json_t *reply, const char *reason)
+/* The workers' whole environment: a PATH, and of the daemon's variables only
+ * the test hooks and the sanitizers' options (a sanitizer build's workers
+ * report as its daemon does). Returns owned, free with env_free(). */
+static char **env_create(void)
+{
+    static const char *const passed[] = {"ARCD_TEST_FORBIDDEN_CALL", "ARCD_TEST_WORKER_LIE",
+                                         "ASAN_OPTIONS", "UBSAN_OPTIONS", "LSAN_OPTIONS"};
+    const size_t n_passed = sizeof(passed) / sizeof(passed[0]);
+    char **env = arc_xcalloc(n_passed + 2, sizeof(*env));
+    size_t n = 0;
+
+    env[n++] = arc_xstrdup("PATH=/usr/bin:/bin");
+    for (size_t i = 0; i < n_passed; i++) {
+        const char *value = getenv(passed[i]);
+        if (value == NULL)
+            continue;
+        size_t size = strlen(passed[i]) + strlen(value) + 2;
+        env[n] = arc_xmalloc(size);
+        snprintf(env[n++], size, "%s=%s", passed[i], value);
+    }
+    return env;
+}
+
+static void env_free(char **env)
+{
+    if (env == NULL)
+        return;
+    for (char **e = env; *e != NULL; e++)
+        free(*e);
+    free(env);
+}
+
+static void finish_job(wproc_t *w, const arc_done_msg_t *done, const char *reason)
 {
     arc_worker_job_t *job = w->job;
 
     w->job = NULL;
     uv_timer_stop(&w->timer);
     if (job != NULL)
-        job->on_done(job, reply, reason);
+        job->on_done(job, done, reason);
 }
 
 static void check_stopped(arc_workers_t *p)
@@ -144,7 +184,7 @@ static void on_timeout(uv_timer_t *t)
 
     snprintf(w->reason, sizeof(w->reason),
              "the job ran past its time limit of %lld s and was stopped",
-             (long long)w->pool->d->cfg.workers.job_timeout_seconds);
+             (long long)w->pool->d->cfg->workers.job_timeout_seconds);
     fprintf(stderr, "arcd: worker %d: %s\n", w->index, w->reason);
     retire(w, w->reason);
 }
@@ -156,24 +196,29 @@ static void on_alloc(uv_handle_t *h, size_t suggested, uv_buf_t *buf)
     buf->len = suggested;
 }
 
-static void handle_message(wproc_t *w, json_t *msg)
+static void handle_message(wproc_t *w, const arc_msg_t *msg)
 {
-    const char *type = json_string_value(json_object_get(msg, "type"));
-
-    if (strcmp(type, "hello") == 0) {
+    switch (msg->type) {
+    case ARC_MSG_HELLO:
         if (w->state == W_STARTING) {
             w->state = W_IDLE;
             w->backoff_ms = 0;
             arc_queue_kick(w->pool->d->queue);
         }
-    } else if (strcmp(type, "progress") == 0 && w->job != NULL) {
-        const char *stage = json_string_value(json_object_get(msg, "stage"));
-        w->job->on_progress(w->job, stage ? stage : "",
-                            (int)json_integer_value(json_object_get(msg, "progress")));
-    } else if (strcmp(type, "done") == 0 && w->job != NULL) {
-        w->state = W_IDLE;
-        finish_job(w, msg, NULL);
-        arc_queue_kick(w->pool->d->queue);
+        break;
+    case ARC_MSG_PROGRESS:
+        if (w->job != NULL && strcmp(msg->u.progress.id, w->job->id) == 0)
+            w->job->on_progress(w->job, &msg->u.progress);
+        break;
+    case ARC_MSG_DONE:
+        if (w->job != NULL && strcmp(msg->u.done.id, w->job->id) == 0) {
+            ARC_ASSERT(w->state == W_BUSY);
+            w->state = W_IDLE;
+            finish_job(w, &msg->u.done, NULL);
+            arc_queue_kick(w->pool->d->queue);
+        }
+        break;
+    default: break;
     }
 }
 
@@ -184,14 +229,15 @@ static void on_read(uv_stream_t *st, ssize_t n, const uv_buf_t *buf)
 
     if (n > 0) {
         arc_proto_reader_feed(&w->reader, buf->base, (size_t)n);
-        json_t *msg;
-        int rc;
-        while ((rc = arc_proto_reader_next(&w->reader, &msg, &err)) == 1) {
-            handle_message(w, msg);
-            json_decref(msg);
+        arc_msg_t msg;
+        int rc = 0;
+        while (w->handles > 0 && (rc = arc_proto_reader_next(&w->reader, &msg, &err)) == 1) {
+            handle_message(w, &msg);
+            arc_msg_dispose(&msg);
         }
         if (rc < 0) {
-            snprintf(w->reason, sizeof(w->reason), "the worker broke the protocol: %s", err.msg);
+            snprintf(w->reason, sizeof(w->reason), "the worker broke the protocol: %.400s",
+                     err.msg);
             retire(w, w->reason);
         }
     } else if (n < 0 && !w->pool->stopping && w->state != W_DEAD) {
@@ -210,8 +256,9 @@ static void spawn(wproc_t *w)
     uv_stdio_container_t stdio[3];
     int rc;
 
-    snprintf(mem, sizeof(mem), "%lld", (long long)d->cfg.workers.memory_mb);
-    snprintf(nice, sizeof(nice), "%lld", (long long)d->cfg.workers.nice);
+    snprintf(mem, sizeof(mem), "%lld", (long long)d->cfg->workers.memory_mb);
+    snprintf(nice, sizeof(nice), "%lld", (long long)d->cfg->workers.nice);
+    ARC_ASSERT(w->handles == 0 && w->job == NULL);
     memset(&o, 0, sizeof(o));
     uv_pipe_init(d->loop, &w->to, 0);
     uv_pipe_init(d->loop, &w->from, 0);
@@ -229,6 +276,7 @@ static void spawn(wproc_t *w)
     stdio[2].data.fd = 2;
     o.file = d->exe;
     o.args = args;
+    o.env = w->pool->env;
     if (d->worker_user) {
         /* An unprivileged user: libuv switches (and drops supplementary
          * groups) in the child before exec. */
@@ -257,6 +305,7 @@ int arc_workers_start(arc_daemon_t *d, int count, arc_workers_t **out)
     arc_workers_t *p = arc_xcalloc(1, sizeof(*p));
 
     p->d = d;
+    p->env = env_create();
     p->count = count;
     p->procs = arc_xcalloc((size_t)count, sizeof(wproc_t));
     for (int i = 0; i < count; i++) {
@@ -293,17 +342,23 @@ int arc_workers_run(arc_workers_t *p, arc_worker_job_t *job)
         wproc_t *w = &p->procs[i];
         if (w->state != W_IDLE)
             continue;
-        size_t len;
-        char *frame = arc_proto_encode(job->message, &len);
+        arc_buf_t frame = ARC_BUF_INIT;
+        arc_msg_t m = {.type = ARC_MSG_JOB, .u.job = job->message};
+        arc_err_t err;
+        if (arc_proto_frame(&m, &frame, &err) != 0)
+            return ARC_EINVAL; /* the queue checked the job: cannot happen */
         uv_write_t *wr = arc_xcalloc(1, sizeof(*wr));
-        uv_buf_t buf = uv_buf_init(frame, (unsigned)len);
-        wr->data = frame;
+        size_t len = frame.len;
+        char *data = arc_buf_detach(&frame);
+        uv_buf_t buf = uv_buf_init(data, (unsigned)len);
+        wr->data = data;
+        ARC_ASSERT(w->job == NULL);
         w->job = job;
         w->state = W_BUSY;
         uv_timer_start(&w->timer, on_timeout,
-                       (uint64_t)p->d->cfg.workers.job_timeout_seconds * 1000, 0);
+                       (uint64_t)p->d->cfg->workers.job_timeout_seconds * 1000, 0);
         if (uv_write(wr, (uv_stream_t *)&w->to, &buf, 1, on_job_written) != 0) {
-            free(frame);
+            free(data);
             free(wr);
             retire(w, "the worker's pipe is closed");
         }
@@ -350,6 +405,7 @@ void arc_workers_free(arc_workers_t *p)
 {
     if (p == NULL)
         return;
+    env_free(p->env);
     free(p->procs);
     free(p);
 }

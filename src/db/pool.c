@@ -2,19 +2,38 @@
  * The asynchronous PostgreSQL pool (see include/arcd/pg.h).
  *
  * Each connection moves DOWN -> CONNECTING -> SETUP (session SQL) -> IDLE
- * <-> BUSY, or LISTEN for the listening one; a failure anywhere takes it back
- * to DOWN and schedules a reconnect. libpq is used only in non-blocking mode,
- * driven by uv_poll events on its socket.
+ * <-> BUSY; the listening one goes SETUP -> LISTEN (its LISTEN statements in
+ * flight) -> LISTENING (notifications only). A failure anywhere, or no
+ * progress within the I/O timeout, takes it back to DOWN and schedules a
+ * reconnect. libpq is used only in non-blocking mode, driven by uv_poll
+ * events on its socket.
+ *
+ * One timer per connection serves both waits a connection can be in: while
+ * DOWN it is the reconnect delay, in every other state but IDLE and
+ * LISTENING it is the deadline for the server's next answer.
  */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "arcd/assert.h"
 #include "arcd/pg.h"
 
-typedef enum { S_DOWN, S_CONNECTING, S_SETUP, S_IDLE, S_BUSY, S_LISTEN } cstate_t;
+/* libpq's limit on the parameters of one statement. */
+#define MAX_PARAMS 65535
+
+typedef enum {
+    S_DOWN,
+    S_CONNECTING,
+    S_SETUP,
+    S_IDLE,
+    S_BUSY,
+    S_LISTEN,   /* the LISTEN statements are in flight */
+    S_LISTENING /* notifications only */
+} cstate_t;
 
 struct arc_pg_query_s {
+    arc_pg_pool_t *pool;
     char *sql;
     int nparams;
     char **params;
@@ -31,10 +50,12 @@ typedef struct pgconn_s {
     int index;
     cstate_t state;
     PGconn *pg;
-    uv_poll_t poll;
-    int polling; /* poll handle initialised (and not closed) */
+    /* The socket's watcher, or NULL. On the heap: when libpq replaces its
+     * socket while connecting, the old watcher closes on its own time while
+     * the new one is made. */
+    uv_poll_t *poll;
     int fd;
-    uv_timer_t retry;
+    uv_timer_t timer; /* DOWN: the reconnect delay; else the answer's deadline */
     uint64_t backoff_ms;
     int listener;      /* this is the LISTEN connection */
     arc_pg_query_t *q; /* the running query */
@@ -47,13 +68,15 @@ struct arc_pg_pool_s {
     char *session_sql;
     int size;
     uint64_t acquire_timeout_ms;
+    uint64_t io_timeout_ms;
     arc_pg_listener_t listener;
     char *listen_sql;
     pgconn_t *conns;
-    arc_pg_query_t *head, *tail;
-    int waiting;
+    arc_pg_query_t *head, *tail; /* waiting queries, cancelled ones included */
+    int waiting;                 /* waiting queries not cancelled */
     uv_timer_t sweep;
     int closing;
+    int handles_closing; /* the timers are being closed */
     int open_handles;
     void (*close_cb)(arc_pg_pool_t *, void *);
     void *close_arg;
@@ -63,6 +86,7 @@ struct arc_pg_pool_s {
 static void connect_start(pgconn_t *c);
 static void try_close(arc_pg_pool_t *p);
 static void on_poll(uv_poll_t *h, int status, int events);
+static void on_timer(uv_timer_t *t);
 static void dispatch(arc_pg_pool_t *p);
 
 static void query_free(arc_pg_query_t *q)
@@ -87,32 +111,44 @@ static void handle_closed(uv_handle_t *h)
     }
 }
 
+static void poll_closed(uv_handle_t *h)
+{
+    handle_closed(h);
+    free(h);
+}
+
 static void stop_poll(pgconn_t *c)
 {
-    if (c->polling) {
-        uv_poll_stop(&c->poll);
-        c->poll.data = c->pool; /* handle_closed() counts on the pool */
-        uv_close((uv_handle_t *)&c->poll, handle_closed);
-        c->polling = 0;
+    if (c->poll != NULL) {
+        uv_poll_stop(c->poll);
+        c->poll->data = c->pool; /* handle_closed() counts on the pool */
+        uv_close((uv_handle_t *)c->poll, poll_closed);
+        c->poll = NULL;
     }
 }
 
 /* Watches the connection's socket for events; a new socket (libpq can change
- * it while connecting) gets a new poll handle. */
+ * it while connecting) gets a new watcher. */
 static void watch(pgconn_t *c, int events)
 {
     int fd = PQsocket(c->pg);
 
-    if (c->polling && fd != c->fd)
+    if (c->poll != NULL && fd != c->fd)
         stop_poll(c);
-    if (!c->polling) {
+    if (c->poll == NULL) {
+        c->poll = arc_xmalloc(sizeof(*c->poll));
         c->fd = fd;
-        uv_poll_init(c->pool->loop, &c->poll, fd);
-        c->poll.data = c;
+        uv_poll_init(c->pool->loop, c->poll, fd);
+        c->poll->data = c;
         c->pool->open_handles++;
-        c->polling = 1;
     }
-    uv_poll_start(&c->poll, events, on_poll);
+    uv_poll_start(c->poll, events, on_poll);
+}
+
+/* Waits at most the I/O timeout for the server's next answer. */
+static void arm_deadline(pgconn_t *c)
+{
+    uv_timer_start(&c->timer, on_timer, c->pool->io_timeout_ms, 0);
 }
 
 static void finish_query(pgconn_t *c, int status)
@@ -130,26 +166,27 @@ static void finish_query(pgconn_t *c, int status)
     PQclear(res);
 }
 
-static void on_retry(uv_timer_t *t)
-{
-    connect_start(t->data);
-}
-
-/* The connection broke or could not be made: fail its query, schedule a
- * reconnect. */
+/* The connection broke, could not be made or went silent: fail its query,
+ * schedule a reconnect. */
 static void conn_down(pgconn_t *c, const char *why)
 {
     arc_pg_pool_t *p = c->pool;
-    int was_up = c->state == S_IDLE || c->state == S_BUSY || c->state == S_LISTEN;
+    int was_up =
+        c->state == S_IDLE || c->state == S_BUSY || c->state == S_LISTEN || c->state == S_LISTENING;
+    const char *reason = why && why[0] ? why : "(no message)";
 
+    ARC_ASSERT(c->state != S_DOWN);
     if (was_up)
-        fprintf(stderr, "arcd: database connection %d lost: %s", c->index,
-                why ? why : "(no message)\n");
+        fprintf(stderr, "arcd: database connection %d lost: %.*s\n", c->index,
+                (int)strcspn(reason, "\n"), reason);
+    uv_timer_stop(&c->timer);
     stop_poll(c);
     if (c->pg != NULL)
         PQfinish(c->pg);
     c->pg = NULL;
     c->state = S_DOWN;
+    if (c->listener)
+        p->stats.listening = 0;
     if (c->q != NULL) {
         p->stats.errors++;
         finish_query(c, ARC_EIO);
@@ -162,18 +199,35 @@ static void conn_down(pgconn_t *c, const char *why)
     c->backoff_ms = c->backoff_ms ? c->backoff_ms * 2 : 100;
     if (c->backoff_ms > 5000)
         c->backoff_ms = 5000;
-    uv_timer_start(&c->retry, on_retry, c->backoff_ms, 0);
+    uv_timer_start(&c->timer, on_timer, c->backoff_ms, 0);
+}
+
+static void on_timer(uv_timer_t *t)
+{
+    pgconn_t *c = t->data;
+    char why[96];
+
+    if (c->state == S_DOWN) {
+        connect_start(c);
+        return;
+    }
+    snprintf(why, sizeof(why), "no answer from the database server in %llu ms",
+             (unsigned long long)c->pool->io_timeout_ms);
+    conn_down(c, why);
 }
 
 static void connect_start(pgconn_t *c)
 {
+    ARC_ASSERT(c->state == S_DOWN && c->pg == NULL && c->q == NULL && c->poll == NULL);
+    ARC_ASSERT(!c->pool->closing);
     c->pg = PQconnectStart(c->pool->conninfo);
+    c->state = S_CONNECTING;
     if (c->pg == NULL || PQstatus(c->pg) == CONNECTION_BAD) {
-        conn_down(c, c->pg ? PQerrorMessage(c->pg) : "out of memory\n");
+        conn_down(c, c->pg ? PQerrorMessage(c->pg) : "out of memory");
         return;
     }
     PQsetnonblocking(c->pg, 1);
-    c->state = S_CONNECTING;
+    arm_deadline(c);
     watch(c, UV_WRITABLE);
 }
 
@@ -188,20 +242,23 @@ static int send_sql(pgconn_t *c, const char *sql, int nparams, char *const *para
     int f = PQflush(c->pg);
     if (f < 0)
         return -1;
+    arm_deadline(c);
     watch(c, f == 1 ? UV_READABLE | UV_WRITABLE : UV_READABLE);
     return 0;
 }
 
 static void become_idle(pgconn_t *c)
 {
+    ARC_ASSERT((c->state == S_CONNECTING || c->state == S_SETUP) && c->q == NULL);
     c->backoff_ms = 0;
-    if (c->listener && c->pool->listen_sql != NULL && c->state != S_LISTEN) {
-        c->state = S_LISTEN; /* the LISTEN statements are in flight */
+    if (c->listener && c->pool->listen_sql != NULL) {
+        c->state = S_LISTEN;
         if (send_sql(c, c->pool->listen_sql, 0, NULL) != 0)
             conn_down(c, PQerrorMessage(c->pg));
         return;
     }
     c->state = S_IDLE;
+    uv_timer_stop(&c->timer);
     watch(c, UV_READABLE); /* notices a server-side close while idle */
     dispatch(c->pool);
 }
@@ -217,16 +274,28 @@ static void deliver_notifications(pgconn_t *c)
     }
 }
 
-/* Reads what has arrived; returns 1 when every result of the statement is in. */
+/* Reads what has arrived; returns 1 when every result of the statement is
+ * in, 0 when more is to come, -1 when the connection must go (broken, or
+ * an answer the pool never asks for), -2 when a notification's receiver
+ * closed the pool meanwhile (the connection is gone). */
 static int read_results(pgconn_t *c)
 {
     if (!PQconsumeInput(c->pg))
         return -1;
     deliver_notifications(c);
+    if (c->pg == NULL)
+        return -2;
     while (!PQisBusy(c->pg)) {
         PGresult *r = PQgetResult(c->pg);
         if (r == NULL)
             return 1;
+        ExecStatusType rs = PQresultStatus(r);
+        if (rs == PGRES_COPY_OUT || rs == PGRES_COPY_IN || rs == PGRES_COPY_BOTH) {
+            /* A COPY the pool never started: libpq would hand out the same
+             * state forever. */
+            PQclear(r);
+            return -1;
+        }
         if (c->res == NULL)
             c->res = r;
         else if (PQresultStatus(r) == PGRES_FATAL_ERROR &&
@@ -239,86 +308,65 @@ static int read_results(pgconn_t *c)
     return 0;
 }
 
-static void on_poll(uv_poll_t *h, int status, int events)
+static void on_connecting(pgconn_t *c)
 {
-    pgconn_t *c = h->data;
+    arc_pg_pool_t *p = c->pool;
+    PostgresPollingStatusType st = PQconnectPoll(c->pg);
+
+    if (st == PGRES_POLLING_FAILED) {
+        conn_down(c, PQerrorMessage(c->pg));
+    } else if (st == PGRES_POLLING_READING) {
+        watch(c, UV_READABLE);
+    } else if (st == PGRES_POLLING_WRITING) {
+        watch(c, UV_WRITABLE);
+    } else if (st == PGRES_POLLING_OK) {
+        if (c->backoff_ms > 0 || p->stats.reconnects > 0)
+            fprintf(stderr, "arcd: database connection %d is up\n", c->index);
+        if (p->session_sql != NULL) {
+            c->state = S_SETUP;
+            if (send_sql(c, p->session_sql, 0, NULL) != 0)
+                conn_down(c, PQerrorMessage(c->pg));
+        } else {
+            become_idle(c);
+        }
+    }
+}
+
+/* Every result of the connection's statement is in. */
+static void on_results(pgconn_t *c)
+{
     arc_pg_pool_t *p = c->pool;
 
-    if (status < 0) {
-        conn_down(c, uv_strerror(status));
-        return;
-    }
     switch (c->state) {
-    case S_CONNECTING: {
-        PostgresPollingStatusType st = PQconnectPoll(c->pg);
-        if (st == PGRES_POLLING_FAILED) {
-            conn_down(c, PQerrorMessage(c->pg));
-        } else if (st == PGRES_POLLING_READING) {
-            watch(c, UV_READABLE);
-        } else if (st == PGRES_POLLING_WRITING) {
-            watch(c, UV_WRITABLE);
-        } else if (st == PGRES_POLLING_OK) {
-            if (c->backoff_ms > 0 || p->stats.reconnects > 0)
-                fprintf(stderr, "arcd: database connection %d is up\n", c->index);
-            if (p->session_sql != NULL) {
-                c->state = S_SETUP;
-                if (send_sql(c, p->session_sql, 0, NULL) != 0)
-                    conn_down(c, PQerrorMessage(c->pg));
-            } else {
-                become_idle(c);
-            }
-        }
+    case S_SETUP: {
+        int ok =
+            PQresultStatus(c->res) == PGRES_COMMAND_OK || PQresultStatus(c->res) == PGRES_TUPLES_OK;
+        if (!ok)
+            fprintf(stderr, "arcd: database session setup failed: %s",
+                    PQresultErrorMessage(c->res));
+        PQclear(c->res);
+        c->res = NULL;
+        become_idle(c);
         return;
     }
-    case S_SETUP:
-    case S_BUSY:
     case S_LISTEN:
-    case S_IDLE: {
-        if (events & UV_WRITABLE) {
-            int f = PQflush(c->pg);
-            if (f < 0) {
-                conn_down(c, PQerrorMessage(c->pg));
-                return;
-            }
-            if (f == 0)
-                watch(c, UV_READABLE);
-        }
-        if (!(events & UV_READABLE))
-            return;
-        int done = read_results(c);
-        if (done < 0 || PQstatus(c->pg) == CONNECTION_BAD) {
-            conn_down(c, PQerrorMessage(c->pg));
-            return;
-        }
-        if (c->state == S_IDLE || (c->state == S_LISTEN && c->res == NULL && done == 1))
-            return;
-        if (done == 0)
-            return;
-        if (c->state == S_SETUP) {
-            int ok = PQresultStatus(c->res) == PGRES_COMMAND_OK ||
-                     PQresultStatus(c->res) == PGRES_TUPLES_OK;
-            if (!ok)
-                fprintf(stderr, "arcd: database session setup failed: %s",
-                        PQresultErrorMessage(c->res));
-            PQclear(c->res);
-            c->res = NULL;
-            become_idle(c);
-            return;
-        }
-        if (c->state == S_LISTEN) {
-            /* The LISTEN statements have run: from now on only notifications. */
-            PQclear(c->res);
-            c->res = NULL;
-            p->stats.listening = 1;
-            if (p->listener.reconnected != NULL)
-                p->listener.reconnected(p->listener.arg);
-            return;
-        }
+        /* The LISTEN statements have run: from now on only notifications. */
+        PQclear(c->res);
+        c->res = NULL;
+        c->state = S_LISTENING;
+        uv_timer_stop(&c->timer);
+        p->stats.listening = 1;
+        if (p->listener.reconnected != NULL)
+            p->listener.reconnected(p->listener.arg);
+        return;
+    case S_BUSY: {
+        ARC_ASSERT(c->q != NULL);
         ExecStatusType st = PQresultStatus(c->res);
         int rc = st == PGRES_COMMAND_OK || st == PGRES_TUPLES_OK ? 0 : ARC_EDB;
         if (rc != 0)
             p->stats.errors++;
         c->state = S_IDLE;
+        uv_timer_stop(&c->timer);
         finish_query(c, rc);
         if (p->closing) {
             try_close(p);
@@ -330,8 +378,51 @@ static void on_poll(uv_poll_t *h, int status, int events)
         }
         return;
     }
-    default: return;
+    default:
+        /* Something the server said unasked (an error before it closes an
+         * idle connection): nothing waits for it. */
+        PQclear(c->res);
+        c->res = NULL;
+        return;
     }
+}
+
+static void on_poll(uv_poll_t *h, int status, int events)
+{
+    pgconn_t *c = h->data;
+
+    if (c->state == S_CONNECTING) {
+        /* libpq looks at the socket's error itself, and moves on to the
+         * next address or host of the connection string when one fails. */
+        on_connecting(c);
+        return;
+    }
+    if (status < 0) {
+        conn_down(c, uv_strerror(status));
+        return;
+    }
+    if (events & UV_WRITABLE) {
+        int f = PQflush(c->pg);
+        if (f < 0) {
+            conn_down(c, PQerrorMessage(c->pg));
+            return;
+        }
+        if (f == 0)
+            watch(c, UV_READABLE);
+    }
+    if (!(events & UV_READABLE))
+        return;
+    int done = read_results(c);
+    if (done == -2)
+        return;
+    if (done < 0 || PQstatus(c->pg) == CONNECTION_BAD) {
+        conn_down(c, done < 0 && PQstatus(c->pg) == CONNECTION_OK
+                         ? "the server answered with a COPY nobody asked for"
+                         : PQerrorMessage(c->pg));
+        return;
+    }
+    if (done == 1 && c->res != NULL)
+        on_results(c);
 }
 
 /* Takes the first query still wanted off the queue, or NULL. */
@@ -342,12 +433,25 @@ static arc_pg_query_t *pop(arc_pg_pool_t *p)
         p->head = q->next;
         if (p->head == NULL)
             p->tail = NULL;
-        p->waiting--;
-        if (!q->cancelled)
+        if (!q->cancelled) {
+            p->waiting--;
+            ARC_ASSERT(p->waiting >= 0);
             return q;
+        }
         query_free(q);
     }
     return NULL;
+}
+
+/* Puts q back at the head of the queue (it was never sent). */
+static void push_front(arc_pg_pool_t *p, arc_pg_query_t *q)
+{
+    q->running = 0;
+    q->next = p->head;
+    p->head = q;
+    if (p->tail == NULL)
+        p->tail = q;
+    p->waiting++;
 }
 
 static void dispatch(arc_pg_pool_t *p)
@@ -359,12 +463,19 @@ static void dispatch(arc_pg_pool_t *p)
         arc_pg_query_t *q = pop(p);
         if (q == NULL)
             return;
-        c->q = q;
+        ARC_ASSERT(c->q == NULL && c->res == NULL);
         q->running = 1;
         c->state = S_BUSY;
-        p->stats.queries++;
-        if (send_sql(c, q->sql, q->nparams, q->params) != 0)
+        if (send_sql(c, q->sql, q->nparams, q->params) != 0) {
+            /* Never sent: the query waits for another connection (its
+             * callback must not run inside arc_pg_query, which may be what
+             * called us), and this connection is remade. */
+            push_front(p, q);
             conn_down(c, PQerrorMessage(c->pg));
+            continue;
+        }
+        c->q = q;
+        p->stats.queries++;
     }
 }
 
@@ -379,25 +490,26 @@ static void on_sweep(uv_timer_t *t)
         p->head = q->next;
         if (p->head == NULL)
             p->tail = NULL;
-        p->waiting--;
-        p->stats.timeouts++;
-        if (!q->cancelled)
+        if (!q->cancelled) {
+            p->waiting--;
+            p->stats.timeouts++;
             q->cb(ARC_ETIMEDOUT, NULL, q->arg);
+        }
         query_free(q);
     }
 }
 
-int arc_pg_pool_create(uv_loop_t *loop, const char *conninfo, int size, uint64_t acquire_timeout_ms,
-                       const char *session_sql, const arc_pg_listener_t *listener,
-                       arc_pg_pool_t **out)
+int arc_pg_pool_create(uv_loop_t *loop, const arc_pg_opts_t *opts, arc_pg_pool_t **out)
 {
     arc_pg_pool_t *p = arc_xcalloc(1, sizeof(*p));
+    const arc_pg_listener_t *listener = opts->listener;
 
     p->loop = loop;
-    p->conninfo = arc_xstrdup(conninfo ? conninfo : "");
-    p->session_sql = session_sql ? arc_xstrdup(session_sql) : NULL;
-    p->size = size < 1 ? 1 : size;
-    p->acquire_timeout_ms = acquire_timeout_ms;
+    p->conninfo = arc_xstrdup(opts->conninfo ? opts->conninfo : "");
+    p->session_sql = opts->session_sql ? arc_xstrdup(opts->session_sql) : NULL;
+    p->size = opts->size < 1 ? 1 : opts->size;
+    p->acquire_timeout_ms = opts->acquire_timeout_ms;
+    p->io_timeout_ms = opts->io_timeout_ms ? opts->io_timeout_ms : 30000;
     p->conns = arc_xcalloc((size_t)p->size, sizeof(pgconn_t));
     p->stats.size = p->size;
     if (listener != NULL && listener->channels != NULL && p->size >= 2) {
@@ -421,8 +533,8 @@ int arc_pg_pool_create(uv_loop_t *loop, const char *conninfo, int size, uint64_t
         c->index = i;
         c->fd = -1;
         c->listener = p->listen_sql != NULL && i == 0;
-        uv_timer_init(loop, &c->retry);
-        c->retry.data = c;
+        uv_timer_init(loop, &c->timer);
+        c->timer.data = c;
         p->open_handles++;
         connect_start(c);
     }
@@ -433,8 +545,19 @@ int arc_pg_pool_create(uv_loop_t *loop, const char *conninfo, int size, uint64_t
 arc_pg_query_t *arc_pg_query(arc_pg_pool_t *p, const char *sql, int nparams,
                              const char *const *params, arc_pg_query_cb cb, void *arg)
 {
+    if (nparams < 0 || nparams > MAX_PARAMS) {
+        /* A programming error, as out-of-memory is: nothing sensible goes on. */
+        fprintf(stderr, "arcd: a query with %d parameters (libpq takes at most %d)\n", nparams,
+                MAX_PARAMS);
+        abort();
+    }
+    if (p->closing) {
+        /* Never run: the caller learns it now. */
+        cb(ARC_ECANCELED, NULL, arg);
+        return NULL;
+    }
     arc_pg_query_t *q = arc_xcalloc(1, sizeof(*q));
-
+    q->pool = p;
     q->sql = arc_xstrdup(sql);
     q->nparams = nparams;
     q->params = arc_xcalloc((size_t)(nparams ? nparams : 1), sizeof(char *));
@@ -443,13 +566,6 @@ arc_pg_query_t *arc_pg_query(arc_pg_pool_t *p, const char *sql, int nparams,
     q->cb = cb;
     q->arg = arg;
     q->enqueued_ms = uv_now(p->loop);
-    if (p->closing) {
-        /* Never run: report on the next loop turn would need a handle; the
-         * caller learns it now instead. */
-        cb(ARC_ECANCELED, NULL, arg);
-        query_free(q);
-        return NULL;
-    }
     if (p->tail)
         p->tail->next = q;
     else
@@ -462,8 +578,11 @@ arc_pg_query_t *arc_pg_query(arc_pg_pool_t *p, const char *sql, int nparams,
 
 void arc_pg_cancel(arc_pg_query_t *q)
 {
-    if (q != NULL)
-        q->cancelled = 1; /* a queued one is dropped at dispatch or sweep */
+    if (q == NULL || q->cancelled)
+        return;
+    q->cancelled = 1; /* a queued one is dropped at dispatch or sweep */
+    if (!q->running)
+        q->pool->waiting--;
 }
 
 void arc_pg_pool_stats(const arc_pg_pool_t *p, arc_pg_stats_t *out)
@@ -472,35 +591,41 @@ void arc_pg_pool_stats(const arc_pg_pool_t *p, arc_pg_stats_t *out)
     out->connected = out->in_use = 0;
     for (int i = 0; i < p->size; i++) {
         cstate_t s = p->conns[i].state;
-        out->connected += s == S_IDLE || s == S_BUSY || s == S_LISTEN || s == S_SETUP;
+        out->connected += s != S_DOWN && s != S_CONNECTING;
         out->in_use += s == S_BUSY;
     }
     out->waiting = p->waiting;
-    if (p->listen_sql != NULL && p->conns[0].state != S_LISTEN)
-        out->listening = 0;
 }
 
+/* Closes every connection that is not running a query; once none is, the
+ * timers too (the close callback runs when every handle is closed). */
 static void try_close(arc_pg_pool_t *p)
 {
-    for (int i = 0; i < p->size; i++)
-        if (p->conns[i].state == S_BUSY)
-            return; /* finish_query() will call back here */
-    if (p->open_handles == 0)
-        return;
-    uv_timer_stop(&p->sweep);
-    if (!uv_is_closing((uv_handle_t *)&p->sweep))
-        uv_close((uv_handle_t *)&p->sweep, handle_closed);
+    int busy = 0;
+
     for (int i = 0; i < p->size; i++) {
         pgconn_t *c = &p->conns[i];
+        if (c->state == S_BUSY) {
+            busy = 1; /* its deadline stays armed: a silent server does not hold the close */
+            continue;
+        }
+        uv_timer_stop(&c->timer);
         stop_poll(c);
         if (c->pg != NULL)
             PQfinish(c->pg);
         c->pg = NULL;
         c->state = S_DOWN;
-        uv_timer_stop(&c->retry);
-        c->retry.data = p;
-        if (!uv_is_closing((uv_handle_t *)&c->retry))
-            uv_close((uv_handle_t *)&c->retry, handle_closed);
+        if (c->listener)
+            p->stats.listening = 0;
+    }
+    if (busy || p->handles_closing)
+        return;
+    p->handles_closing = 1;
+    uv_timer_stop(&p->sweep);
+    uv_close((uv_handle_t *)&p->sweep, handle_closed);
+    for (int i = 0; i < p->size; i++) {
+        p->conns[i].timer.data = p;
+        uv_close((uv_handle_t *)&p->conns[i].timer, handle_closed);
     }
 }
 
@@ -512,11 +637,28 @@ void arc_pg_pool_close(arc_pg_pool_t *p, void (*cb)(arc_pg_pool_t *, void *), vo
     while (p->head != NULL) {
         arc_pg_query_t *q = p->head;
         p->head = q->next;
-        p->waiting--;
-        if (!q->cancelled)
+        if (!q->cancelled) {
+            p->waiting--;
             q->cb(ARC_ECANCELED, NULL, q->arg);
+        }
         query_free(q);
     }
     p->tail = NULL;
     try_close(p);
+}
+
+int arc_pg_columns(const PGresult *res, const char *const *names, int n, int *col, arc_err_t *err)
+{
+    for (int i = 0; i < n; i++) {
+        col[i] = PQfnumber(res, names[i]);
+        if (col[i] < 0)
+            return arc_err_set(err, ARC_EINTERNAL, "the query's result has no column '%s'",
+                               names[i]);
+    }
+    return 0;
+}
+
+const char *arc_pg_value(const PGresult *res, int row, int col)
+{
+    return PQgetisnull(res, row, col) ? NULL : PQgetvalue(res, row, col);
 }

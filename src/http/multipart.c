@@ -46,39 +46,87 @@ static int is_bchar(int c)
     return c != '\0' && (isalnum(c) || strchr("'()+_,-./:=? ", c) != NULL);
 }
 
+/*
+ * The parameters of a header value ("form-data; name=\"a;b\"; filename=x"),
+ * RFC 9110's `*( OWS ";" OWS parameter )`: the next one after *pos, with its
+ * name and its value (a quoted-string unquoted, its backslash escapes
+ * undone; a ';' inside quotes is part of the value, not a separator).
+ * Returns 1 with *pos past it, 0 when there are no more, -1 when malformed.
+ */
+static int next_param(const char **pos, char *name, size_t name_len, char *value, size_t value_len,
+                      int *too_long)
+{
+    const char *p = *pos;
+    size_t n = 0;
+
+    *too_long = 0;
+    /* Skip the rest of what came before (the media type, or the last
+     * value) up to the separator. */
+    while (*p && *p != ';')
+        p++;
+    if (*p == '\0')
+        return 0;
+    p++;
+    while (*p == ' ' || *p == '\t')
+        p++;
+    while (*p && *p != '=' && *p != ';' && *p != ' ' && *p != '\t') {
+        if (n + 1 < name_len)
+            name[n++] = *p;
+        p++;
+    }
+    name[n] = '\0';
+    if (*p != '=') {
+        /* An empty parameter (";;") is skipped; a name without a value is
+         * malformed. */
+        if (n != 0 || (*p != ';' && *p != '\0'))
+            return -1;
+        *pos = p;
+        return 1;
+    }
+    p++;
+    n = 0;
+    if (*p == '"') {
+        for (p++; *p && *p != '"'; p++) {
+            if (*p == '\\' && p[1])
+                p++;
+            if (n + 1 < value_len)
+                value[n++] = *p;
+            else
+                *too_long = 1;
+        }
+        if (*p != '"')
+            return -1;
+        p++;
+    } else {
+        for (; *p && *p != ';' && *p != ' ' && *p != '\t'; p++)
+            if (n + 1 < value_len)
+                value[n++] = *p;
+            else
+                *too_long = 1;
+    }
+    value[n] = '\0';
+    *pos = p;
+    return 1;
+}
+
 int arc_multipart_boundary(const char *ct, char *out, size_t outlen)
 {
     const char *p;
-    size_t n = 0;
+    char name[32];
+    int rc, too_long;
 
     if (ct == NULL || strncasecmp(ct, "multipart/form-data", 19) != 0)
         return -1;
-    /* Each parameter after a ';' (a ';' may end the string: strchr then
-     * finds no more). */
-    for (p = ct + 19; (p = strchr(p, ';')) != NULL;) {
-        p++;
-        while (*p == ' ' || *p == '\t')
-            p++;
-        if (strncasecmp(p, "boundary=", 9) != 0)
+    for (p = ct + 19; (rc = next_param(&p, name, sizeof(name), out, outlen, &too_long)) == 1;) {
+        if (strcasecmp(name, "boundary") != 0)
             continue;
-        p += 9;
-        if (*p == '"') {
-            for (p++; *p && *p != '"'; p++) {
-                if (n + 1 >= outlen || !is_bchar((unsigned char)*p))
-                    return -1;
-                out[n++] = *p;
-            }
-            if (*p != '"')
+        size_t n = strlen(out);
+        if (too_long || n < 1 || n > ARC_MULTIPART_MAX_BOUNDARY || out[n - 1] == ' ')
+            return -1;
+        for (size_t k = 0; k < n; k++)
+            if (!is_bchar((unsigned char)out[k]))
                 return -1;
-        } else {
-            for (; *p && *p != ';' && *p != ' ' && *p != '\t'; p++) {
-                if (n + 1 >= outlen || !is_bchar((unsigned char)*p))
-                    return -1;
-                out[n++] = *p;
-            }
-        }
-        out[n] = '\0';
-        return n >= 1 && n <= ARC_MULTIPART_MAX_BOUNDARY && out[n - 1] != ' ' ? 0 : -1;
+        return 0;
     }
     return -1;
 }
@@ -109,36 +157,16 @@ const char *arc_multipart_error(const arc_multipart_t *m)
     return m->error;
 }
 
-/* Copies the value of parameter `key` (quoted or not) of a header value. */
+/* Copies the value of parameter `key` (quoted or not) of a header value.
+ * Returns 0, or -1 when there is none or the value is malformed. */
 static int header_param(const char *v, const char *key, char *out, size_t outlen)
 {
-    size_t kl = strlen(key);
+    char name[64];
+    int rc, too_long;
 
-    for (const char *p = v; (p = strchr(p, ';')) != NULL;) {
-        p++;
-        while (*p == ' ' || *p == '\t')
-            p++;
-        if (strncasecmp(p, key, kl) != 0 || p[kl] != '=')
-            continue;
-        p += kl + 1;
-        size_t n = 0;
-        if (*p == '"') {
-            for (p++; *p && *p != '"'; p++) {
-                if (*p == '\\' && p[1])
-                    p++;
-                if (n + 1 < outlen)
-                    out[n++] = *p;
-            }
-            if (*p != '"')
-                return -1;
-        } else {
-            for (; *p && *p != ';' && *p != ' ' && *p != '\t'; p++)
-                if (n + 1 < outlen)
-                    out[n++] = *p;
-        }
-        out[n] = '\0';
-        return 0;
-    }
+    for (const char *p = v; (rc = next_param(&p, name, sizeof(name), out, outlen, &too_long)) == 1;)
+        if (strcasecmp(name, key) == 0)
+            return 0;
     return -1;
 }
 

@@ -4,18 +4,41 @@
  * and its last byte written (or the client is gone).
  */
 #include <stdarg.h>
+#include <strings.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include <http_parser.h>
 
+#include "arcd/addrmap.h"
+#include "arcd/assert.h"
+#include "arcd/buf.h"
 #include "arcd/clock.h"
 #include "arcd/http.h"
 
 typedef enum { C_WAIT, C_HEAD, C_BODY, C_HANDLING, C_DRAIN, C_CLOSING } cstate_t;
 
 typedef struct conn_s conn_t;
+
+/* Bookkeeping counted against maxHeaderBytes for every header field: the
+ * memory a field costs beyond its bytes (16,000 empty fields once took 1.2 MB
+ * of a 16 KB limit). */
+#define HEADER_OVERHEAD 64
+
+/* Bytes of a following request kept while one is answered; past this the
+ * connection stops reading until its turn. */
+#define PENDING_MAX 65536
+
+/* The window over which a response's pace is judged against the minimum
+ * rate. */
+#define SEND_WINDOW_MS 10000
+
+/* The kernel's send buffer of a connection (Linux doubles what is asked).
+ * Without a bound, autotuning lets a reader that stopped reading park
+ * megabytes of a response in the kernel, out of the pace check's sight; 1
+ * MiB still fills a 100 Mbit/s link at 80 ms of round trip. */
+#define SEND_BUFFER_BYTES (512 * 1024)
 
 typedef struct req_priv_s {
     arc_http_req_t pub;
@@ -47,6 +70,17 @@ struct conn_s {
     int closing;
     int handles; /* open uv handles (tcp, timer) */
     double body_start_ms;
+    unsigned heads;   /* request heads begun on this connection */
+    int peer_eof;     /* the client has closed its side */
+    int trusted_peer; /* the peer is a trusted proxy */
+    int counted;      /* counted in the server's per-address map */
+    int reset_on_close;
+    arc_ip_t peer_ip;
+    char peer[64];
+    double idle_since_ms; /* waiting for a request since */
+    uint64_t sent;        /* response bytes handed to the kernel */
+    uint64_t mark_sent;   /* sent at mark_ms: the pace check's window start */
+    double mark_ms;
     conn_t *prev, *next;
 };
 
@@ -57,7 +91,10 @@ struct arc_http_server_s {
     arc_http_handler_t handler;
     http_parser_settings settings;
     conn_t *conns;
-    size_t n_conns;
+    size_t n_conns;             /* open connections (counted for the caps) */
+    size_t n_memory;            /* connections not yet freed (their handles still closing) */
+    arc_addrmap_t *per_address; /* open connections of each client address */
+    arc_cidr_t *trusted;
     int closing;
     void (*close_cb)(arc_http_server_t *);
     int port;
@@ -68,7 +105,8 @@ typedef struct write_s {
     req_priv_t *req;
     arc_http_write_cb cb;
     void *arg;
-    char *owned; /* freed after the write */
+    char *owned;  /* freed after the write */
+    size_t bytes; /* written by this request */
 } write_t;
 
 const char *arc_http_reason(int status)
@@ -136,6 +174,18 @@ static void req_free(req_priv_t *r)
     free(r);
 }
 
+/* The server is closed once its listener and every connection's handles
+ * are: only then may its owner free it (close callbacks of a connection
+ * closed earlier can run after the listener's). */
+static void maybe_closed(arc_http_server_t *s)
+{
+    if (s->closing && s->n_memory == 0 && s->close_cb != NULL && s->listener.data == NULL) {
+        void (*cb)(arc_http_server_t *) = s->close_cb;
+        s->close_cb = NULL;
+        cb(s);
+    }
+}
+
 static void on_handle_closed(uv_handle_t *h)
 {
     conn_t *c = h->data;
@@ -147,11 +197,8 @@ static void on_handle_closed(uv_handle_t *h)
     free(c->headers);
     free(c->pending);
     free(c);
-    if (s->closing && s->n_conns == 0 && s->close_cb != NULL && s->listener.data == NULL) {
-        void (*cb)(arc_http_server_t *) = s->close_cb;
-        s->close_cb = NULL;
-        cb(s);
-    }
+    s->n_memory--;
+    maybe_closed(s);
 }
 
 /* A request whose response is complete and written, or whose client is gone
@@ -173,6 +220,13 @@ static void conn_close(conn_t *c)
     if (c->next)
         c->next->prev = c->prev;
     s->n_conns--;
+    if (c->counted) {
+        arc_addr_entry_t *e = arc_addrmap_find(s->per_address, &c->peer_ip);
+        ARC_ASSERT(e != NULL && e->count > 0);
+        if (e != NULL)
+            e->count--;
+        c->counted = 0;
+    }
     req_priv_t *r = c->req;
     c->req = NULL;
     if (r != NULL) {
@@ -191,6 +245,10 @@ static void conn_close(conn_t *c)
     }
     uv_timer_stop(&c->timer);
     uv_close((uv_handle_t *)&c->timer, on_handle_closed);
+    /* A reader that stopped reading: reset, so that what the kernel still
+     * holds for it is dropped now rather than sent at its pace. */
+    if (c->reset_on_close && uv_tcp_close_reset(&c->tcp, on_handle_closed) == 0)
+        return;
     uv_close((uv_handle_t *)&c->tcp, on_handle_closed);
 }
 
@@ -211,12 +269,14 @@ static void arm(conn_t *c, uint64_t ms, uint64_t repeat)
 
 static void next_request(conn_t *c)
 {
+    ARC_ASSERT(c->req == NULL && !c->closing);
     c->state = C_WAIT;
+    c->idle_since_ms = arc_now_ms();
     reset_head(c);
     http_parser_init(&c->parser, HTTP_REQUEST);
     c->parser.data = c;
     arm(c, c->server->limits.idle_timeout_ms, 0);
-    if (c->server->closing) {
+    if (c->server->closing || (c->peer_eof && c->pending_len == 0)) {
         conn_close(c);
         return;
     }
@@ -228,7 +288,7 @@ static void next_request(conn_t *c)
         parse(c, p, n);
         free(p);
     }
-    if (!c->closing && c->state != C_HANDLING)
+    if (!c->closing && !c->peer_eof)
         uv_read_start((uv_stream_t *)&c->tcp, on_alloc, on_read);
 }
 
@@ -252,6 +312,7 @@ static void drain(conn_t *c)
 {
     uv_shutdown_t *sr = arc_xcalloc(1, sizeof(*sr));
 
+    ARC_ASSERT(c->req == NULL && !c->closing);
     c->state = C_DRAIN;
     if (uv_shutdown(sr, (uv_stream_t *)&c->tcp, on_shutdown) != 0) {
         free(sr);
@@ -264,6 +325,7 @@ static void drain(conn_t *c)
 
 static void maybe_finish(req_priv_t *r)
 {
+    ARC_ASSERT(r->writes >= 0);
     if (!r->ended || r->writes > 0)
         return;
     conn_t *c = r->conn;
@@ -292,6 +354,10 @@ static void fail(conn_t *c, int status, const char *code, const char *msg)
         r->pub.path = arc_xstrdup("");
         r->pub.query = arc_xstrdup("");
         r->pub.route = "invalid";
+        r->pub.start_ms = arc_now_ms();
+        snprintf(r->pub.peer, sizeof(r->pub.peer), "%s", c->peer);
+        snprintf(r->pub.client, sizeof(r->pub.client), "%s", c->peer);
+        r->pub.client_ip = c->peer_ip;
         c->req = r;
     }
     r->early = 1;
@@ -310,13 +376,76 @@ static void fail(conn_t *c, int status, const char *code, const char *msg)
     arc_http_error(&r->pub, status, code, NULL, "%s", msg);
 }
 
+/* ---- the client's address ---- */
+
+static int is_trusted(const arc_http_server_t *s, const arc_ip_t *ip)
+{
+    for (size_t i = 0; i < s->limits.n_trusted; i++)
+        if (arc_cidr_contains(&s->trusted[i], ip))
+            return 1;
+    return 0;
+}
+
+/* The client of a request: the peer, unless the peer is a trusted proxy;
+ * then the last address of X-Forwarded-For (all of its fields, in order)
+ * that is not a trusted proxy, as each proxy appends the address it got
+ * the request from. An entry that is not an address stops the walk: what
+ * is left of it was not written by a proxy we trust. */
+static void client_address(conn_t *c, arc_http_req_t *q)
+{
+    arc_http_server_t *s = c->server;
+    arc_buf_t all = ARC_BUF_INIT;
+
+    snprintf(q->peer, sizeof(q->peer), "%s", c->peer);
+    snprintf(q->client, sizeof(q->client), "%s", c->peer);
+    q->client_ip = c->peer_ip;
+    if (!c->trusted_peer)
+        return;
+    for (size_t i = 0; i < q->n_headers; i++) {
+        const arc_http_header_t *h = &q->headers[i];
+        if (h->name == NULL)
+            continue;
+        if (strcmp(h->name, "x-forwarded-for") == 0) {
+            arc_buf_puts(&all, all.len ? "," : "");
+            arc_buf_puts(&all, h->value);
+        } else if (strcmp(h->name, "x-forwarded-proto") == 0) {
+            /* The nearest proxy's word: the last value. */
+            const char *v = strrchr(h->value, ',');
+            v = v ? v + 1 : h->value;
+            v += strspn(v, " \t");
+            q->https = strncasecmp(v, "https", 5) == 0 && strspn(v + 5, " \t") == strlen(v + 5);
+        }
+    }
+    while (all.len > 0) {
+        char *comma = strrchr(all.data, ',');
+        char *entry = comma ? comma + 1 : all.data;
+        arc_ip_t ip;
+        if (arc_ip_parse(entry, &ip) != 0)
+            break;
+        q->client_ip = ip;
+        arc_ip_format(&ip, q->client, sizeof(q->client));
+        if (!is_trusted(s, &ip))
+            break;
+        if (comma == NULL)
+            break;
+        *comma = '\0';
+        all.len = (size_t)(comma - all.data);
+    }
+    arc_buf_dispose(&all);
+}
+
 static int on_message_begin(http_parser *p)
 {
     conn_t *c = p->data;
 
+    ARC_ASSERT(c->state == C_WAIT && c->req == NULL);
     c->state = C_HEAD;
     reset_head(c);
-    arm(c, c->server->limits.header_timeout_ms, 0);
+    /* The first head's deadline runs from the connection's start (armed at
+     * accept): a byte now and then must not push it back. A later head's
+     * runs from its first byte, after an idle time between requests. */
+    if (c->heads++ > 0)
+        arm(c, c->server->limits.header_timeout_ms, 0);
     return 0;
 }
 
@@ -359,6 +488,11 @@ static int on_header_field(http_parser *p, const char *at, size_t n)
     if (add_head_bytes(c, n) != 0)
         return -1;
     if (c->in_value || c->n_headers == 0) {
+        if (c->n_headers >= c->server->limits.max_headers ||
+            add_head_bytes(c, HEADER_OVERHEAD) != 0) {
+            c->head_too_big = 1;
+            return -1;
+        }
         if (c->n_headers == c->cap_headers) {
             c->cap_headers = c->cap_headers ? c->cap_headers * 2 : 16;
             c->headers = arc_xrealloc(c->headers, c->cap_headers, sizeof(*c->headers));
@@ -391,6 +525,7 @@ static int on_headers_complete(http_parser *p)
     req_priv_t *r = arc_xcalloc(1, sizeof(*r));
     arc_http_req_t *q = &r->pub;
 
+    ARC_ASSERT(c->state == C_HEAD && c->req == NULL);
     r->conn = c;
     r->keep_alive = http_should_keep_alive(p);
     q->server = s;
@@ -412,20 +547,27 @@ static int on_headers_complete(http_parser *p)
     q->content_length = (p->flags & F_CONTENTLENGTH) ? p->content_length : UINT64_MAX;
     q->start_ms = arc_now_ms();
     q->route = "unmatched";
-    struct sockaddr_storage sa;
-    int salen = sizeof(sa);
-    if (uv_tcp_getpeername(&c->tcp, (struct sockaddr *)&sa, &salen) == 0) {
-        if (sa.ss_family == AF_INET)
-            uv_ip4_name((struct sockaddr_in *)&sa, q->peer, sizeof(q->peer));
-        else if (sa.ss_family == AF_INET6)
-            uv_ip6_name((struct sockaddr_in6 *)&sa, q->peer, sizeof(q->peer));
-    }
+    client_address(c, q);
     c->req = r;
     if (p->upgrade) {
         fail(c, 501, "not_implemented", "protocol upgrades are not supported");
         return -1; /* stop parsing: 1 would only mean "no body" */
     }
-    s->handler.on_head(q);
+    if (arc_route_match(s->handler.routes, s->handler.n_routes, q->method, q->path, &q->match) ==
+        404) {
+        arc_http_error(q, 404, "not_found", NULL, "no such endpoint: %s", q->path);
+    } else if (q->match.status == 405) {
+        char allow[96];
+        snprintf(allow, sizeof(allow), "Allow: %s\r\n", q->match.allow);
+        arc_http_error(q, 405, "method_not_allowed", allow, "%s takes %s, not %s", q->path,
+                       q->match.allow, q->method);
+    } else {
+        q->route = q->match.route->name;
+        if (s->handler.on_route != NULL)
+            s->handler.on_route(q);
+        if (!r->answered && q->match.route->on_head != NULL)
+            q->match.route->on_head(q);
+    }
     if (r->answered) {
         /* Refused from its head: the body, if any, is not read. */
         r->early = 1;
@@ -462,6 +604,7 @@ static int on_body(http_parser *p, const char *at, size_t n)
     req_priv_t *r = c->req;
     arc_http_req_t *q = &r->pub;
 
+    ARC_ASSERT(c->state == C_BODY && !r->answered);
     q->body_received += n;
     if (q->body_received > q->body_limit) {
         char msg[128];
@@ -495,6 +638,7 @@ static int on_message_complete(http_parser *p)
     conn_t *c = p->data;
     req_priv_t *r = c->req;
 
+    ARC_ASSERT(c->state == C_BODY && r != NULL);
     uv_timer_stop(&c->timer);
     c->state = C_HANDLING;
     if (r->answered)
@@ -502,7 +646,7 @@ static int on_message_complete(http_parser *p)
     if (r->pub.body_mode == ARC_HTTP_BODY_BUFFER && r->pub.body == NULL)
         r->pub.body = arc_xstrdup("");
     http_parser_pause(p, 1);
-    c->server->handler.on_request(&r->pub);
+    r->pub.match.route->on_request(&r->pub);
     return 0;
 }
 
@@ -521,7 +665,7 @@ static void parse(conn_t *c, const char *data, size_t len)
             memcpy(c->pending + c->pending_len, data + done, len - done);
             c->pending_len += len - done;
         }
-        if (c->state == C_HANDLING)
+        if (c->pending_len >= PENDING_MAX)
             uv_read_stop((uv_stream_t *)&c->tcp);
         return;
     }
@@ -546,16 +690,26 @@ static void on_alloc(uv_handle_t *h, size_t suggested, uv_buf_t *buf)
 static void on_read(uv_stream_t *st, ssize_t n, const uv_buf_t *buf)
 {
     conn_t *c = st->data;
+    req_priv_t *r = c->req;
 
-    if (n < 0) {
+    if (n == UV_EOF && c->state == C_HANDLING && r != NULL && !r->pub.abort_on_eof) {
+        /* The client closed its side after its request: it may still read
+         * the answer (a half-close), after which the connection closes. */
+        c->peer_eof = 1;
+        r->keep_alive = 0;
+        uv_read_stop(st);
+    } else if (n < 0) {
+        /* Gone (or, for a route that waits, as good as gone). */
         conn_close(c);
     } else if (n > 0) {
-        if (c->state == C_HANDLING || (c->req != NULL && c->req->answered)) {
-            /* Read after a stop: keep it for the next request. */
+        if (c->state == C_HANDLING || (r != NULL && r->answered)) {
+            /* The next request, while this one is answered: keep it for
+             * its turn (reading on, to notice a client that leaves). */
             c->pending = arc_xrealloc(c->pending, c->pending_len + (size_t)n, 1);
             memcpy(c->pending + c->pending_len, buf->base, (size_t)n);
             c->pending_len += (size_t)n;
-            uv_read_stop(st);
+            if (c->state != C_HANDLING || c->pending_len >= PENDING_MAX)
+                uv_read_stop(st);
         } else {
             parse(c, buf->base, (size_t)n);
         }
@@ -579,11 +733,45 @@ static void on_timer(uv_timer_t *t)
             fail(c, 408, "timeout", "the request body is arriving too slowly");
         break;
     }
+    case C_HANDLING: {
+        /* A response the client does not take: over each window while
+         * bytes wait for the socket, at least the minimum rate must go. */
+        double now = arc_now_ms();
+        if (c->req == NULL || c->req->writes == 0) {
+            c->mark_ms = now;
+            c->mark_sent = c->sent;
+        } else if (now - c->mark_ms >= SEND_WINDOW_MS) {
+            double rate = (double)(c->sent - c->mark_sent) * 1000.0 / (now - c->mark_ms);
+            if (rate < (double)l->min_bytes_per_second) {
+                c->reset_on_close = 1;
+                conn_close(c);
+                return;
+            }
+            c->mark_ms = now;
+            c->mark_sent = c->sent;
+        }
+        break;
+    }
     default: break;
     }
 }
 
 /* ---- accepting ---- */
+
+/* At the connection cap: closes the connection that has waited longest for
+ * a request (a keep-alive between requests, or one that never sent a byte),
+ * so that an idle crowd does not lock everyone else out. */
+static void evict_idle(arc_http_server_t *s, conn_t *except)
+{
+    conn_t *oldest = NULL;
+
+    for (conn_t *c = s->conns; c != NULL; c = c->next)
+        if (c != except && c->state == C_WAIT && c->req == NULL && c->pending_len == 0 &&
+            (oldest == NULL || c->idle_since_ms < oldest->idle_since_ms))
+            oldest = c;
+    if (oldest != NULL)
+        conn_close(oldest);
+}
 
 static void on_connection(uv_stream_t *listener, int status)
 {
@@ -603,16 +791,41 @@ static void on_connection(uv_stream_t *listener, int status)
         s->conns->prev = c;
     s->conns = c;
     s->n_conns++;
+    s->n_memory++;
     if (uv_accept(listener, (uv_stream_t *)&c->tcp) != 0) {
         conn_close(c);
         return;
     }
     uv_tcp_nodelay(&c->tcp, 1);
+    int sndbuf = SEND_BUFFER_BYTES;
+    uv_send_buffer_size((uv_handle_t *)&c->tcp, &sndbuf);
     http_parser_init(&c->parser, HTTP_REQUEST);
     c->parser.data = c;
+    c->idle_since_ms = arc_now_ms();
+    struct sockaddr_storage sa;
+    int salen = sizeof(sa);
+    if (uv_tcp_getpeername(&c->tcp, (struct sockaddr *)&sa, &salen) == 0) {
+        if (sa.ss_family == AF_INET)
+            uv_ip4_name((struct sockaddr_in *)&sa, c->peer, sizeof(c->peer));
+        else if (sa.ss_family == AF_INET6)
+            uv_ip6_name((struct sockaddr_in6 *)&sa, c->peer, sizeof(c->peer));
+    }
+    if (arc_ip_parse(c->peer, &c->peer_ip) == 0)
+        c->trusted_peer = is_trusted(s, &c->peer_ip);
+    if (s->n_conns > s->limits.max_connections && !s->closing)
+        evict_idle(s, c);
     if (s->n_conns > s->limits.max_connections || s->closing) {
         fail(c, 503, "overloaded", "too many connections; try again shortly");
         return;
+    }
+    if (!c->trusted_peer) {
+        arc_addr_entry_t *e = arc_addrmap_get(s->per_address, &c->peer_ip, NULL);
+        if (e == NULL || (size_t)e->count >= s->limits.max_connections_per_address) {
+            fail(c, 503, "overloaded", "too many connections from your address");
+            return;
+        }
+        e->count++;
+        c->counted = 1;
     }
     c->state = C_WAIT;
     arm(c, s->limits.header_timeout_ms, 0);
@@ -645,6 +858,16 @@ int arc_http_server_create(uv_loop_t *loop, const char *listen, const arc_http_l
     s = arc_xcalloc(1, sizeof(*s));
     s->loop = loop;
     s->limits = *limits;
+    if (s->limits.max_headers == 0)
+        s->limits.max_headers = 100;
+    if (s->limits.max_connections_per_address == 0)
+        s->limits.max_connections_per_address = s->limits.max_connections;
+    s->trusted = arc_xcalloc(limits->n_trusted ? limits->n_trusted : 1, sizeof(*s->trusted));
+    if (limits->n_trusted > 0)
+        memcpy(s->trusted, limits->trusted, limits->n_trusted * sizeof(*s->trusted));
+    s->limits.trusted = s->trusted;
+    /* Room for every connection's address, and more for idle entries. */
+    s->per_address = arc_addrmap_create(s->limits.max_connections * 2 + 16);
     s->handler = *handler;
     s->settings.on_message_begin = on_message_begin;
     s->settings.on_url = on_url;
@@ -661,7 +884,7 @@ int arc_http_server_create(uv_loop_t *loop, const char *listen, const arc_http_l
         s->listener.data = NULL;
         uv_close((uv_handle_t *)&s->listener, NULL);
         uv_run(loop, UV_RUN_NOWAIT); /* let the close complete before freeing */
-        free(s);
+        arc_http_server_free(s);
         return ARC_EIO;
     }
     struct sockaddr_storage bound;
@@ -694,11 +917,16 @@ static void on_listener_closed(uv_handle_t *h)
 
     h->data = NULL;
     s->listener.data = NULL;
-    if (s->n_conns == 0 && s->close_cb != NULL) {
-        void (*cb)(arc_http_server_t *) = s->close_cb;
-        s->close_cb = NULL;
-        cb(s);
-    }
+    maybe_closed(s);
+}
+
+void arc_http_server_free(arc_http_server_t *s)
+{
+    if (s == NULL)
+        return;
+    arc_addrmap_free(s->per_address);
+    free(s->trusted);
+    free(s);
 }
 
 void arc_http_server_close(arc_http_server_t *s, void (*cb)(arc_http_server_t *s))
@@ -715,6 +943,11 @@ void arc_http_server_close(arc_http_server_t *s, void (*cb)(arc_http_server_t *s
 }
 
 /* ---- answering ---- */
+
+const char *arc_http_param(const arc_http_req_t *req, const char *name)
+{
+    return arc_route_param(&req->match, name);
+}
 
 const char *arc_http_header(const arc_http_req_t *req, const char *name)
 {
@@ -750,6 +983,8 @@ static void on_written(uv_write_t *w, int status)
     write_t *wr = (write_t *)w;
     req_priv_t *r = wr->req;
 
+    if (status == 0 && r->conn != NULL)
+        r->conn->sent += wr->bytes;
     /* The write still counts while its callback runs, so a callback that
      * ends the response cannot free the request under us. */
     if (wr->cb != NULL)
@@ -777,6 +1012,9 @@ static void send_bufs(req_priv_t *r, char *owned, const void *data, size_t len,
         bufs[nb++] = uv_buf_init((char *)head, (unsigned)head_len);
     if (len > 0)
         bufs[nb++] = uv_buf_init((char *)data, (unsigned)len);
+    if (nb == 0)
+        bufs[nb++] = uv_buf_init((char *)"", 0); /* completes like any write */
+    wr->bytes = head_len + len;
     r->writes++;
     int rc = r->conn ? uv_write(&wr->w, (uv_stream_t *)&r->conn->tcp, bufs, nb, on_written)
                      : UV_ECANCELED;
@@ -819,9 +1057,15 @@ static int begin(req_priv_t *r, int status)
     r->answered = 1;
     r->pub.status = status;
     if (r->conn != NULL) {
-        arc_http_handler_t *h = &r->conn->server->handler;
+        conn_t *c = r->conn;
+        arc_http_handler_t *h = &c->server->handler;
         if (h->on_done != NULL)
             h->on_done(&r->pub, arc_now_ms() - r->pub.start_ms);
+        /* From now on the client must take the answer at the minimum rate. */
+        c->mark_ms = arc_now_ms();
+        c->mark_sent = c->sent;
+        if (c->state == C_HANDLING && c->server->limits.min_bytes_per_second > 0)
+            arm(c, 1000, 1000);
     }
     return 0;
 }
@@ -876,9 +1120,10 @@ void arc_http_error(arc_http_req_t *req, int status, const char *code, const cha
     va_end(ap);
     /* Messages quote what the client sent (paths, field names), which need
      * not be UTF-8; JSON strings must be. */
+    arc_str_printable(msg);
     for (char *p = msg; *p; p++)
-        if ((unsigned char)*p < 0x20 || (unsigned char)*p >= 0x7f)
-            *p = '?';
+        if (*p == '\n')
+            *p = ' ';
     json_t *js = json_pack("{s:s, s:s}", "error", msg, "code", code);
     char *s = json_dumps(js, JSON_COMPACT | JSON_PRESERVE_ORDER);
     char headers[512];
@@ -908,6 +1153,9 @@ void arc_http_write(arc_http_req_t *req, const void *data, size_t len, arc_http_
 {
     req_priv_t *r = (req_priv_t *)req;
 
+    /* A HEAD request's answer is its head alone, whatever the route sends. */
+    if (strcmp(req->method, "HEAD") == 0)
+        len = 0;
     send_bufs(r, NULL, data, len, cb, arg, NULL, 0);
 }
 

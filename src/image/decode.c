@@ -5,30 +5,6 @@
 #include "arcd/image.h"
 #include "image_internal.h"
 
-arc_image_format_t arc_image_sniff(const uint8_t *buf, size_t len)
-{
-    static const uint8_t png_magic[8] = {0x89, 'P', 'N', 'G', '\r', '\n', 0x1a, '\n'};
-
-    if (len >= 3 && buf[0] == 0xff && buf[1] == 0xd8 && buf[2] == 0xff)
-        return ARC_IMAGE_JPEG;
-    if (len >= 8 && memcmp(buf, png_magic, 8) == 0)
-        return ARC_IMAGE_PNG;
-    if (len >= 3 && buf[0] == 'P' && buf[1] == '5' &&
-        (buf[2] == ' ' || buf[2] == '\t' || buf[2] == '\n' || buf[2] == '\r' || buf[2] == '#'))
-        return ARC_IMAGE_PGM;
-    return ARC_IMAGE_UNKNOWN;
-}
-
-const char *arc_image_format_name(arc_image_format_t fmt)
-{
-    switch (fmt) {
-    case ARC_IMAGE_JPEG: return "jpeg";
-    case ARC_IMAGE_PNG: return "png";
-    case ARC_IMAGE_PGM: return "pgm";
-    default: return "unknown";
-    }
-}
-
 int arc__image_check_size(uint64_t width, uint64_t height, uint64_t max_pixels, arc_err_t *err)
 {
     if (max_pixels == 0)

@@ -175,6 +175,8 @@ int arc_photo_encode_jpeg(const arc_photo_t *p, int quality, uint8_t **out, size
     cinfo.in_color_space = JCS_RGB;
     jpeg_set_defaults(&cinfo);
     jpeg_set_quality(&cinfo, quality, TRUE);
+    /* Pixels and a JFIF header, no other marker: nothing of the upload (EXIF,
+     * XMP, IPTC, ICC, comments) reaches a print or a poster (docs/media.md). */
     /* Print files: full-resolution colour, 300 dpi. */
     cinfo.comp_info[0].h_samp_factor = 1;
     cinfo.comp_info[0].v_samp_factor = 1;

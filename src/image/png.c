@@ -201,6 +201,7 @@ int arc_photo_encode_png(const arc_photo_t *p, int level, uint8_t **out, size_t 
     }
     png_set_write_fn(png, &dst, on_write, on_flush);
     png_set_compression_level(png, level);
+    /* IHDR, IDAT and IEND only: no text, eXIf, iCCP or tIME chunk (docs/media.md). */
     png_set_IHDR(png, info, (png_uint_32)p->width, (png_uint_32)p->height, 8, PNG_COLOR_TYPE_RGB,
                  PNG_INTERLACE_NONE, PNG_COMPRESSION_TYPE_DEFAULT, PNG_FILTER_TYPE_DEFAULT);
     png_write_info(png, info);

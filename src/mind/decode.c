@@ -10,7 +10,7 @@
 
 #include <msgpack.h>
 
-#include "arcd/image.h"
+#include "arcd/file.h"
 #include "arcd/mind.h"
 
 typedef struct walk_s {

@@ -6,20 +6,25 @@
 
 #include "arcd/proto.h"
 
-char *arc_proto_encode(const json_t *js, size_t *len)
+int arc_proto_frame(const arc_msg_t *m, arc_buf_t *out, arc_err_t *err)
 {
-    char *body = json_dumps(js, JSON_COMPACT | JSON_PRESERVE_ORDER);
+    json_t *js = arc_msg_encode(m);
+    char *body = js ? json_dumps(js, JSON_COMPACT | JSON_PRESERVE_ORDER) : NULL;
     size_t n = body ? strlen(body) : 0;
-    char *frame = arc_xmalloc(n + 4);
+    int rc = 0;
 
-    frame[0] = (char)(n >> 24);
-    frame[1] = (char)(n >> 16);
-    frame[2] = (char)(n >> 8);
-    frame[3] = (char)n;
-    memcpy(frame + 4, body, n);
+    json_decref(js);
+    if (body == NULL) {
+        rc = arc_err_set(err, ARC_EINTERNAL, "protocol: a message could not be encoded");
+    } else if (n > ARC_PROTO_MAX_FRAME) {
+        rc = arc_err_set(err, ARC_ETOOBIG, "protocol: a message of %zu bytes is over the limit", n);
+    } else {
+        uint8_t len[4] = {(uint8_t)(n >> 24), (uint8_t)(n >> 16), (uint8_t)(n >> 8), (uint8_t)n};
+        arc_buf_append(out, len, 4);
+        arc_buf_append(out, body, n);
+    }
     free(body);
-    *len = n + 4;
-    return frame;
+    return rc;
 }
 
 void arc_proto_reader_init(arc_proto_reader_t *r)
@@ -29,51 +34,37 @@ void arc_proto_reader_init(arc_proto_reader_t *r)
 
 void arc_proto_reader_dispose(arc_proto_reader_t *r)
 {
-    free(r->buf);
-    memset(r, 0, sizeof(*r));
+    arc_buf_dispose(&r->in);
 }
 
 void arc_proto_reader_feed(arc_proto_reader_t *r, const void *data, size_t len)
 {
-    if (r->len + len > r->cap) {
-        r->cap = (r->len + len) * 2;
-        r->buf = arc_xrealloc(r->buf, r->cap, 1);
-    }
-    memcpy(r->buf + r->len, data, len);
-    r->len += len;
+    arc_buf_append(&r->in, data, len);
 }
 
-int arc_proto_reader_next(arc_proto_reader_t *r, json_t **out, arc_err_t *err)
+int arc_proto_reader_next(arc_proto_reader_t *r, arc_msg_t *out, arc_err_t *err)
 {
+    const uint8_t *b = (const uint8_t *)r->in.data;
     json_error_t jerr;
 
-    *out = NULL;
-    if (r->len < 4)
+    memset(out, 0, sizeof(*out));
+    if (r->in.len < 4)
         return 0;
-    uint32_t n = (uint32_t)r->buf[0] << 24 | (uint32_t)r->buf[1] << 16 | (uint32_t)r->buf[2] << 8 |
-                 r->buf[3];
+    uint32_t n = (uint32_t)b[0] << 24 | (uint32_t)b[1] << 16 | (uint32_t)b[2] << 8 | b[3];
     if (n == 0 || n > ARC_PROTO_MAX_FRAME)
         return arc_err_set(err, ARC_ECORRUPT, "protocol: a frame of %u bytes", n);
-    if (r->len < 4 + (size_t)n)
+    if (r->in.len < 4 + (size_t)n)
         return 0;
-    json_t *js = json_loadb((const char *)r->buf + 4, n, JSON_REJECT_DUPLICATES, &jerr);
-    memmove(r->buf, r->buf + 4 + n, r->len - 4 - n);
-    r->len -= 4 + n;
-    if (js == NULL || !json_is_object(js)) {
-        json_decref(js);
-        return arc_err_set(err, ARC_ECORRUPT, "protocol: a frame is not a JSON object");
-    }
-    json_t *v = json_object_get(js, "v");
-    if (!json_is_integer(v) || json_integer_value(v) != ARC_PROTO_VERSION ||
-        !json_is_string(json_object_get(js, "type"))) {
-        json_decref(js);
-        return arc_err_set(err, ARC_ECORRUPT, "protocol: a message of another version or type");
-    }
-    *out = js;
-    return 1;
+    json_t *js = json_loadb((const char *)b + 4, n, JSON_REJECT_DUPLICATES, &jerr);
+    arc_buf_consume(&r->in, 4 + (size_t)n);
+    if (js == NULL)
+        return arc_err_set(err, ARC_ECORRUPT, "protocol: a frame is not JSON: %s", jerr.text);
+    int rc = arc_msg_decode(js, out, err);
+    json_decref(js);
+    return rc == 0 ? 1 : rc;
 }
 
-int arc_proto_read_fd(int fd, arc_proto_reader_t *r, json_t **out, arc_err_t *err)
+int arc_proto_read_fd(int fd, arc_proto_reader_t *r, arc_msg_t *out, arc_err_t *err)
 {
     for (;;) {
         int rc = arc_proto_reader_next(r, out, err);
@@ -86,26 +77,31 @@ int arc_proto_read_fd(int fd, arc_proto_reader_t *r, json_t **out, arc_err_t *er
         if (n < 0)
             return arc_err_set(err, ARC_EIO, "protocol: read failed: %s", strerror(errno));
         if (n == 0)
-            return 0;
+            return r->in.len == 0 ? 0
+                                  : arc_err_set(err, ARC_ECORRUPT,
+                                                "protocol: the input ends inside a frame (%zu "
+                                                "bytes)",
+                                                r->in.len);
         arc_proto_reader_feed(r, buf, (size_t)n);
     }
 }
 
-int arc_proto_write_fd(int fd, const json_t *js)
+int arc_proto_write_fd(int fd, const arc_msg_t *m)
 {
-    size_t len, done = 0;
-    char *frame = arc_proto_encode(js, &len);
+    arc_buf_t frame = ARC_BUF_INIT;
+    arc_err_t err;
+    size_t done = 0;
+    int rc = arc_proto_frame(m, &frame, &err);
 
-    while (done < len) {
-        ssize_t n = write(fd, frame + done, len - done);
+    while (rc == 0 && done < frame.len) {
+        ssize_t n = write(fd, frame.data + done, frame.len - done);
         if (n < 0 && errno == EINTR)
             continue;
-        if (n < 0) {
-            free(frame);
-            return ARC_EIO;
-        }
-        done += (size_t)n;
+        if (n < 0)
+            rc = ARC_EIO;
+        else
+            done += (size_t)n;
     }
-    free(frame);
-    return 0;
+    arc_buf_dispose(&frame);
+    return rc;
 }

@@ -1,4 +1,5 @@
 /* Error names, exit codes and aborting allocators (see include/arcd/error.h). */
+#include "arcd/assert.h"
 #include "arcd/error.h"
 
 #include <stdarg.h>
@@ -54,9 +55,22 @@ int arc_err_set(arc_err_t *err, int code, const char *fmt, ...)
     return code;
 }
 
-static void oom(size_t size)
+void arc_str_printable(char *s)
+{
+    for (; *s; s++)
+        if (((unsigned char)*s < 0x20 && *s != '\n') || (unsigned char)*s >= 0x7f)
+            *s = '?';
+}
+
+void arc_oom(size_t size)
 {
     fprintf(stderr, "arcd: out of memory allocating %zu bytes\n", size);
+    abort();
+}
+
+void arc__assert_fail(const char *expr, const char *file, int line, const char *func)
+{
+    fprintf(stderr, "arcd: assertion failed: %s (%s:%d, %s)\n", expr, file, line, func);
     abort();
 }
 
@@ -65,7 +79,7 @@ void *arc_xmalloc(size_t size)
     void *p = malloc(size ? size : 1);
 
     if (p == NULL)
-        oom(size);
+        arc_oom(size);
     return p;
 }
 
@@ -74,17 +88,17 @@ void *arc_xcalloc(size_t n, size_t size)
     void *p;
 
     if (size != 0 && n > SIZE_MAX / size)
-        oom(SIZE_MAX);
+        arc_oom(SIZE_MAX);
     p = calloc(n ? n : 1, size ? size : 1);
     if (p == NULL)
-        oom(n * size);
+        arc_oom(n * size);
     return p;
 }
 
 void *arc_xmallocarray(size_t n, size_t size)
 {
     if (size != 0 && n > SIZE_MAX / size)
-        oom(SIZE_MAX);
+        arc_oom(SIZE_MAX);
     return arc_xmalloc(n * size);
 }
 
@@ -93,10 +107,10 @@ void *arc_xrealloc(void *ptr, size_t n, size_t size)
     void *p;
 
     if (size != 0 && n > SIZE_MAX / size)
-        oom(SIZE_MAX);
+        arc_oom(SIZE_MAX);
     p = realloc(ptr, n * size != 0 ? n * size : 1);
     if (p == NULL)
-        oom(n * size);
+        arc_oom(n * size);
     return p;
 }
 

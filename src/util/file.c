@@ -1,13 +1,14 @@
-/* Whole-file reads and atomic writes (see include/arcd/image.h). */
+/* Whole-file reads, atomic writes, folders (see include/arcd/file.h). */
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "arcd/image.h"
+#include "arcd/file.h"
 
 int arc_file_read_all(const char *path, size_t max_bytes, uint8_t **out, size_t *len,
                       arc_err_t *err)
@@ -107,4 +108,23 @@ out:
         unlink(tmp);
     free(tmp);
     return rc;
+}
+
+int arc_file_mkdirs(const char *path, arc_err_t *err)
+{
+    char tmp[PATH_MAX];
+
+    if (snprintf(tmp, sizeof(tmp), "%s", path) >= (int)sizeof(tmp))
+        return arc_err_set(err, ARC_EIO, "%s: the path is too long", path);
+    for (char *p = tmp + 1; *p; p++) {
+        if (*p != '/')
+            continue;
+        *p = '\0';
+        if (mkdir(tmp, 0750) != 0 && errno != EEXIST)
+            return arc_err_set(err, ARC_EIO, "%s: cannot create: %s", tmp, strerror(errno));
+        *p = '/';
+    }
+    if (mkdir(tmp, 0750) != 0 && errno != EEXIST)
+        return arc_err_set(err, ARC_EIO, "%s: cannot create: %s", tmp, strerror(errno));
+    return 0;
 }

@@ -33,15 +33,15 @@ sleep 1
     sleep 0.1
   done ) > "$work/conns" &
 sampler=$!
-busy=$(curl -s "127.0.0.1:$port/metrics" | awk '/^arcd_workers\{state="busy"\}/ {print $2}')
+busy=$(curl -s -H "$auth" "127.0.0.1:$port/metrics" | awk '/^arcd_workers\{state="busy"\}/ {print $2}')
 wrk -t2 -c64 -d"${secs}s" --latency -H "$auth" "http://127.0.0.1:$port/api/ar/status/$id" > "$work/wrk.txt"
 kill "$sampler"
-busy_end=$(curl -s "127.0.0.1:$port/metrics" | awk '/^arcd_workers\{state="busy"\}/ {print $2}')
-hits=$(curl -s "127.0.0.1:$port/metrics" | awk '/^arcd_status_cache_hits_total/ {print $2}')
+busy_end=$(curl -s -H "$auth" "127.0.0.1:$port/metrics" | awk '/^arcd_workers\{state="busy"\}/ {print $2}')
+hits=$(curl -s -H "$auth" "127.0.0.1:$port/metrics" | awk '/^arcd_status_cache_hits_total/ {print $2}')
 echo "GET /api/ar/status/:id for $secs s, 64 connections, workers compiling 36 MP photos (busy: $busy at the start, $busy_end at the end):"
 echo "  (one hot project: $hits reads answered from the NOTIFY-invalidated status cache)"
 grep -E "Requests/sec|Non-2xx|Socket errors" "$work/wrk.txt" | sed 's/^/  /' || true
 awk '/Latency Distribution/ {f=1; next} f && /%/ {print "  latency p" $1 " " $2}' "$work/wrk.txt" |
   grep -E "p50%|p99%"
 echo "  highest arcd connections in pg_stat_activity: $(sort -n "$work/conns" | tail -n 1) (pool size 4)"
-curl -s "127.0.0.1:$port/metrics" | grep -E '^arcd_db_pool_(size|waiting)|^arcd_db_timeouts|^arcd_jobs|^arcd_compile_duration_ms_(sum|count)' | sed 's/^/  /'
+curl -s -H "$auth" "127.0.0.1:$port/metrics" | grep -E '^arcd_db_pool_(size|waiting)|^arcd_db_timeouts|^arcd_jobs|^arcd_compile_duration_ms_(sum|count)' | sed 's/^/  /'

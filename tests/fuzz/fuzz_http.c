@@ -66,8 +66,6 @@ static void on_head(arc_http_req_t *req)
     char boundary[ARC_MULTIPART_MAX_BOUNDARY + 2];
 
     (void)arc_http_query_param(req, "wait", boundary, sizeof(boundary));
-    if (strcmp(req->method, "POST") != 0)
-        return;
     if (arc_multipart_boundary(arc_http_header(req, "content-type"), boundary, sizeof(boundary)) !=
         0) {
         req->body_mode = ARC_HTTP_BODY_BUFFER;
@@ -99,7 +97,9 @@ static void on_request(arc_http_req_t *req)
         arc_http_respond(req, ok ? 200 : 400, "application/json", NULL, msg, strlen(msg));
         return;
     }
-    arc_http_error(req, 404, "not_found", NULL, "%s %s", req->method, req->path);
+    const char *id = arc_http_param(req, "id"), *file = arc_http_param(req, "file");
+    arc_http_error(req, 404, "not_found", NULL, "%s %s (%s/%s)", req->method, req->path,
+                   id ? id : "-", file ? file : "-");
 }
 
 static void on_done(arc_http_req_t *req, double ms)
@@ -162,6 +162,9 @@ static void on_connected(uv_connect_t *req, int status)
     uv_write(&c->write, (uv_stream_t *)&c->tcp, &c->buf, 1, on_written);
 }
 
+int LLVMFuzzerInitialize(int *argc, char ***argv);
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
+
 int LLVMFuzzerInitialize(int *argc, char ***argv)
 {
     arc_http_limits_t limits = {.max_header_bytes = 8192,
@@ -169,7 +172,15 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
                                 .idle_timeout_ms = 2000,
                                 .min_bytes_per_second = 0,
                                 .max_connections = 64};
-    static arc_http_handler_t handler = {on_head, on_request, on_done, NULL};
+    /* Routes with parameters and a catch-all, so the router is fuzzed too. */
+    static const arc_route_t routes[] = {
+        {"GET", "/objects/:id/:file", "objects", NULL, on_request, 0},
+        {"GET", "/status/:id", "status", NULL, on_request, 0},
+        {"GET", "/*", "get", NULL, on_request, 0},
+        {"POST", "/*", "post", on_head, on_request, 0},
+    };
+    static arc_http_handler_t handler = {routes, sizeof(routes) / sizeof(routes[0]), NULL, on_done,
+                                         NULL};
     arc_err_t err = {{0}};
 
     (void)argc, (void)argv;

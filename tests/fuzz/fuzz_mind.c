@@ -8,6 +8,8 @@
 
 #include "arcd/mind.h"
 
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
     arc_mind_t *m = NULL, *again = NULL;

@@ -8,6 +8,8 @@
 
 #include "arcd/image.h"
 
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
     arc_image_t grey;

@@ -152,17 +152,25 @@ try:
     check(st == 304, "If-None-Match gives 304")
 
     # Range requests, as Safari makes them for video.
-    st, h, part = d.request("GET", f"/objects/ar-storage/{ar}/video.mp4", headers={"Range": "bytes=0-1"})
-    check(st == 206 and part == video[:2] and h.get("content-range") == f"bytes 0-1/{len(video)}"
+    st, _, web = d.request("GET", f"/objects/ar-storage/{ar}/ar-video.mp4")
+    check(st == 200 and len(web) > 1000, "the web video is served")
+    st, h, part = d.request("GET", f"/objects/ar-storage/{ar}/ar-video.mp4", headers={"Range": "bytes=0-1"})
+    check(st == 206 and part == web[:2] and h.get("content-range") == f"bytes 0-1/{len(web)}"
           and h.get("content-type") == "video/mp4", "Range bytes=0-1 gives 206 with Content-Range")
-    st, h, part = d.request("GET", f"/objects/ar-storage/{ar}/video.mp4", headers={"Range": "bytes=-100"})
-    check(st == 206 and part == video[-100:], "suffix range")
-    st, h, part = d.request("GET", f"/objects/ar-storage/{ar}/video.mp4", headers={"Range": "bytes=1000-"})
-    check(st == 206 and part == video[1000:], "open range")
-    st, h, _ = d.request("GET", f"/objects/ar-storage/{ar}/video.mp4", headers={"Range": f"bytes={len(video)}-"})
-    check(st == 416 and h.get("content-range") == f"bytes */{len(video)}", "unsatisfiable range gives 416")
-    st, h, body = d.request("HEAD", f"/objects/ar-storage/{ar}/video.mp4")
-    check(st == 200 and body == b"" and h.get("content-length") == str(len(video)), "HEAD of a file")
+    st, h, part = d.request("GET", f"/objects/ar-storage/{ar}/ar-video.mp4", headers={"Range": "bytes=-100"})
+    check(st == 206 and part == web[-100:], "suffix range")
+    st, h, part = d.request("GET", f"/objects/ar-storage/{ar}/ar-video.mp4", headers={"Range": "bytes=1000-"})
+    check(st == 206 and part == web[1000:], "open range")
+    st, h, _ = d.request("GET", f"/objects/ar-storage/{ar}/ar-video.mp4", headers={"Range": f"bytes={len(web)}-"})
+    check(st == 416 and h.get("content-range") == f"bytes */{len(web)}", "unsatisfiable range gives 416")
+    st, h, body = d.request("HEAD", f"/objects/ar-storage/{ar}/ar-video.mp4")
+    check(st == 200 and body == b"" and h.get("content-length") == str(len(web)), "HEAD of a file")
+    # The uploads themselves carry the customer's camera and location data:
+    # never served, though they are on disk.
+    for original in ("video.mp4", "photo.jpg"):
+        st, _, _ = d.request("GET", f"/objects/ar-storage/{ar}/{original}")
+        check(st == 404 and os.path.exists(os.path.join(d.storage, "ar-storage", ar, original)),
+              f"the original upload {original} is never served (404)")
     for bad in ("../../etc/passwd", "..%2F..%2Fetc%2Fpasswd", "photo.jpg", "marker.mind/..", "video.mp4%00"):
         st, _, _ = d.request("GET", f"/objects/ar-storage/{ar}/{bad}")
         check(st == 404, f"file name '{bad}' is refused")
@@ -395,7 +403,9 @@ try:
     # Health, readiness, metrics.
     st, _, js = d.json("GET", "/readyz")
     check(st == 200 and js["ready"] and js["database"], "readyz: database reachable, workers up")
-    _, h, text = d.request("GET", "/metrics")
+    st, _, _ = d.request("GET", "/metrics")
+    check(st == 401, f"/metrics needs a token ({st})")
+    _, h, text = d.request("GET", "/metrics", headers={"Authorization": f"Bearer {ADMIN_TOKEN}"})
     t = text.decode()
     for name in ("arcd_http_requests_total{route=\"status\"}", "arcd_http_request_duration_ms_bucket",
                  "arcd_jobs{state=\"ready\"}", "arcd_compile_duration_ms_count", "arcd_db_pool_size 4",

@@ -69,9 +69,13 @@ ADMIN_TOKEN = "test-admin-token-0123456789"
 
 
 class Daemon:
-    def __init__(self, storage=None, admin_token=ADMIN_TOKEN, **config):
+    def __init__(self, storage=None, admin_token=ADMIN_TOKEN, env=None, pass_fds=(), **config):
+        """env: variables added to the daemon's environment; pass_fds:
+        descriptors it inherits (as from a careless parent)."""
         self.port = free_port()
         self.admin_token = admin_token
+        self.extra_env = dict(env or {})
+        self.pass_fds = tuple(pass_fds)
         self.storage = storage or tempfile.mkdtemp(prefix="arcd-storage-")
         cfg = {
             "server": {"listen": f"127.0.0.1:{self.port}", "publicUrl": f"http://127.0.0.1:{self.port}"},
@@ -97,7 +101,9 @@ class Daemon:
         env.pop("ARCD_ADMIN_TOKEN", None)
         if self.admin_token:
             env["ARCD_ADMIN_TOKEN"] = self.admin_token
-        self.proc = subprocess.Popen([ARCD, "serve", "--config", self.config], stdout=self.log, stderr=self.log, env=env)
+        env.update(self.extra_env)
+        self.proc = subprocess.Popen([ARCD, "serve", "--config", self.config], stdout=self.log, stderr=self.log, env=env,
+                                     pass_fds=self.pass_fds)
         deadline = time.time() + 20
         while time.time() < deadline:
             try:
@@ -176,7 +182,7 @@ class Daemon:
         return js
 
     def metric(self, name):
-        _, _, text = self.request("GET", "/metrics")
+        _, _, text = self.request("GET", "/metrics", headers={"Authorization": f"Bearer {self.admin_token}"})
         total = 0.0
         for line in text.decode().splitlines():
             if line.startswith(name + " ") or line.startswith(name + "{"):

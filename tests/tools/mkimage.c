@@ -8,6 +8,11 @@
  *   mkimage convert IN.pgm KIND OUT     KIND: rgb8 grey8 grey16 rgb16 palette greyalpha
  *                                       rgba-holes interlaced jpeg90
  *   mkimage png-header W H OUT          a PNG signature and IHDR only (for limit checks)
+ *   mkimage tag-jpeg IN.jpg OUT.jpg     IN with a camera's metadata added: EXIF (GPS, make,
+ *                                       model, serial, dates, maker note), XMP, ICC, IPTC and
+ *                                       a comment, all holding the TAG_* values below
+ *   mkimage tag-png IN.pgm OUT.png      IN as RGB with the same EXIF in eXIf, and tEXt, iTXt
+ *                                       and zTXt chunks
  *
  * OUT's extension (.pgm, .png, .jpg) picks the format for flat/texture/scale.
  */
@@ -149,6 +154,267 @@ static void write_png(const img_t *im, const char *path, const char *kind)
     free(rp);
 }
 
+/* ---- a camera's metadata, for the privacy tests (tests/workers/test_media.py) ---- */
+
+/* The values the tests look for in every output; keep them in step there. */
+#define TAG_MAKE "ArcdTestMake"
+#define TAG_MODEL "ArcdTestPhone 15 Pro"
+#define TAG_SERIAL "SN-ARCD-4815162342"
+#define TAG_DATE "2021:07:04 12:34:56"
+#define TAG_SOFTWARE "ArcdTestFirmware 17.1"
+#define TAG_MAKERNOTE "ArcdTestMakerNote"
+#define TAG_XMP "ArcdTestXmpCreator"
+#define TAG_IPTC "ArcdTestIptcCity"
+#define TAG_COMMENT "ArcdTestComment"
+#define TAG_ICC "ArcdTestIccProfile"
+/* GPS 48 deg 51' 30.24" N, 2 deg 17' 40.20" E, as EXIF rationals. */
+static const uint32_t gps_lat[6] = {48, 1, 51, 1, 3024, 100};
+static const uint32_t gps_lon[6] = {2, 1, 17, 1, 4020, 100};
+
+typedef struct bytes_s {
+    uint8_t *p;
+    size_t n, cap;
+} bytes_t;
+
+static void put(bytes_t *b, const void *data, size_t n)
+{
+    if (b->n + n > b->cap) {
+        b->cap = (b->n + n) * 2 + 64;
+        b->p = realloc(b->p, b->cap);
+        if (!b->p)
+            die("out of memory");
+    }
+    memcpy(b->p + b->n, data, n);
+    b->n += n;
+}
+
+static void put16(bytes_t *b, unsigned v) /* little-endian, as "II" TIFF */
+{
+    uint8_t x[2] = {(uint8_t)v, (uint8_t)(v >> 8)};
+    put(b, x, 2);
+}
+
+static void put32(bytes_t *b, uint32_t v)
+{
+    uint8_t x[4] = {(uint8_t)v, (uint8_t)(v >> 8), (uint8_t)(v >> 16), (uint8_t)(v >> 24)};
+    put(b, x, 4);
+}
+
+/* One IFD entry: ASCII (2), SHORT (3), LONG (4), RATIONAL (5), BYTE (1) or UNDEFINED (7). */
+typedef struct tag_s {
+    unsigned id, type;
+    uint32_t count;
+    const void *data; /* ASCII: the string with its NUL; others: the values */
+} tag_t;
+
+static size_t tag_size(const tag_t *t)
+{
+    static const size_t unit[8] = {0, 1, 1, 2, 4, 8, 0, 1};
+    return unit[t->type] * t->count;
+}
+
+/* Writes an IFD at the end of b (offsets count from TIFF's start, base). */
+static void put_ifd(bytes_t *b, size_t base, const tag_t *tags, int n)
+{
+    size_t data = b->n - base + 2 + 12 * (size_t)n + 4;
+    put16(b, (unsigned)n);
+    for (int i = 0; i < n; i++) {
+        const tag_t *t = &tags[i];
+        size_t sz = tag_size(t);
+        put16(b, t->id);
+        put16(b, t->type);
+        put32(b, t->count);
+        if (sz <= 4) {
+            uint8_t v[4] = {0};
+            if (t->type == 3)
+                v[0] = (uint8_t) * (const unsigned *)t->data;
+            else if (t->type == 4)
+                memcpy(v, t->data, 4); /* little-endian host, as the test machines are */
+            else
+                memcpy(v, t->data, sz);
+            put(b, v, 4);
+        } else {
+            put32(b, (uint32_t)data);
+            data += sz + (sz & 1);
+        }
+    }
+    put32(b, 0);
+    for (int i = 0; i < n; i++) {
+        const tag_t *t = &tags[i];
+        size_t sz = tag_size(t);
+        if (sz <= 4)
+            continue;
+        if (t->type == 5) {
+            for (uint32_t k = 0; k < 2 * t->count; k++)
+                put32(b, ((const uint32_t *)t->data)[k]);
+        } else {
+            put(b, t->data, sz);
+        }
+        if (sz & 1)
+            put(b, "", 1);
+    }
+}
+
+/* A little-endian TIFF with IFD0, the Exif IFD and the GPS IFD. */
+static bytes_t make_tiff(void)
+{
+    static const unsigned one = 1;
+    static const uint8_t gps_version[4] = {2, 3, 0, 0};
+    static const char maker_note[] = TAG_MAKERNOTE " " TAG_SERIAL;
+    bytes_t b = {0};
+    uint32_t exif_at = 0, gps_at = 0;
+    tag_t exif[] = {
+        {0x9003, 2, sizeof(TAG_DATE), TAG_DATE},         /* DateTimeOriginal */
+        {0x9004, 2, sizeof(TAG_DATE), TAG_DATE},         /* DateTimeDigitized */
+        {0x927C, 7, sizeof(maker_note) - 1, maker_note}, /* MakerNote */
+        {0xA431, 2, sizeof(TAG_SERIAL), TAG_SERIAL},     /* BodySerialNumber */
+    };
+    tag_t gps[] = {
+        {0x0000, 1, 4, gps_version}, {0x0001, 2, 2, "N"},     {0x0002, 5, 3, gps_lat},
+        {0x0003, 2, 2, "E"},         {0x0004, 5, 3, gps_lon},
+    };
+    tag_t ifd0[] = {
+        {0x010F, 2, sizeof(TAG_MAKE), TAG_MAKE},
+        {0x0110, 2, sizeof(TAG_MODEL), TAG_MODEL},
+        {0x0112, 3, 1, &one}, /* Orientation: as stored */
+        {0x0131, 2, sizeof(TAG_SOFTWARE), TAG_SOFTWARE},
+        {0x0132, 2, sizeof(TAG_DATE), TAG_DATE},
+        {0x8769, 4, 1, &exif_at},
+        {0x8825, 4, 1, &gps_at},
+    };
+    int n0 = (int)(sizeof(ifd0) / sizeof(ifd0[0]));
+
+    put(&b, "II*\0", 4);
+    put32(&b, 8);
+    /* IFD0 first, to learn where the other two start; then again with their offsets. */
+    put_ifd(&b, 0, ifd0, n0);
+    exif_at = (uint32_t)b.n;
+    put_ifd(&b, 0, exif, (int)(sizeof(exif) / sizeof(exif[0])));
+    gps_at = (uint32_t)b.n;
+    put_ifd(&b, 0, gps, (int)(sizeof(gps) / sizeof(gps[0])));
+    bytes_t head = {0};
+    put(&head, b.p, 8);
+    put_ifd(&head, 0, ifd0, n0);
+    memcpy(b.p, head.p, head.n); /* the same size: only the two offsets differ */
+    free(head.p);
+    return b;
+}
+
+static const char xmp[] =
+    "<x:xmpmeta xmlns:x=\"adobe:ns:meta/\"><rdf:RDF "
+    "xmlns:rdf=\"http://www.w3.org/1999/02/22-rdf-syntax-ns#\"><rdf:Description "
+    "xmlns:dc=\"http://purl.org/dc/elements/1.1/\" "
+    "xmlns:exif=\"http://ns.adobe.com/exif/1.0/\" dc:creator=\"" TAG_XMP "\" "
+    "exif:GPSLatitude=\"48,51.504N\" exif:GPSLongitude=\"2,17.67E\" "
+    "exif:BodySerialNumber=\"" TAG_SERIAL "\"/></rdf:RDF></x:xmpmeta>";
+
+static void put_segment(FILE *f, int marker, const void *a, size_t na, const void *b, size_t nb)
+{
+    size_t len = 2 + na + nb;
+    if (len > 0xFFFF)
+        die("segment too long");
+    fputc(0xFF, f);
+    fputc(marker, f);
+    fputc((int)(len >> 8), f);
+    fputc((int)(len & 0xFF), f);
+    fwrite(a, 1, na, f);
+    if (nb > 0)
+        fwrite(b, 1, nb, f);
+}
+
+/* IN's bytes with the metadata segments inserted after SOI (and its JFIF APP0). */
+static void tag_jpeg(const char *in, const char *out)
+{
+    FILE *f = fopen(in, "rb");
+    bytes_t src = {0};
+    uint8_t chunk[65536];
+    size_t got;
+    if (!f)
+        die("cannot read the JPEG");
+    while ((got = fread(chunk, 1, sizeof(chunk), f)) > 0)
+        put(&src, chunk, got);
+    fclose(f);
+    if (src.n < 4 || src.p[0] != 0xFF || src.p[1] != 0xD8)
+        die("not a JPEG");
+    size_t at = 2;
+    if (src.p[2] == 0xFF && src.p[3] == 0xE0 && src.n > 6)
+        at = 4 + ((size_t)src.p[4] << 8 | src.p[5]);
+
+    bytes_t tiff = make_tiff();
+    bytes_t icc = {0}, iptc = {0};
+    /* A stand-in ICC profile: a header whose description a reader would show. */
+    put(&icc, "ICC_PROFILE\0\1\1", 14);
+    put(&icc, TAG_ICC, sizeof(TAG_ICC));
+    /* Photoshop IRB 0x0404 holding one IPTC dataset, 2:90 City. */
+    uint8_t ds[5] = {0x1C, 2, 90, 0, (uint8_t)(sizeof(TAG_IPTC) - 1)};
+    uint8_t irb[12] = {'8', 'B', 'I', 'M', 4, 4,
+                       0,   0,   0,   0,   0, (uint8_t)(5 + sizeof(TAG_IPTC) - 1)};
+    put(&iptc, "Photoshop 3.0\0", 14);
+    put(&iptc, irb, sizeof(irb));
+    put(&iptc, ds, sizeof(ds));
+    put(&iptc, TAG_IPTC, sizeof(TAG_IPTC) - 1);
+    if ((sizeof(TAG_IPTC) - 1 + 5) & 1)
+        put(&iptc, "", 1);
+
+    FILE *o = fopen(out, "wb");
+    if (!o)
+        die("cannot write");
+    fwrite(src.p, 1, at, o);
+    put_segment(o, 0xE1, "Exif\0\0", 6, tiff.p, tiff.n);
+    put_segment(o, 0xE1, "http://ns.adobe.com/xap/1.0/", 29, xmp, sizeof(xmp) - 1);
+    put_segment(o, 0xE2, icc.p, icc.n, NULL, 0);
+    put_segment(o, 0xED, iptc.p, iptc.n, NULL, 0);
+    put_segment(o, 0xFE, TAG_COMMENT " " TAG_SERIAL, sizeof(TAG_COMMENT " " TAG_SERIAL) - 1, NULL,
+                0);
+    fwrite(src.p + at, 1, src.n - at, o);
+    fclose(o);
+    free(src.p);
+    free(tiff.p);
+    free(icc.p);
+    free(iptc.p);
+}
+
+/* IN as an RGB PNG with the EXIF in eXIf and text in tEXt, iTXt and zTXt. */
+static void tag_png(const img_t *im, const char *path)
+{
+    FILE *f = fopen(path, "wb");
+    png_structp png = png_create_write_struct(PNG_LIBPNG_VER_STRING, NULL, NULL, NULL);
+    png_infop info = png_create_info_struct(png);
+    bytes_t tiff = make_tiff();
+    uint8_t *row = malloc((size_t)im->w * 3);
+    png_text text[3];
+    if (!f || !row)
+        die("cannot write");
+    if (setjmp(png_jmpbuf(png)))
+        die("libpng failed");
+    png_init_io(png, f);
+    png_set_IHDR(png, info, im->w, im->h, 8, PNG_COLOR_TYPE_RGB, PNG_INTERLACE_NONE,
+                 PNG_COMPRESSION_TYPE_DEFAULT, PNG_FILTER_TYPE_DEFAULT);
+    png_set_eXIf_1(png, info, (png_uint_32)tiff.n, tiff.p);
+    memset(text, 0, sizeof(text));
+    text[0].compression = PNG_TEXT_COMPRESSION_NONE;
+    text[0].key = "Author";
+    text[0].text = TAG_MAKE " " TAG_MODEL " " TAG_SERIAL;
+    text[1].compression = PNG_ITXT_COMPRESSION_NONE;
+    text[1].key = "XML:com.adobe.xmp";
+    text[1].text = (char *)xmp;
+    text[2].compression = PNG_TEXT_COMPRESSION_zTXt;
+    text[2].key = "Comment";
+    text[2].text = TAG_COMMENT " " TAG_DATE;
+    png_set_text(png, info, text, 3);
+    png_write_info(png, info);
+    for (int y = 0; y < im->h; y++) {
+        for (int x = 0; x < im->w; x++)
+            memset(row + 3 * x, im->px[(size_t)y * im->w + x], 3);
+        png_write_row(png, row);
+    }
+    png_write_end(png, NULL); /* with info, libpng 1.6 writes eXIf a second time */
+    png_destroy_write_struct(&png, &info);
+    fclose(f);
+    free(row);
+    free(tiff.p);
+}
+
 static void save(const img_t *im, const char *path)
 {
     const char *ext = strrchr(path, '.');
@@ -244,6 +510,11 @@ int main(int argc, char **argv)
         png_write_info(png, info);
         png_destroy_write_struct(&png, &info);
         fclose(f);
+    } else if (!strcmp(cmd, "tag-jpeg") && argc == 4) {
+        tag_jpeg(argv[2], argv[3]);
+    } else if (!strcmp(cmd, "tag-png") && argc == 4) {
+        im = read_pgm(argv[2]);
+        tag_png(&im, argv[3]);
     } else {
         die("bad arguments; see the comment at the top of tests/tools/mkimage.c");
     }

@@ -8,19 +8,21 @@
 #include "arcd/image.h"
 #include "arcd/worker.h"
 
-static void test_qr_files_decode_to_the_view_url(void)
+TEST(test_qr_files_decode_to_the_view_url)
 {
     char dir[] = "/tmp/arcd-qr-XXXXXX";
     static const char url[] =
         "https://prints.example.com/ar/view/0123abcd-4567-89ef-0123-456789abcdef";
+    arc_job_msg_t in = {.view_url = (char *)url};
     arc_job_t job;
     arc_err_t err = {{0}};
     char cmd[512], got[512] = "";
 
     CHECK(mkdtemp(dir) != NULL);
     memset(&job, 0, sizeof(job));
+    in.dir = dir;
+    job.in = &in;
     job.dir = dir;
-    job.view_url = url;
     job.files = json_array();
     CHECK_MSG(arc_stage_qr(&job, &err) == 0, "%s", err.msg);
     CHECK(json_array_size(job.files) == 2);
@@ -61,14 +63,14 @@ static void test_qr_files_decode_to_the_view_url(void)
     json_decref(job.files);
 }
 
-static void test_no_url_is_an_error(void)
+TEST(test_no_url_is_an_error)
 {
+    arc_job_msg_t in = {.dir = "/tmp", .view_url = ""};
     arc_job_t job;
     arc_err_t err = {{0}};
 
     memset(&job, 0, sizeof(job));
+    job.in = &in;
     job.dir = "/tmp";
     CHECK(arc_stage_qr(&job, &err) == ARC_EINVAL);
 }
-
-TEST_MAIN(TEST(test_qr_files_decode_to_the_view_url), TEST(test_no_url_is_an_error))

@@ -4,6 +4,7 @@
  * built in Detector._computeOrientationHistograms().
  */
 #include <math.h>
+#include <pthread.h>
 #include <string.h>
 
 #include "compiler_internal.h"
@@ -41,20 +42,22 @@ size_t arc__radial_table(arc__radial_t *out, size_t cap)
     return n;
 }
 
+/* The radial weights, a constant of the algorithm, built once for every
+ * thread of every compile. */
+static arc__radial_t radial_table[RADIAL_MAX];
+static size_t radial_count;
+static pthread_once_t radial_once = PTHREAD_ONCE_INIT;
+
+static void radial_build(void)
+{
+    radial_count = arc__radial_table(radial_table, RADIAL_MAX);
+}
+
 static const arc__radial_t *radial(size_t *n)
 {
-    /* Built once; a race between threads writes identical values. */
-    static arc__radial_t table[RADIAL_MAX];
-    static size_t count;
-
-    if (__atomic_load_n(&count, __ATOMIC_ACQUIRE) == 0) {
-        arc__radial_t tmp[RADIAL_MAX];
-        size_t k = arc__radial_table(tmp, RADIAL_MAX);
-        memcpy(table, tmp, sizeof(tmp));
-        __atomic_store_n(&count, k, __ATOMIC_RELEASE);
-    }
-    *n = __atomic_load_n(&count, __ATOMIC_ACQUIRE);
-    return table;
+    pthread_once(&radial_once, radial_build);
+    *n = radial_count;
+    return radial_table;
 }
 
 static inline int imod(int x, int y)

@@ -20,7 +20,7 @@ static void same_grey(const char *a, const char *b)
     arc_image_dispose(&y);
 }
 
-static void test_decoders_give_the_reference_grey(void)
+TEST(test_decoders_give_the_reference_grey)
 {
     /* The .pgm files are the grey the reference compiler computed from these
      * photos (libjpeg-turbo and libpng there too, no colour profile). */
@@ -28,7 +28,7 @@ static void test_decoders_give_the_reference_grey(void)
     same_grey("bear.png", "bear.pgm");
 }
 
-static void test_grey_formula_and_transparency(void)
+TEST(test_grey_formula_and_transparency)
 {
     /* floor((r + g + b) / 3); a transparent pixel reads back as black. */
     uint8_t rgba[12] = {255, 255, 254, 255, 10, 20, 31, 128, 200, 200, 200, 0};
@@ -40,7 +40,7 @@ static void test_grey_formula_and_transparency(void)
     CHECK_EQ_INT(grey[2], 0);
 }
 
-static void test_sniffing(void)
+TEST(test_sniffing)
 {
     CHECK(arc_image_sniff((const uint8_t *)"\xff\xd8\xff\xe0", 4) == ARC_IMAGE_JPEG);
     CHECK(arc_image_sniff((const uint8_t *)"\x89PNG\r\n\x1a\n", 8) == ARC_IMAGE_PNG);
@@ -54,7 +54,7 @@ static int decode(const void *buf, size_t len, uint64_t limit, arc_image_t *img,
     return arc_image_decode_grey(buf, len, limit, img, err);
 }
 
-static void test_pgm_header_and_limits(void)
+TEST(test_pgm_header_and_limits)
 {
     arc_image_t img;
     arc_err_t err = {{0}};
@@ -80,7 +80,7 @@ static void test_pgm_header_and_limits(void)
     CHECK(decode("", 0, 0, &img, &err) == ARC_EEMPTY);
 }
 
-static void test_truncated_photos_are_errors(void)
+TEST(test_truncated_photos_are_errors)
 {
     uint8_t *buf = NULL;
     size_t len = 0;
@@ -109,7 +109,3 @@ static void test_truncated_photos_are_errors(void)
     }
     free(buf);
 }
-
-TEST_MAIN(TEST(test_decoders_give_the_reference_grey), TEST(test_grey_formula_and_transparency),
-          TEST(test_sniffing), TEST(test_pgm_header_and_limits),
-          TEST(test_truncated_photos_are_errors))

@@ -83,7 +83,7 @@ static void jpeg_with_exif(const arc_photo_t *p, int o, uint8_t **out, size_t *l
     free(jpg);
 }
 
-static void test_jpeg_exif_orientations(void)
+TEST(test_jpeg_exif_orientations)
 {
     arc_photo_t up;
 
@@ -115,7 +115,7 @@ static void test_jpeg_exif_orientations(void)
     arc_photo_dispose(&up);
 }
 
-static void test_orientation_meaning(void)
+TEST(test_orientation_meaning)
 {
     /* Stored: red | blue, one row. EXIF 6 (the 0th row is the visual right
      * side): turned clockwise, red on top. 8: counter-clockwise, blue on top.
@@ -219,7 +219,7 @@ static mem_t png_variant(const arc_photo_t *p, int type, int depth, int interlac
     return m;
 }
 
-static void test_png_variants(void)
+TEST(test_png_variants)
 {
     static const struct {
         int type, depth, interlace;
@@ -276,7 +276,7 @@ static void test_png_variants(void)
     arc_photo_dispose(&up);
 }
 
-static void test_dct_scaling_and_resize(void)
+TEST(test_dct_scaling_and_resize)
 {
     arc_photo_t big, got;
     arc_photo_info_t info;
@@ -300,7 +300,7 @@ static void test_dct_scaling_and_resize(void)
     arc_photo_dispose(&big);
 }
 
-static void test_area_filter(void)
+TEST(test_area_filter)
 {
     arc_photo_t src, dst;
 
@@ -333,7 +333,7 @@ static void test_area_filter(void)
     arc_photo_dispose(&src);
 }
 
-static void test_drawing_is_clipped(void)
+TEST(test_drawing_is_clipped)
 {
     arc_photo_t p;
     const uint8_t k[3] = {1, 2, 3};
@@ -348,7 +348,3 @@ static void test_drawing_is_clipped(void)
     CHECK(p.data[0] == 1 && p.data[(20 * 10 - 1) * 3 + 2] == 3);
     arc_photo_dispose(&p);
 }
-
-TEST_MAIN(TEST(test_orientation_meaning), TEST(test_jpeg_exif_orientations),
-          TEST(test_png_variants), TEST(test_dct_scaling_and_resize), TEST(test_area_filter),
-          TEST(test_drawing_is_clipped))

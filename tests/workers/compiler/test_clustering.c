@@ -4,7 +4,7 @@
 #include "../../test.h"
 #include "compiler_internal.h"
 
-static void test_randomizer_sequence(void)
+TEST(test_randomizer_sequence)
 {
     /* The first draws of utils/randomizer.js with seed 1234. */
     static const uint32_t want[8] = {4068, 213, 12761, 8758, 23056, 7717, 15274, 24508};
@@ -48,7 +48,7 @@ static void check_children_ascending(const arc_mind_node_t *n)
     }
 }
 
-static void test_small_lists_are_one_leaf(void)
+TEST(test_small_lists_are_one_leaf)
 {
     arc_mind_point_t p[16];
     arc_mind_node_t root;
@@ -64,7 +64,7 @@ static void test_small_lists_are_one_leaf(void)
     arc_mind_node_dispose(&root);
 }
 
-static void test_tree_shape(void)
+TEST(test_tree_shape)
 {
     enum { N = 300 };
     arc_mind_point_t *p = malloc(N * sizeof(*p));
@@ -84,7 +84,7 @@ static void test_tree_shape(void)
     free(p);
 }
 
-static void test_identical_points_make_a_leaf(void)
+TEST(test_identical_points_make_a_leaf)
 {
     /* All distances 0: every point joins the first centre, one cluster, so
      * the node becomes a leaf after k-medoids has run. */
@@ -97,6 +97,3 @@ static void test_identical_points_make_a_leaf(void)
     CHECK(root.leaf && root.count == N);
     arc_mind_node_dispose(&root);
 }
-
-TEST_MAIN(TEST(test_randomizer_sequence), TEST(test_small_lists_are_one_leaf),
-          TEST(test_tree_shape), TEST(test_identical_points_make_a_leaf))

@@ -5,7 +5,7 @@
 #include "../../test.h"
 #include "compiler_internal.h"
 
-static void test_octave_count(void)
+TEST(test_octave_count)
 {
     CHECK_EQ_INT(arc__num_octaves(100, 100), 4); /* 100, 50, 25, 12.5 */
     CHECK_EQ_INT(arc__num_octaves(128, 128), 5);
@@ -14,7 +14,7 @@ static void test_octave_count(void)
     CHECK_EQ_INT(arc__num_octaves(7, 200), 0);
 }
 
-static void test_binomial_constant_and_unnormalised_first_pass(void)
+TEST(test_binomial_constant_and_unnormalised_first_pass)
 {
     uint8_t img[7 * 6];
     float out[7 * 6];
@@ -31,7 +31,7 @@ static void test_binomial_constant_and_unnormalised_first_pass(void)
     CHECK(out[1 * 7 + 2] == (float)(255.0 * 4 / 256));
 }
 
-static void test_downsample_accumulates_in_float(void)
+TEST(test_downsample_accumulates_in_float)
 {
     /* 16777216 + 1 + 1 + 1 in float32 stays 16777216 after each step when
      * the quarters are added one by one; a double sum would differ. */
@@ -43,7 +43,7 @@ static void test_downsample_accumulates_in_float(void)
     CHECK((float)((67108864.0 + 12.0) * 0.25) != out[0]);
 }
 
-static void test_upsample_weights(void)
+TEST(test_upsample_weights)
 {
     float in[4] = {0, 16, 32, 48}; /* 2x2 */
 
@@ -57,7 +57,7 @@ static void test_upsample_weights(void)
           (float)(0.1875 * 16 + 0.5625 * 48 + 0.0625 * 16 + 0.1875 * 48));
 }
 
-static void test_radial_table(void)
+TEST(test_radial_table)
 {
     arc__radial_t t[128];
     size_t n = arc__radial_table(t, 128);
@@ -70,7 +70,7 @@ static void test_radial_table(void)
             CHECK(t[i].w == (float)(720 * 0.0013888888));
 }
 
-static void test_freak_descriptor_packing(void)
+TEST(test_freak_descriptor_packing)
 {
     float v[37];
     uint32_t d[21];
@@ -99,7 +99,7 @@ static void test_freak_descriptor_packing(void)
     CHECK(d[1] == 0x0fffffffu);
 }
 
-static void test_freak_threshold_is_double(void)
+TEST(test_freak_threshold_is_double)
 {
     float v[37];
     uint32_t d[21];
@@ -116,8 +116,3 @@ static void test_freak_threshold_is_double(void)
     CHECK(!(1.01f < one + hundredth));
     CHECK((d[0] >> 31) == 1);
 }
-
-TEST_MAIN(TEST(test_octave_count), TEST(test_binomial_constant_and_unnormalised_first_pass),
-          TEST(test_downsample_accumulates_in_float), TEST(test_upsample_weights),
-          TEST(test_radial_table), TEST(test_freak_descriptor_packing),
-          TEST(test_freak_threshold_is_double))

@@ -11,7 +11,7 @@
 #include "arcd/image.h"
 #include "compiler_internal.h"
 
-static void test_node_vectors_bit_for_bit(void)
+TEST(test_node_vectors_bit_for_bit)
 {
     uint8_t *buf = NULL;
     size_t len = 0, n[3] = {0}, bad[3] = {0}, glibc[3] = {0};
@@ -36,7 +36,7 @@ static void test_node_vectors_bit_for_bit(void)
     free(buf);
 }
 
-static void test_special_values(void)
+TEST(test_special_values)
 {
     CHECK(arc__atan2(0.0, 0.0) == 0.0 && !signbit(arc__atan2(0.0, 0.0)));
     CHECK(signbit(arc__atan2(-0.0, 1.0)));
@@ -50,5 +50,3 @@ static void test_special_values(void)
     /* Beyond the medium reduction range: the C library's value. */
     CHECK(arc__sin(1e9) == sin(1e9));
 }
-
-TEST_MAIN(TEST(test_node_vectors_bit_for_bit), TEST(test_special_values))

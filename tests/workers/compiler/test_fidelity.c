@@ -3,11 +3,11 @@
  * compiles the exact grey pixels the reference compiler saw (.pgm) and
  * compares with the reference .mind (tests/data/X.ref.mind), in C.
  *
- *   test_fidelity CASE          the issue's thresholds: same structure, 100% of
- *                               the tracking points, identical trees where the
- *                               points agree, >= 99% identical keypoints
- *   test_fidelity bytes CASE    byte-identical output (what arcd achieves)
- *   test_fidelity threads CASE  the same bytes with 1, 2 and 3 threads
+ *   test_fidelity thresholds CASE  the thresholds: same structure, 100% of the
+ *                                  tracking points, identical trees where the
+ *                                  points agree, >= 99% identical keypoints
+ *   test_fidelity bytes CASE       byte-identical output (what arcd achieves)
+ *   test_fidelity threads CASE     the same bytes with 1, 2 and 3 threads
  *
  * CASE is a comma-separated list of .pgm names making one multi-target file.
  */
@@ -134,19 +134,27 @@ static void check_threads(const char *names)
     free(one);
 }
 
-int main(int argc, char **argv)
+/* The case is the argument after the test's name (tests/CMakeLists.txt). */
+static const char *case_arg(void)
 {
-    test_current = argc > 1 ? argv[argc - 1] : "usage";
-    if (argc == 2)
-        check_thresholds(argv[1]);
-    else if (argc == 3 && strcmp(argv[1], "bytes") == 0)
-        check_bytes(argv[2]);
-    else if (argc == 3 && strcmp(argv[1], "threads") == 0)
-        check_threads(argv[2]);
-    else {
-        fprintf(stderr, "usage: test_fidelity [bytes|threads] CASE[,CASE...]\n");
-        return 2;
+    if (test_argc < 1) {
+        fprintf(stderr, "usage: test_fidelity thresholds|bytes|threads CASE[,CASE...]\n");
+        exit(2);
     }
-    printf("%s %s\n", test_failures ? "FAIL" : "ok  ", test_current);
-    return test_failures != 0;
+    return test_argv[0];
+}
+
+TEST(thresholds)
+{
+    check_thresholds(case_arg());
+}
+
+TEST(bytes)
+{
+    check_bytes(case_arg());
+}
+
+TEST(threads)
+{
+    check_threads(case_arg());
 }

@@ -6,7 +6,7 @@
 #include "arcd/mind.h"
 #include "compiler_internal.h"
 
-static void test_scales_card_match_reference_file(void)
+TEST(test_scales_card_match_reference_file)
 {
     /* The reference file holds the doubles MindAR computed for 674x372; the
      * fifth one shows the repeated multiplication (a closed form differs). */
@@ -30,7 +30,7 @@ static void test_scales_card_match_reference_file(void)
     arc_mind_free(m);
 }
 
-static void test_scales_edge_cases(void)
+TEST(test_scales_edge_cases)
 {
     double s[ARC_MAX_SCALES];
 
@@ -46,7 +46,7 @@ static void test_scales_edge_cases(void)
     CHECK(s[0] == 256.0 / 372 && s[1] == 128.0 / 372);
 }
 
-static void test_resize_upscale_leaves_black_lines(void)
+TEST(test_resize_upscale_leaves_black_lines)
 {
     /* Upscaling leaves empty windows, NaN in JS, stored as 0: 200x150 to
      * 341x256 leaves 57,296 of 87,296 pixels at 0. */
@@ -66,7 +66,7 @@ static void test_resize_upscale_leaves_black_lines(void)
     free(dst);
 }
 
-static void test_resize_floors_the_mean(void)
+TEST(test_resize_floors_the_mean)
 {
     /* A 2x2 window of 1, 2, 2, 2 averages 1.75: MindAR stores floor(), 1. */
     uint8_t src[16] = {1, 2, 9, 9, 2, 2, 9, 9, 0, 0, 255, 255, 0, 0, 255, 254};
@@ -78,6 +78,3 @@ static void test_resize_floors_the_mean(void)
     CHECK_EQ_INT(dst[2], 0);
     CHECK_EQ_INT(dst[3], 254);
 }
-
-TEST_MAIN(TEST(test_scales_card_match_reference_file), TEST(test_scales_edge_cases),
-          TEST(test_resize_upscale_leaves_black_lines), TEST(test_resize_floors_the_mean))

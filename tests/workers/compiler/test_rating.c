@@ -17,7 +17,7 @@ static arc_rating_t rate(const char *name)
     return r;
 }
 
-static void test_flat_scores_zero(void)
+TEST(test_flat_scores_zero)
 {
     arc_rating_t r = rate("flat200x150.ref.mind");
     CHECK_EQ_INT(r.score, 0);
@@ -25,7 +25,7 @@ static void test_flat_scores_zero(void)
     CHECK(r.keypoints == 0 && r.coverage == 0 && r.n_reasons > 0);
 }
 
-static void test_order_is_sensible(void)
+TEST(test_order_is_sensible)
 {
     arc_rating_t flat = rate("flat200x150.ref.mind"), tiny = rate("card128x101.ref.mind");
     arc_rating_t card = rate("card.ref.mind"), pict = rate("pictarize.ref.mind");
@@ -40,7 +40,7 @@ static void test_order_is_sensible(void)
     CHECK(pict.coverage > card.coverage);
 }
 
-static void test_json(void)
+TEST(test_json)
 {
     arc_rating_t r = rate("card128x101.ref.mind");
     json_t *js = arc_rating_json(&r);
@@ -50,5 +50,3 @@ static void test_json(void)
     CHECK(json_is_real(json_object_get(js, "coverage")));
     json_decref(js);
 }
-
-TEST_MAIN(TEST(test_flat_scores_zero), TEST(test_order_is_sensible), TEST(test_json))

@@ -6,7 +6,7 @@
 #include "arcd/image.h"
 #include "compiler_internal.h"
 
-static void test_flat_image_has_no_points(void)
+TEST(test_flat_image_has_no_points)
 {
     uint8_t *img = malloc(256 * 300);
     arc_mind_tpoint_t *pts = NULL;
@@ -19,7 +19,7 @@ static void test_flat_image_has_no_points(void)
     free(img);
 }
 
-static void test_points_respect_occupancy(void)
+TEST(test_points_respect_occupancy)
 {
     /* On a textured image, no two points are within the occupancy square
      * (min side / 10) of each other, and none sits on the template border. */
@@ -45,5 +45,3 @@ static void test_points_respect_occupancy(void)
     free(t);
     arc_image_dispose(&im);
 }
-
-TEST_MAIN(TEST(test_flat_image_has_no_points), TEST(test_points_respect_occupancy))

@@ -1,0 +1,459 @@
+/*
+ * `arcd serve`: start-up, the loop, notifications and graceful shutdown (see
+ * include/arcd/daemon.h).
+ *
+ * Start-up happens before the loop runs and may block: the storage folders
+ * are made, the page templates checked, the migrations applied under an
+ * advisory lock. Then everything runs on the loop. SIGTERM or SIGINT stops
+ * accepting connections, answers long polls, ends event streams, stops the
+ * workers and returns their jobs to the queue (for this daemon's next start
+ * or another daemon), closes the pool and returns.
+ */
+#include <dirent.h>
+#include <errno.h>
+#include <limits.h>
+#include <pwd.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/prctl.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <openssl/rand.h>
+
+#include "arcd/daemon.h"
+#include "arcd/db.h"
+#include "arcd/file.h"
+#include "arcd/net.h"
+#include "api.h"
+#include "metrics.h"
+#include "pages.h"
+#include "queue.h"
+#include "status.h"
+#include "sweep.h"
+#include "upload.h"
+#include "workers.h"
+
+/* The daemon and what only this file uses: the signals, the heartbeat and
+ * the shutdown's bookkeeping. */
+typedef struct run_s {
+    arc_daemon_t d; /* first: callbacks get &run->d */
+    uv_signal_t sigterm, sigint;
+    uv_timer_t heartbeat;
+    unsigned ticks;
+    int pending_parts; /* parts still stopping before the pool may close */
+} run_t;
+
+/* Uploads that were in flight when a daemon died have no row: their temporary
+ * folders can go once they are old enough not to belong to a live upload of
+ * another daemon sharing the storage. */
+static void sweep_tmp(const char *tmpdir)
+{
+    DIR *dir = opendir(tmpdir);
+    struct dirent *e;
+    time_t now = time(NULL);
+
+    if (dir == NULL)
+        return;
+    while ((e = readdir(dir)) != NULL) {
+        char path[PATH_MAX + 300], file[PATH_MAX + 600];
+        struct stat st;
+        if (e->d_name[0] == '.')
+            continue;
+        snprintf(path, sizeof(path), "%s/%s", tmpdir, e->d_name);
+        if (stat(path, &st) != 0 || now - st.st_mtime < 3600)
+            continue;
+        DIR *sub = opendir(path);
+        struct dirent *f;
+        while (sub != NULL && (f = readdir(sub)) != NULL) {
+            if (f->d_name[0] == '.')
+                continue;
+            snprintf(file, sizeof(file), "%s/%s", path, f->d_name);
+            unlink(file);
+        }
+        if (sub != NULL)
+            closedir(sub);
+        rmdir(path);
+    }
+    closedir(dir);
+}
+
+/* workers.user: a daemon started as root runs its workers as that user
+ * (a daemon started as another user runs them as itself: unprivileged
+ * already). The storage folders become traversable (0711) but not listable,
+ * the marker cache the workers' own; each project's folder and uploads are
+ * handed over as they are made (arc_daemon_hand_to_workers). */
+static int worker_user(arc_daemon_t *d)
+{
+    struct passwd *pw = getpwnam(d->cfg->workers.user);
+    char sub[PATH_MAX + 32];
+
+    if (geteuid() != 0)
+        return 0;
+    if (pw == NULL) {
+        fprintf(stderr, "arcd serve: workers.user '%s': no such user\n", d->cfg->workers.user);
+        return -1;
+    }
+    if (pw->pw_uid == 0) {
+        fprintf(stderr, "arcd serve: workers.user '%s' is root: workers must not run as root\n",
+                d->cfg->workers.user);
+        return -1;
+    }
+    d->worker_user = 1;
+    d->worker_uid = (unsigned)pw->pw_uid;
+    d->worker_gid = (unsigned)pw->pw_gid;
+    snprintf(sub, sizeof(sub), "%s/ar-storage", d->storage);
+    int ok = chmod(d->storage, 0711) == 0 && chmod(sub, 0711) == 0;
+    snprintf(sub, sizeof(sub), "%s/cache", d->storage);
+    ok = ok && chown(sub, pw->pw_uid, pw->pw_gid) == 0 && chmod(sub, 0700) == 0;
+    if (!ok) {
+        fprintf(stderr, "arcd serve: cannot prepare the storage for workers.user: %s\n",
+                strerror(errno));
+        return -1;
+    }
+    return 0;
+}
+
+void arc_daemon_hand_to_workers(const arc_daemon_t *d, const char *path)
+{
+    if (d->worker_user && chown(path, (uid_t)d->worker_uid, (gid_t)d->worker_gid) != 0)
+        fprintf(stderr, "arcd: chown %s: %s\n", path, strerror(errno));
+}
+
+/* ---- the loop ---- */
+
+static void on_notify(const char *channel, const char *payload, void *arg)
+{
+    arc_daemon_t *d = arg;
+
+    if (strcmp(channel, "arcd_jobs") == 0)
+        arc_queue_kick(d->queue);
+    else if (strcmp(channel, "arcd_status") == 0 && payload != NULL)
+        arc_status_changed(d->status, payload);
+}
+
+static void on_listen_up(void *arg)
+{
+    arc_daemon_t *d = arg;
+
+    /* Notifications may have been missed while the connection was down. */
+    arc_queue_kick(d->queue);
+    arc_status_wake_all(d->status, 0);
+}
+
+static void on_heartbeat(uv_timer_t *t)
+{
+    run_t *run = t->data;
+    arc_daemon_t *d = &run->d;
+    arc_pg_stats_t ps;
+
+    arc_pg_pool_stats(d->pool, &ps);
+    if (!ps.listening)
+        arc_status_wake_all(d->status, 0); /* no NOTIFY to wake watchers: look every 2 s */
+    if (++run->ticks % 8 == 0)
+        arc_status_heartbeat(d->status);
+}
+
+static void close_handle(uv_handle_t *h)
+{
+    if (!uv_is_closing(h))
+        uv_close(h, NULL);
+}
+
+static void on_pool_closed(arc_pg_pool_t *pool, void *arg)
+{
+    run_t *run = arg;
+
+    free(pool);
+    run->d.pool = NULL;
+    close_handle((uv_handle_t *)&run->sigterm);
+    close_handle((uv_handle_t *)&run->sigint);
+    close_handle((uv_handle_t *)&run->heartbeat);
+    fprintf(stderr, "arcd: stopped\n");
+}
+
+/* The HTTP server and the queue (after the workers) have stopped: the pool
+ * may close. */
+static void part_done(arc_daemon_t *d)
+{
+    run_t *run = (run_t *)d;
+
+    if (--run->pending_parts > 0)
+        return;
+    arc_pg_pool_close(d->pool, on_pool_closed, run);
+}
+
+static void on_http_closed(arc_http_server_t *s)
+{
+    arc_daemon_t *d = arc_http_server_data(s);
+
+    arc_http_server_free(s);
+    d->http = NULL;
+    part_done(d);
+}
+
+static void on_http_closed_at_start(arc_http_server_t *s)
+{
+    arc_daemon_t *d = arc_http_server_data(s);
+
+    arc_http_server_free(s);
+    d->http = NULL;
+}
+
+static void on_metrics_http_closed(arc_http_server_t *s)
+{
+    arc_daemon_t *d = arc_http_server_data(s);
+
+    arc_http_server_free(s);
+    d->metrics_http = NULL;
+    part_done(d);
+}
+
+static void on_workers_stopped(arc_daemon_t *d)
+{
+    /* The workers no longer report on their jobs: return those to the queue. */
+    arc_queue_stop(d->queue, part_done);
+}
+
+static void shutdown_daemon(run_t *run)
+{
+    arc_daemon_t *d = &run->d;
+
+    if (d->stopping)
+        return;
+    d->stopping = 1;
+    fprintf(stderr, "arcd: shutting down\n");
+    /* The HTTP servers; the workers and the queue. */
+    run->pending_parts = d->metrics_http != NULL ? 3 : 2;
+    arc_sweep_stop(d->sweep);
+    d->sweep = NULL;
+    arc_status_wake_all(d->status, 1);
+    arc_http_server_close(d->http, on_http_closed);
+    if (d->metrics_http != NULL)
+        arc_http_server_close(d->metrics_http, on_metrics_http_closed);
+    arc_workers_stop(d->workers, on_workers_stopped);
+}
+
+static void on_signal(uv_signal_t *s, int signum)
+{
+    run_t *run = s->data;
+
+    if (run->d.stopping) {
+        fprintf(stderr, "arcd: signal %d again: exiting now\n", signum);
+        exit(1);
+    }
+    shutdown_daemon(run);
+}
+
+/* ---- start-up ---- */
+
+/* The storage folders, the workers' user, the viewer template and scripts,
+ * the pages: everything the daemon needs from the file system, checked
+ * before it serves. Returns 0 or the exit status. */
+static int prepare_files(arc_daemon_t *d)
+{
+    const arc_config_t *cfg = d->cfg;
+    char path[PATH_MAX], sub[PATH_MAX + 32];
+    size_t plen = sizeof(path);
+    arc_err_t err = {{0}};
+
+    if (uv_exepath(path, &plen) != 0) {
+        fprintf(stderr, "arcd serve: cannot find its own program file\n");
+        return 70;
+    }
+    d->exe = arc_xstrdup(path);
+    if (arc_file_mkdirs(cfg->storage.dir, &err) != 0 || realpath(cfg->storage.dir, path) == NULL) {
+        fprintf(stderr, "arcd serve: storage.dir '%s': %s\n", cfg->storage.dir,
+                err.msg[0] ? err.msg : strerror(errno));
+        return 2;
+    }
+    d->storage = arc_xstrdup(path);
+    static const char *const subs[] = {"ar-storage", "cache", "tmp"};
+    for (size_t i = 0; i < sizeof(subs) / sizeof(subs[0]); i++) {
+        snprintf(sub, sizeof(sub), "%s/%s", d->storage, subs[i]);
+        if (arc_file_mkdirs(sub, &err) != 0)
+            break;
+    }
+    if (err.msg[0] != '\0' || access(d->storage, W_OK) != 0) {
+        fprintf(stderr, "arcd serve: storage.dir '%s' is not writable: %s\n", d->storage,
+                err.msg[0] ? err.msg : strerror(errno));
+        return 2;
+    }
+    snprintf(sub, sizeof(sub), "%s/tmp", d->storage);
+    sweep_tmp(sub);
+    if (worker_user(d) != 0)
+        return 2;
+    if (!d->worker_user) {
+        /* Workers of a daemon that is not root run as its own user: a
+         * non-dumpable daemon cannot be ptraced, nor its memory read through
+         * /proc/<pid>/mem, by a process of that user (a worker taken over
+         * by an upload), whatever its sandbox lets through. */
+        if (prctl(PR_SET_DUMPABLE, 0) != 0)
+            fprintf(stderr, "arcd: warning: PR_SET_DUMPABLE: %s\n", strerror(errno));
+    }
+    if (realpath(cfg->viewer.template_path, path) == NULL || access(path, R_OK) != 0) {
+        fprintf(stderr, "arcd serve: viewer.template '%s': %s\n", cfg->viewer.template_path,
+                strerror(errno));
+        return 2;
+    }
+    d->template_path = arc_xstrdup(path);
+    d->vendor = arc_xstrdup(realpath(cfg->viewer.vendor_dir, path) ? path : cfg->viewer.vendor_dir);
+    snprintf(sub, sizeof(sub), "%s/mindar-image-aframe.prod.js", d->vendor);
+    if (access(sub, R_OK) != 0 && cfg->viewer.vendor_url[0] == '/')
+        fprintf(stderr,
+                "arcd: warning: the viewer's scripts are not in %s (run scripts/vendor.sh); "
+                "viewer pages will not load\n",
+                d->vendor);
+    /* The pages live beside the viewer template unless told otherwise. */
+    if (cfg->viewer.pages_dir[0] != '\0')
+        snprintf(sub, sizeof(sub), "%s", cfg->viewer.pages_dir);
+    else
+        snprintf(sub, sizeof(sub), "%.*s/pages",
+                 (int)(strrchr(d->template_path, '/') - d->template_path), d->template_path);
+    if (arc_pages_load(sub, &d->pages, &err) != 0) {
+        fprintf(stderr, "arcd serve: viewer.pagesDir: %s\n", err.msg);
+        return 2;
+    }
+    return 0;
+}
+
+/* Frees the daemon's own strings and parts (which are stopped by then, or
+ * were never made: start-up failures come here too). */
+static void daemon_dispose(arc_daemon_t *d)
+{
+    arc_workers_free(d->workers);
+    arc_queue_free(d->queue);
+    arc_status_free(d->status);
+    arc_uploads_free(d->uploads);
+    arc_metrics_free(d->metrics);
+    arc_pages_free(d->pages);
+    free(d->exe);
+    free(d->storage);
+    free(d->template_path);
+    free(d->vendor);
+}
+
+int arc_daemon_run(const arc_config_t *cfg)
+{
+    run_t *run = arc_xcalloc(1, sizeof(*run));
+    arc_daemon_t *d = &run->d;
+    arc_err_t err = {{0}};
+    char host[64] = "localhost";
+    int status, applied = 0;
+
+    d->cfg = cfg;
+    signal(SIGPIPE, SIG_IGN);
+    /* Descriptors this process inherited (a shell's, a supervisor's) stay
+     * out of the workers it starts. */
+    if (close_range(3, ~0U, CLOSE_RANGE_CLOEXEC) != 0)
+        fprintf(stderr, "arcd: warning: cannot mark inherited descriptors close-on-exec: %s\n",
+                strerror(errno));
+    if ((status = prepare_files(d)) != 0)
+        goto out;
+    if (arc_db_migrate(cfg->database.url, &applied, &err) != 0) {
+        fprintf(stderr, "arcd serve: %s\n", err.msg);
+        status = 4;
+        goto out;
+    }
+    gethostname(host, sizeof(host) - 1);
+    unsigned char rnd[4];
+    RAND_bytes(rnd, sizeof(rnd));
+    snprintf(d->node, sizeof(d->node), "%s:%d:%02x%02x%02x%02x", host, (int)getpid(), rnd[0],
+             rnd[1], rnd[2], rnd[3]);
+
+    d->loop = uv_default_loop();
+    d->metrics = arc_metrics_create();
+    d->status = arc_status_create(d);
+    d->uploads = arc_uploads_create(d);
+    /* Bind first: a taken port stops us before anything else starts. */
+    size_t n_trusted = 0;
+    while (cfg->server.trusted_proxies[n_trusted] != NULL)
+        n_trusted++;
+    arc_cidr_t *trusted = arc_xcalloc(n_trusted + 1, sizeof(*trusted));
+    for (size_t i = 0; i < n_trusted; i++)
+        arc_cidr_parse(cfg->server.trusted_proxies[i], &trusted[i]); /* checked by config */
+    arc_http_limits_t limits = {
+        .max_header_bytes = (size_t)cfg->server.max_header_bytes,
+        .max_headers = (size_t)cfg->server.max_headers,
+        .header_timeout_ms = (uint64_t)cfg->server.header_timeout_ms,
+        .idle_timeout_ms = (uint64_t)cfg->server.idle_timeout_ms,
+        .min_bytes_per_second = (uint64_t)cfg->server.min_bytes_per_second,
+        .max_connections = (size_t)cfg->server.max_connections,
+        .max_connections_per_address = (size_t)cfg->server.max_connections_per_address,
+        .trusted = trusted,
+        .n_trusted = n_trusted,
+    };
+    arc_http_handler_t handler = arc_api_handler(d);
+    int rc = arc_http_server_create(d->loop, cfg->server.listen, &limits, &handler, &d->http, &err);
+    if (rc == 0 && cfg->server.metrics_listen[0] != '\0') {
+        arc_http_handler_t mh = arc_api_metrics_handler(d);
+        rc = arc_http_server_create(d->loop, cfg->server.metrics_listen, &limits, &mh,
+                                    &d->metrics_http, &err);
+    }
+    free(trusted);
+    if (rc != 0) {
+        fprintf(stderr, "arcd serve: %s\n", err.msg);
+        status = 2;
+        if (d->http == NULL)
+            goto out_loop;
+        run->pending_parts = 1;
+        arc_http_server_close(d->http, on_http_closed_at_start);
+        uv_run(d->loop, UV_RUN_DEFAULT);
+        goto out_loop;
+    }
+
+    char session[128];
+    snprintf(session, sizeof(session),
+             "SET statement_timeout = %lld; SET application_name = 'arcd'",
+             (long long)cfg->database.statement_timeout_ms);
+    static const char *const channels[] = {"arcd_jobs", "arcd_status", NULL};
+    arc_pg_listener_t listener = {channels, on_notify, on_listen_up, d};
+    /* A running statement ends by the server's statement_timeout; an answer
+     * later than that means the server or the network is gone. */
+    arc_pg_opts_t pool_opts = {
+        .conninfo = cfg->database.url,
+        .size = (int)cfg->database.pool_size,
+        .acquire_timeout_ms = (uint64_t)cfg->database.acquire_timeout_ms,
+        .io_timeout_ms = (uint64_t)cfg->database.statement_timeout_ms + 5000,
+        .session_sql = session,
+        .listener = &listener,
+    };
+    arc_pg_pool_create(d->loop, &pool_opts, &d->pool);
+
+    int workers = (int)cfg->workers.count;
+    if (workers <= 0)
+        workers = (int)sysconf(_SC_NPROCESSORS_ONLN);
+    if (workers < 1)
+        workers = 1;
+    arc_queue_start(d, &d->queue);
+    arc_workers_start(d, workers, &d->workers);
+    arc_sweep_start(d, &d->sweep);
+
+    uv_signal_init(d->loop, &run->sigterm);
+    uv_signal_init(d->loop, &run->sigint);
+    run->sigterm.data = run->sigint.data = run;
+    uv_signal_start(&run->sigterm, on_signal, SIGTERM);
+    uv_signal_start(&run->sigint, on_signal, SIGINT);
+    uv_timer_init(d->loop, &run->heartbeat);
+    run->heartbeat.data = run;
+    uv_timer_start(&run->heartbeat, on_heartbeat, 2000, 2000);
+
+    fprintf(stderr,
+            "arcd: serving on %s (port %d), public URL %s, %d worker%s, pool of %lld, storage %s, "
+            "%d migration%s applied, node %s\n",
+            cfg->server.listen, arc_http_server_port(d->http), cfg->server.public_url, workers,
+            workers == 1 ? "" : "s", (long long)cfg->database.pool_size, d->storage, applied,
+            applied == 1 ? "" : "s", d->node);
+    fflush(stderr);
+    uv_run(d->loop, UV_RUN_DEFAULT);
+    status = 0;
+out_loop:
+    uv_loop_close(d->loop);
+out:
+    daemon_dispose(d);
+    free(run);
+    return status;
+}

@@ -1,0 +1,44 @@
+/*
+ * status.h: what clients learn about a project. Three routes read one
+ * status row and answer by their kind:
+ *   - GET /api/ar/status/:id[?wait=N]: the status JSON now, or held (a long
+ *     poll) until the status or stage changes or N seconds pass;
+ *   - GET /api/ar/events/:id: the same changes as Server-Sent Events, ending
+ *     at ready or error;
+ *   - GET /ar/view/:id: 302 to the viewer when ready, else a page (pending,
+ *     error, gone, not found; src/daemon/pages.h).
+ * A request waiting for changes is a watcher; a change (NOTIFY arcd_status
+ * from whichever daemon made it) wakes the watchers of that project. Plain
+ * reads of a project are answered from a short-lived cache that the same
+ * notifications keep exact. Loop only.
+ */
+#ifndef ARCD_DAEMON_STATUS_H
+#define ARCD_DAEMON_STATUS_H
+
+#include <stdint.h>
+
+#include "core.h"
+
+arc_status_t *arc_status_create(arc_daemon_t *d);
+void arc_status_free(arc_status_t *s);
+
+/* The routes' request handlers. */
+void arc_status_on_status(arc_http_req_t *req);
+void arc_status_on_events(arc_http_req_t *req);
+void arc_status_on_view(arc_http_req_t *req);
+
+/* A project's status changed (NOTIFY arcd_status, or this daemon's own
+ * update): drops its cached answer and wakes its watchers. */
+void arc_status_changed(arc_status_t *s, const char *id);
+
+/* Wakes every watcher and drops the cache (notifications may have been
+ * missed); closing: end them (shutdown). */
+void arc_status_wake_all(arc_status_t *s, int closing);
+
+/* Sends a keep-alive comment down every event stream. */
+void arc_status_heartbeat(arc_status_t *s);
+
+/* Status reads answered from the cache, for /metrics. */
+uint64_t arc_status_cache_hits(const arc_status_t *s);
+
+#endif

@@ -145,10 +145,13 @@ static int add_rules(scmp_filter_ctx ctx)
     /* Signals to itself only: tgkill(own pid, any of its threads), which is
      * what abort() and raise() do, and kill(own pid). Its pid never changes:
      * the worker cannot fork. */
+    /* (SCMP_CMP_EQ reads one datum; the second is given for the struct.) */
     if (rc == 0)
-        rc = seccomp_rule_add(ctx, SCMP_ACT_ALLOW, SCMP_SYS(kill), 1, SCMP_A0(SCMP_CMP_EQ, self));
+        rc =
+            seccomp_rule_add(ctx, SCMP_ACT_ALLOW, SCMP_SYS(kill), 1, SCMP_A0(SCMP_CMP_EQ, self, 0));
     if (rc == 0)
-        rc = seccomp_rule_add(ctx, SCMP_ACT_ALLOW, SCMP_SYS(tgkill), 1, SCMP_A0(SCMP_CMP_EQ, self));
+        rc = seccomp_rule_add(ctx, SCMP_ACT_ALLOW, SCMP_SYS(tgkill), 1,
+                              SCMP_A0(SCMP_CMP_EQ, self, 0));
     return rc;
 }
 

@@ -40,6 +40,7 @@ typedef struct arc_config_s {
         int64_t max_headers;                 /* header fields in one request head */
         char **trusted_proxies; /* CIDRs whose X-Forwarded-For/-Proto are believed; NULL-ended */
         char *metrics_listen;   /* host:port serving /metrics alone; "": an admin token */
+        char **cors_origins;    /* origins a browser frontend may call the API from; NULL-ended */
     } server;
     struct {
         int64_t upload_bytes;
@@ -76,8 +77,9 @@ typedef struct arc_config_s {
         int threads;
     } compile;
     struct {
-        double ttl_hours;      /* a demo's lifetime (fractions allowed) */
-        int64_t sweep_seconds; /* how often expired projects are removed */
+        double ttl_hours;        /* a demo's lifetime (fractions allowed) */
+        int64_t sweep_seconds;   /* how often expired projects are removed */
+        int64_t max_expiry_days; /* the farthest a demo's expiresAt may be set, from now */
     } demo;
     struct {
         char *template_path;  /* the viewer page's template */
@@ -101,6 +103,18 @@ typedef struct arc_config_s {
         char *preset;        /* x264's speed preset */
         int copy;            /* copy streams that already fit (1) or always re-encode (0) */
     } video;
+    struct {
+        char *webhook_url;    /* every event also goes here; "": none */
+        char *webhook_secret; /* the HMAC key of X-Arcd-Signature */
+        int allow_private;    /* targets on loopback/private networks allowed (tests, a LAN) */
+        int64_t timeout_ms;   /* one delivery attempt at most */
+        double retry_hours;   /* a delivery is retried this long, then given up */
+        int64_t concurrency;  /* deliveries in flight at once */
+        char *language;       /* the emails' language: "ru" or "en" */
+        char *templates_dir;  /* the emails' templates; "": mail/ beside the viewer template */
+        char *smtp_url;       /* smtp://host:587 or smtps://host:465; "": no email */
+        char *smtp_user, *smtp_password, *smtp_from;
+    } notify;
     struct {
         arc_token_t *tokens; /* auth.tokens, then $ARCD_ADMIN_TOKEN */
         size_t n_tokens;
@@ -152,7 +166,8 @@ typedef enum arc_config_type_e {
     ARC_CONFIG_STR,    /* a string, owned by the config */
     ARC_CONFIG_DOUBLE, /* a number */
     ARC_CONFIG_ONOFF,  /* true/false or "on"/"off", stored as an int 1/0 */
-    ARC_CONFIG_CIDRS   /* an array of "a.b.c.d/n" or IPv6 CIDRs, as a NULL-ended char ** */
+    ARC_CONFIG_CIDRS,  /* an array of "a.b.c.d/n" or IPv6 CIDRs, as a NULL-ended char ** */
+    ARC_CONFIG_ORIGINS /* an array of "scheme://host[:port]", as a NULL-ended char ** */
 } arc_config_type_t;
 
 typedef struct arc_config_key_s {

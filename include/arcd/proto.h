@@ -13,6 +13,7 @@
  *   daemon -> worker  {"v":2,"type":"job","id":"<uuid>","dir":"/abs/project/dir",
  *                      "items":[{"photo":"photo.jpg","video":"video.webm"},
  *                               {"photo":"photo-1.png","video":""}],
+ *                      "stages":["photo","border","marker","features","video","viewer","qr"],
  *                      "fitMode":"contain","scaleWidth":0,"scaleHeight":0,
  *                      "maxPixels":40000000,"threads":1,
  *                      "viewUrl":"https://public.example/ar/view/<uuid>",
@@ -31,6 +32,13 @@
  *                      "timings":{"photo":12,...},"ms":345,"markerCache":"hit"|"miss"}
  *   worker -> daemon  {"v":2,"type":"done","id":"...","ok":false,"error":"a readable
  *                      reason","permanent":true,"timings":{...}}
+ *
+ * A job that runs only some stages (a video replaced after the photo was
+ * printed: "stages":["video","viewer"]) gives each item what the skipped
+ * stages would have made: "print":{"width","height","x","y","w","h"} (where
+ * the photo sits in the print), "videoOut" (the web video an earlier run
+ * made) and "redoVideo" (false: keep videoOut, this pair's video is not
+ * new). Its "done" lists the files this run made.
  *
  * A worker runs one job at a time and answers every job with exactly one
  * "done". "permanent" means retrying cannot help (bad input); otherwise the
@@ -93,10 +101,38 @@ typedef struct arc_job_viewer_s {
 } arc_job_viewer_t;
 
 /* One photo/video pair: file names inside the job's folder (owned). */
+/* Where a pair's photo sits in its print, from an earlier run (a job that
+ * does not draw the print again needs it); all 0 when unknown. */
+typedef struct arc_job_print_s {
+    int width, height; /* the print */
+    int x, y, w, h;    /* the photo inside its border */
+} arc_job_print_t;
+
 typedef struct arc_job_input_s {
     char *photo;
-    char *video; /* "" when the pair has no video */
+    char *video;           /* "" when the pair has no video */
+    arc_job_print_t print; /* required when the job does not run the border stage */
+    char *video_out;       /* the web video an earlier run made ("" when none) */
+    int redo_video;        /* 1: make the web video of `video`; 0: keep video_out */
 } arc_job_input_t;
+
+/* The pipeline's stages, a bit each, in their order. A job runs the ones in
+ * its `stages` mask; every stage it skips must be one whose results the
+ * job does not need or are given (a video replaced after the print: only
+ * video and viewer, with each pair's print geometry). */
+enum {
+    ARC_STAGE_PHOTO = 1u << 0,
+    ARC_STAGE_BORDER = 1u << 1,
+    ARC_STAGE_MARKER = 1u << 2,
+    ARC_STAGE_FEATURES = 1u << 3,
+    ARC_STAGE_VIDEO = 1u << 4,
+    ARC_STAGE_VIEWER = 1u << 5,
+    ARC_STAGE_QR = 1u << 6,
+    ARC_STAGE_ALL = (1u << 7) - 1
+};
+
+/* A stage's name ("photo" ... "qr") by its bit, or NULL. */
+const char *arc_stage_name(unsigned bit);
 
 /* "job": what the daemon asks a worker to do. Strings are owned by the
  * message (arc_msg_dispose()). */
@@ -113,6 +149,7 @@ typedef struct arc_job_msg_s {
     char *cache_dir;               /* compiled markers by content hash; "" for none */
     arc_job_media_t media;
     arc_job_viewer_t viewer;
+    unsigned stages; /* ARC_STAGE_* bits; ARC_STAGE_ALL for the whole pipeline */
 } arc_job_msg_t;
 
 /* "progress": the current stage and the job's overall percent. */

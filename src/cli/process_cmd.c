@@ -81,10 +81,13 @@ static int build_job(arc_job_msg_t *j, const arc_config_t *cfg, const char *id, 
             return 4;
         j->items[i].photo = arc_xstrdup(pname);
         j->items[i].video = arc_xstrdup(vname);
+        j->items[i].video_out = arc_xstrdup("");
+        j->items[i].redo_video = 1;
     }
     snprintf(url, sizeof(url), "%s/ar/view/%s", cfg->server.public_url, id);
     j->view_url = arc_xstrdup(url);
     j->cache_dir = arc_xstrdup("");
+    j->stages = ARC_STAGE_ALL;
     j->max_pixels = cfg->compile.max_pixels;
     arc_config_job_media(cfg, &j->media);
     j->viewer.template_path = arc_xstrdup(tpl);

@@ -24,6 +24,7 @@
 #define T_DBL ARC_CONFIG_DOUBLE
 #define T_ONOFF ARC_CONFIG_ONOFF
 #define T_CIDRS ARC_CONFIG_CIDRS
+#define T_ORIGINS ARC_CONFIG_ORIGINS
 
 typedef arc_config_key_t key_t_;
 
@@ -44,6 +45,7 @@ static const key_t_ keys[] = {
     K("server", "maxHeaders", T_INT, server.max_headers, 8, 10000),
     K("server", "trustedProxies", T_CIDRS, server.trusted_proxies, 0, 0),
     K("server", "metricsListen", T_STR, server.metrics_listen, 0, 0),
+    K("server", "corsOrigins", T_ORIGINS, server.cors_origins, 0, 0),
     K("limits", "uploadBytes", T_INT, limits.upload_bytes, 1024, (int64_t)8 << 30),
     K("limits", "photoBytes", T_INT, limits.photo_bytes, 1024, (int64_t)1 << 30),
     K("limits", "videoBytes", T_INT, limits.video_bytes, 1024, (int64_t)8 << 30),
@@ -68,6 +70,7 @@ static const key_t_ keys[] = {
     K("compile", "threads", T_INT32, compile.threads, 0, 256),
     K("demo", "ttlHours", T_DBL, demo.ttl_hours, 0, 24 * 365),
     K("demo", "sweepSeconds", T_INT, demo.sweep_seconds, 1, 86400),
+    K("demo", "maxExpiryDays", T_INT, demo.max_expiry_days, 1, 3650),
     K("status", "maxWaitSeconds", T_INT, status.max_wait_seconds, 0, 600),
     K("status", "maxEventStreams", T_INT, status.max_event_streams, 0, 100000),
     K("status", "maxEventStreamsPerAddress", T_INT, status.max_event_streams_per_address, 0,
@@ -89,6 +92,18 @@ static const key_t_ keys[] = {
     K("video", "crf", T_INT32, video.crf, 0, 51),
     K("video", "preset", T_STR, video.preset, 0, 0),
     K("video", "copy", T_ONOFF, video.copy, 0, 1),
+    K("notify", "webhookUrl", T_STR, notify.webhook_url, 0, 0),
+    K("notify", "webhookSecret", T_STR, notify.webhook_secret, 0, 0),
+    K("notify", "allowPrivateTargets", T_ONOFF, notify.allow_private, 0, 1),
+    K("notify", "timeoutMs", T_INT, notify.timeout_ms, 100, 600000),
+    K("notify", "retryHours", T_DBL, notify.retry_hours, 0, 720),
+    K("notify", "concurrency", T_INT, notify.concurrency, 1, 1000),
+    K("notify", "language", T_STR, notify.language, 0, 0),
+    K("notify", "templatesDir", T_STR, notify.templates_dir, 0, 0),
+    K("notify.smtp", "url", T_STR, notify.smtp_url, 0, 0),
+    K("notify.smtp", "user", T_STR, notify.smtp_user, 0, 0),
+    K("notify.smtp", "password", T_STR, notify.smtp_password, 0, 0),
+    K("notify.smtp", "from", T_STR, notify.smtp_from, 0, 0),
 };
 
 const arc_config_key_t *arc_config_keys(size_t *n)
@@ -116,6 +131,7 @@ void arc_config_defaults(arc_config_t *cfg)
     cfg->server.max_connections_per_address = 64;
     cfg->server.max_headers = 100;
     cfg->server.trusted_proxies = arc_xcalloc(1, sizeof(char *));
+    cfg->server.cors_origins = arc_xcalloc(1, sizeof(char *));
     set_str(&cfg->server.metrics_listen, "");
     cfg->limits.upload_bytes = 220 << 20;
     cfg->limits.photo_bytes = 40 << 20;
@@ -141,6 +157,7 @@ void arc_config_defaults(arc_config_t *cfg)
     cfg->compile.threads = 0;
     cfg->demo.ttl_hours = 24;
     cfg->demo.sweep_seconds = 300;
+    cfg->demo.max_expiry_days = 90;
     cfg->status.max_wait_seconds = 60;
     cfg->status.max_event_streams = 1000;
     cfg->status.max_event_streams_per_address = 8;
@@ -161,6 +178,18 @@ void arc_config_defaults(arc_config_t *cfg)
     cfg->video.crf = 23;
     set_str(&cfg->video.preset, "veryfast");
     cfg->video.copy = 1;
+    set_str(&cfg->notify.webhook_url, "");
+    set_str(&cfg->notify.webhook_secret, "");
+    cfg->notify.allow_private = 0;
+    cfg->notify.timeout_ms = 10000;
+    cfg->notify.retry_hours = 24;
+    cfg->notify.concurrency = 16;
+    set_str(&cfg->notify.language, "ru");
+    set_str(&cfg->notify.templates_dir, "");
+    set_str(&cfg->notify.smtp_url, "");
+    set_str(&cfg->notify.smtp_user, "");
+    set_str(&cfg->notify.smtp_password, "");
+    set_str(&cfg->notify.smtp_from, "");
 }
 
 static void tokens_clear(arc_config_t *cfg)
@@ -191,30 +220,6 @@ static void list_free(char **list)
     free(list);
 }
 
-/* An array of CIDRs (each checked) into a NULL-ended list; 0 or -1. */
-static int load_cidrs(json_t *v, char ***slot)
-{
-    size_t i;
-    json_t *e;
-    arc_cidr_t c;
-
-    if (!json_is_array(v) || json_array_size(v) > 1024)
-        return -1;
-    json_array_foreach(v, i, e)
-    {
-        if (!json_is_string(e) || arc_cidr_parse(json_string_value(e), &c) != 0)
-            return -1;
-    }
-    char **list = arc_xcalloc(json_array_size(v) + 1, sizeof(char *));
-    json_array_foreach(v, i, e)
-    {
-        list[i] = arc_xstrdup(json_string_value(e));
-    }
-    list_free(*slot);
-    *slot = list;
-    return 0;
-}
-
 void arc_config_dispose(arc_config_t *cfg)
 {
     if (cfg == NULL)
@@ -225,7 +230,7 @@ void arc_config_dispose(arc_config_t *cfg)
             char **slot = (char **)((char *)cfg + keys[i].offset);
             free(*slot);
             *slot = NULL;
-        } else if (keys[i].type == T_CIDRS) {
+        } else if (keys[i].type == T_CIDRS || keys[i].type == T_ORIGINS) {
             char ***slot = (char ***)((char *)cfg + keys[i].offset);
             list_free(*slot);
             *slot = NULL;
@@ -353,6 +358,115 @@ static int preset_known(const char *p)
     return 0;
 }
 
+/* An array of origins ("https://shop.example", "http://localhost:3000"): a
+ * scheme, a host and maybe a port, nothing else (CORS compares exactly). */
+static int origin_ok(const char *o)
+{
+    const char *host = strncmp(o, "https://", 8) == 0  ? o + 8
+                       : strncmp(o, "http://", 7) == 0 ? o + 7
+                                                       : NULL;
+
+    if (host == NULL || *host == '\0' || strlen(o) > 255)
+        return 0;
+    for (const char *p = host; *p; p++)
+        if (!((*p >= 'a' && *p <= 'z') || (*p >= '0' && *p <= '9') || *p == '.' || *p == '-' ||
+              *p == ':' || *p == '[' || *p == ']'))
+            return 0;
+    return 1;
+}
+
+static int load_list(json_t *v, char ***slot, int (*ok)(const char *))
+{
+    size_t i;
+    json_t *e;
+
+    if (!json_is_array(v) || json_array_size(v) > 1024)
+        return -1;
+    json_array_foreach(v, i, e)
+    {
+        if (!json_is_string(e) || !ok(json_string_value(e)))
+            return -1;
+    }
+    char **list = arc_xcalloc(json_array_size(v) + 1, sizeof(char *));
+    json_array_foreach(v, i, e)
+    {
+        list[i] = arc_xstrdup(json_string_value(e));
+    }
+    list_free(*slot);
+    *slot = list;
+    return 0;
+}
+
+static int cidr_ok(const char *s)
+{
+    arc_cidr_t c;
+    return arc_cidr_parse(s, &c) == 0;
+}
+
+/* One section's keys (and its subsections', such as notify.smtp). */
+static void load_section(arc_config_t *cfg, const char *section, json_t *obj, arc_err_t *err,
+                         int *bad)
+{
+    const char *name;
+    json_t *v;
+
+    json_object_foreach(obj, name, v)
+    {
+        char sub[64];
+        snprintf(sub, sizeof(sub), "%s.%s", section, name);
+        const key_t_ *k = find_key(section, name);
+        if (k == NULL && section_known(sub)) {
+            if (json_is_object(v))
+                load_section(cfg, sub, v, err, bad);
+            else
+                complain(err, bad, "config: '%s' must be an object", sub);
+        } else if (k == NULL) {
+            complain(err, bad, "config: unknown key '%s.%s'", section, name);
+        } else if (k->type == T_CIDRS) {
+            if (load_list(v, (char ***)((char *)cfg + k->offset), cidr_ok) != 0)
+                complain(err, bad,
+                         "config: %s.%s must be an array of addresses or CIDR ranges such as "
+                         "\"10.0.0.0/8\" or \"::1\"",
+                         section, name);
+        } else if (k->type == T_ORIGINS) {
+            if (load_list(v, (char ***)((char *)cfg + k->offset), origin_ok) != 0)
+                complain(err, bad,
+                         "config: %s.%s must be an array of origins such as "
+                         "\"https://crm.example.com\" (a scheme, a host, maybe a port)",
+                         section, name);
+        } else if (k->type == T_STR) {
+            if (!json_is_string(v))
+                complain(err, bad, "config: %s.%s must be a string", section, name);
+            else if (k->offset == offsetof(arc_config_t, video.preset) &&
+                     !preset_known(json_string_value(v)))
+                complain(err, bad,
+                         "config: video.preset must be one of x264's presets (ultrafast, "
+                         "superfast, veryfast, faster, fast, medium, slow, slower, veryslow, "
+                         "placebo)");
+            else
+                set_str((char **)((char *)cfg + k->offset), json_string_value(v));
+        } else if (k->type == T_ONOFF) {
+            const char *sv = json_string_value(v);
+            if (json_is_boolean(v))
+                *(int *)((char *)cfg + k->offset) = json_is_true(v);
+            else if (sv != NULL && (strcmp(sv, "on") == 0 || strcmp(sv, "off") == 0))
+                *(int *)((char *)cfg + k->offset) = strcmp(sv, "on") == 0;
+            else
+                complain(err, bad, "config: %s.%s must be \"on\" or \"off\"", section, name);
+        } else if (k->type == T_DBL) {
+            double x = json_number_value(v);
+            if (!json_is_number(v) || x < (double)k->min || x > (double)k->max)
+                complain(err, bad, "config: %s.%s must be a number from %lld to %lld", section,
+                         name, (long long)k->min, (long long)k->max);
+            else
+                *(double *)((char *)cfg + k->offset) = x;
+        } else if (!json_is_integer(v) || store_int(cfg, k, json_integer_value(v)) != 0) {
+            complain(err, bad, "config: %s.%s must be an integer from %lld to %lld", section, name,
+                     (long long)k->min, (long long)k->max);
+        }
+    }
+}
+
 int arc_config_load(const char *path, arc_config_t *cfg, arc_err_t *err)
 {
     json_error_t jerr;
@@ -374,13 +488,11 @@ int arc_config_load(const char *path, arc_config_t *cfg, arc_err_t *err)
     }
     json_object_foreach(root, section, obj)
     {
-        const char *name;
-        json_t *v;
         if (strcmp(section, "auth") == 0) {
             load_auth(cfg, obj, err, &bad);
             continue;
         }
-        if (!section_known(section)) {
+        if (strchr(section, '.') != NULL || !section_known(section)) {
             complain(err, &bad, "config: unknown key '%s'", section);
             continue;
         }
@@ -388,48 +500,7 @@ int arc_config_load(const char *path, arc_config_t *cfg, arc_err_t *err)
             complain(err, &bad, "config: '%s' must be an object", section);
             continue;
         }
-        json_object_foreach(obj, name, v)
-        {
-            const key_t_ *k = find_key(section, name);
-            if (k == NULL) {
-                complain(err, &bad, "config: unknown key '%s.%s'", section, name);
-            } else if (k->type == T_CIDRS) {
-                if (load_cidrs(v, (char ***)((char *)cfg + k->offset)) != 0)
-                    complain(err, &bad,
-                             "config: %s.%s must be an array of addresses or CIDR ranges such as "
-                             "\"10.0.0.0/8\" or \"::1\"",
-                             section, name);
-            } else if (k->type == T_STR) {
-                if (!json_is_string(v))
-                    complain(err, &bad, "config: %s.%s must be a string", section, name);
-                else if (k->offset == offsetof(arc_config_t, video.preset) &&
-                         !preset_known(json_string_value(v)))
-                    complain(err, &bad,
-                             "config: video.preset must be one of x264's presets (ultrafast, "
-                             "superfast, veryfast, faster, fast, medium, slow, slower, veryslow, "
-                             "placebo)");
-                else
-                    set_str((char **)((char *)cfg + k->offset), json_string_value(v));
-            } else if (k->type == T_ONOFF) {
-                const char *sv = json_string_value(v);
-                if (json_is_boolean(v))
-                    *(int *)((char *)cfg + k->offset) = json_is_true(v);
-                else if (sv != NULL && (strcmp(sv, "on") == 0 || strcmp(sv, "off") == 0))
-                    *(int *)((char *)cfg + k->offset) = strcmp(sv, "on") == 0;
-                else
-                    complain(err, &bad, "config: %s.%s must be \"on\" or \"off\"", section, name);
-            } else if (k->type == T_DBL) {
-                double x = json_number_value(v);
-                if (!json_is_number(v) || x < (double)k->min || x > (double)k->max)
-                    complain(err, &bad, "config: %s.%s must be a number from %lld to %lld", section,
-                             name, (long long)k->min, (long long)k->max);
-                else
-                    *(double *)((char *)cfg + k->offset) = x;
-            } else if (!json_is_integer(v) || store_int(cfg, k, json_integer_value(v)) != 0) {
-                complain(err, &bad, "config: %s.%s must be an integer from %lld to %lld", section,
-                         name, (long long)k->min, (long long)k->max);
-            }
-        }
+        load_section(cfg, section, obj, err, &bad);
     }
     json_decref(root);
     return bad ? ARC_EINVAL : 0;
@@ -440,9 +511,14 @@ int arc_config_apply_env(arc_config_t *cfg, arc_err_t *err)
     static const struct {
         const char *var, *section, *name;
     } env[] = {
-        {"DATABASE_URL", "database", "url"},        {"ARCD_LISTEN", "server", "listen"},
-        {"ARCD_PUBLIC_URL", "server", "publicUrl"}, {"ARCD_STORAGE_DIR", "storage", "dir"},
-        {"ARCD_WORKERS", "workers", "count"},       {"ARCD_POOL_SIZE", "database", "poolSize"},
+        {"DATABASE_URL", "database", "url"},
+        {"ARCD_LISTEN", "server", "listen"},
+        {"ARCD_PUBLIC_URL", "server", "publicUrl"},
+        {"ARCD_STORAGE_DIR", "storage", "dir"},
+        {"ARCD_WORKERS", "workers", "count"},
+        {"ARCD_POOL_SIZE", "database", "poolSize"},
+        {"ARCD_WEBHOOK_SECRET", "notify", "webhookSecret"},
+        {"ARCD_NOTIFY_ALLOW_PRIVATE", "notify", "allowPrivateTargets"},
     };
     int bad = 0;
 

@@ -12,10 +12,9 @@ static const struct {
     const char *file;
     int status;
 } page_info[ARC_PAGE_COUNT] = {
-    [ARC_PAGE_NOT_FOUND] = {"not-found.html", 404},
-    [ARC_PAGE_PENDING] = {"pending.html", 200},
-    [ARC_PAGE_ERROR] = {"error.html", 500},
-    [ARC_PAGE_GONE] = {"gone.html", 410},
+    [ARC_PAGE_NOT_FOUND] = {"not-found.html", 404}, [ARC_PAGE_PENDING] = {"pending.html", 200},
+    [ARC_PAGE_ERROR] = {"error.html", 500},         [ARC_PAGE_GONE] = {"gone.html", 410},
+    [ARC_PAGE_REMOVED] = {"removed.html", 410},
 };
 
 /* The fields a page may use. */

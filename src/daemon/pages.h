@@ -19,6 +19,7 @@ typedef enum arc_page_e {
     ARC_PAGE_PENDING,       /* pending.html: 200, reloads itself; field {{progress}} */
     ARC_PAGE_ERROR,         /* error.html: 500 */
     ARC_PAGE_GONE,          /* gone.html: 410, a demo past its lifetime */
+    ARC_PAGE_REMOVED,       /* removed.html: 410, a project deleted by the shop */
     ARC_PAGE_COUNT
 } arc_page_t;
 

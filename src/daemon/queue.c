@@ -461,6 +461,7 @@ static int job_message(arc_queue_t *q, PGresult *res, const int *col, arc_job_ms
         return arc_err_set(err, ARC_ECORRUPT, "the project's fit mode is unknown");
     m->scale_width = (int)strtol(PQgetvalue(res, 0, col[C_SCALE_W]), NULL, 10);
     m->scale_height = (int)strtol(PQgetvalue(res, 0, col[C_SCALE_H]), NULL, 10);
+    m->stages = ARC_STAGE_ALL;
     m->max_pixels = cfg->compile.max_pixels;
     m->threads = cfg->compile.threads > 0 ? cfg->compile.threads : 1;
     snprintf(path, sizeof(path), "%s/ar/view/%s", cfg->server.public_url, m->id);
@@ -487,6 +488,8 @@ static int job_message(arc_queue_t *q, PGresult *res, const int *col, arc_job_ms
         m->items[0].photo = arc_xstrdup(path);
         snprintf(path, sizeof(path), "video.%s", vfmt ? vfmt : "");
         m->items[0].video = arc_xstrdup(vfmt ? path : "");
+        m->items[0].video_out = arc_xstrdup("");
+        m->items[0].redo_video = 1;
         return 0;
     }
     items = json_loads(items_s, 0, &jerr);
@@ -503,6 +506,8 @@ static int job_message(arc_queue_t *q, PGresult *res, const int *col, arc_job_ms
         const char *video = json_string_value(json_object_get(it, "video"));
         m->items[i].photo = arc_xstrdup(photo ? photo : "");
         m->items[i].video = arc_xstrdup(video ? video : "");
+        m->items[i].video_out = arc_xstrdup("");
+        m->items[i].redo_video = 1;
     }
 out:
     json_decref(items);

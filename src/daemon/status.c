@@ -15,69 +15,33 @@
 
 /* ---- the status row ---- */
 
-enum {
-    C_ID,
-    C_STATUS,
-    C_STAGE,
-    C_PROGRESS,
-    C_ERROR,
-    C_IS_DEMO,
-    C_EXPIRES,
-    C_EXPIRED,
-    C_RESULT,
-    C_TIMINGS,
-    C_MS,
-    C_PHOTO_W,
-    C_PHOTO_H,
-    C_VIDEO_FORMAT,
-    C_VIDEO_BYTES,
-    C_VIDEO_META,
-    C_FIT,
-    C_CREATED,
-    C_UPDATED,
-    C_OWNER,
-    C_N
-};
+/* One row, always: the project's document (arcd_project_doc(), NULL when
+ * there is no such project), its owner, whether it has expired, and why it
+ * was removed when it is gone (a tombstone: "deleted" or "expired"). An
+ * expired demo stays readable by the view route (its "gone" page) until the
+ * sweep removes it; every other route treats it as no project. */
+enum { C_DOC, C_OWNER, C_EXPIRED, C_REMOVED, C_N };
 
 static const char *const status_cols[C_N] = {
-    [C_ID] = "id",
-    [C_STATUS] = "status",
-    [C_STAGE] = "stage",
-    [C_PROGRESS] = "progress",
-    [C_ERROR] = "error_message",
-    [C_IS_DEMO] = "is_demo",
-    [C_EXPIRES] = "expires_at",
-    [C_EXPIRED] = "expired",
-    [C_RESULT] = "result",
-    [C_TIMINGS] = "timings",
-    [C_MS] = "compilation_time_ms",
-    [C_PHOTO_W] = "photo_width",
-    [C_PHOTO_H] = "photo_height",
-    [C_VIDEO_FORMAT] = "video_format",
-    [C_VIDEO_BYTES] = "video_bytes",
-    [C_VIDEO_META] = "video_meta",
-    [C_FIT] = "fit_mode",
-    [C_CREATED] = "created_at",
-    [C_UPDATED] = "updated_at",
+    [C_DOC] = "doc",
     [C_OWNER] = "owner",
+    [C_EXPIRED] = "expired",
+    [C_REMOVED] = "removed",
 };
 
-/* An expired demo stays readable by the view route (its "gone" page) until
- * the sweep removes it; every other route treats it as no project. */
 static const char *status_sql =
-    "SELECT id::text AS id, status, stage, progress, error_message, is_demo,"
-    " to_char(expires_at AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"') AS expires_at,"
-    " coalesce(expires_at <= now(), false) AS expired,"
-    " result::text AS result, timings::text AS timings, compilation_time_ms, photo_width,"
-    " photo_height, video_format, video_bytes, video_meta::text AS video_meta, fit_mode,"
-    " to_char(created_at AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"') AS created_at,"
-    " to_char(updated_at AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"') AS updated_at,"
-    " owner FROM ar_projects WHERE id = $1::uuid";
+    "SELECT d.doc, d.owner, coalesce(d.expired, false) AS expired, t.reason AS removed"
+    " FROM (SELECT $1::uuid AS id) k"
+    " LEFT JOIN LATERAL (SELECT arcd_project_doc(p)::text AS doc, p.owner,"
+    "                           p.expires_at <= now() AS expired"
+    "                    FROM ar_projects p WHERE p.id = k.id) d ON true"
+    " LEFT JOIN ar_tombstones t ON t.id = k.id";
 
-/* A result row with its columns found by name. */
+/* A result row with its columns found by name, and its document parsed. */
 typedef struct row_s {
     PGresult *res;
     int col[C_N];
+    json_t *doc; /* NULL when there is no project */
 } row_t;
 
 static const char *get(const row_t *r, int c)
@@ -85,22 +49,21 @@ static const char *get(const row_t *r, int c)
     return arc_pg_value(r->res, 0, r->col[c]);
 }
 
-static json_t *val_or_null(const row_t *r, int c, int as_int)
+static const char *doc_str(const row_t *r, const char *key)
 {
-    const char *v = get(r, c);
-
-    if (v == NULL)
-        return json_null();
-    return as_int ? json_integer(strtoll(v, NULL, 10)) : json_string(v);
+    return json_string_value(json_object_get(r->doc, key));
 }
 
-static json_t *parse_json(const row_t *r, int c)
+static int doc_int(const row_t *r, const char *key)
 {
-    json_error_t e;
-    const char *v = get(r, c);
-    json_t *js = v ? json_loads(v, 0, &e) : NULL;
+    return (int)json_integer_value(json_object_get(r->doc, key));
+}
 
-    return js ? js : json_null();
+/* A member of the document as it is (JSON null when absent). */
+static json_t *member(const json_t *doc, const char *key)
+{
+    json_t *v = json_object_get(doc, key);
+    return v ? json_incref(v) : json_null();
 }
 
 static json_t *file_url(const arc_daemon_t *d, const char *id, json_t *files, const char *prefix)
@@ -121,20 +84,21 @@ static json_t *file_url(const arc_daemon_t *d, const char *id, json_t *files, co
     return json_null();
 }
 
-/* The status JSON of a row. */
-static json_t *status_json(const arc_daemon_t *d, const row_t *r)
+json_t *arc_status_doc_json(const arc_daemon_t *d, const json_t *doc)
 {
-    const char *id = get(r, C_ID);
+    const char *id = json_string_value(json_object_get(doc, "id"));
     const char *base = d->cfg->server.public_url;
     char url[1024];
-    json_t *result = parse_json(r, C_RESULT);
+    json_t *result = json_object_get(doc, "result");
     json_t *files = json_object_get(result, "files");
     json_t *js = json_object();
 
+    if (id == NULL)
+        id = "";
     json_object_set_new(js, "arId", json_string(id));
-    json_object_set_new(js, "status", json_string(get(r, C_STATUS)));
-    json_object_set_new(js, "progress", val_or_null(r, C_PROGRESS, 1));
-    json_object_set_new(js, "stage", json_string(get(r, C_STAGE)));
+    json_object_set_new(js, "status", member(doc, "status"));
+    json_object_set_new(js, "progress", member(doc, "progress"));
+    json_object_set_new(js, "stage", member(doc, "stage"));
     snprintf(url, sizeof(url), "%s/ar/view/%s", base, id);
     json_object_set_new(js, "viewUrl", json_string(url));
     snprintf(url, sizeof(url), "%s/api/ar/status/%s", base, id);
@@ -146,34 +110,59 @@ static json_t *status_json(const arc_daemon_t *d, const row_t *r)
     json_object_set_new(js, "posterUrl", file_url(d, id, files, "poster.jpg"));
     json_object_set_new(js, "enhancedPhotoUrl", file_url(d, id, files, "enhanced-photo.jpg"));
     json_object_set_new(js, "featuresUrl", file_url(d, id, files, "features.png"));
-    json_object_set_new(js, "compilationTimeMs", val_or_null(r, C_MS, 1));
-    json_object_set_new(js, "isDemo", json_boolean(get(r, C_IS_DEMO)[0] == 't'));
-    json_object_set_new(js, "expiresAt", val_or_null(r, C_EXPIRES, 0));
-    json_object_set_new(js, "errorMessage", val_or_null(r, C_ERROR, 0));
-    json_object_set_new(js, "fitMode", json_string(get(r, C_FIT)));
+    json_object_set_new(js, "thumbnailUrl", file_url(d, id, files, "thumbnail.jpg"));
+    json_object_set_new(js, "compilationTimeMs", member(doc, "compilation_time_ms"));
+    json_object_set_new(js, "isDemo", json_boolean(json_is_true(json_object_get(doc, "is_demo"))));
+    json_object_set_new(js, "expiresAt", member(doc, "expires_at"));
+    json_object_set_new(js, "errorMessage", member(doc, "error_message"));
+    json_object_set_new(js, "fitMode", member(doc, "fit_mode"));
     json_object_set_new(js, "photo",
-                        json_pack("{s:o, s:o}", "width", val_or_null(r, C_PHOTO_W, 1), "height",
-                                  val_or_null(r, C_PHOTO_H, 1)));
-    json_t *video = parse_json(r, C_VIDEO_META);
-    if (!json_is_object(video)) {
-        json_decref(video);
-        video = json_object();
-    }
-    json_object_set_new(video, "format", val_or_null(r, C_VIDEO_FORMAT, 0));
-    json_object_set_new(video, "bytes", val_or_null(r, C_VIDEO_BYTES, 1));
+                        json_pack("{s:o, s:o}", "width", member(doc, "photo_width"), "height",
+                                  member(doc, "photo_height")));
+    json_t *meta = json_object_get(doc, "video_meta");
+    json_t *video = json_is_object(meta) ? json_deep_copy(meta) : json_object();
+    json_object_set_new(video, "format", member(doc, "video_format"));
+    json_object_set_new(video, "bytes", member(doc, "video_bytes"));
     json_object_set_new(js, "video", video);
-    json_object_set_new(js, "timings", parse_json(r, C_TIMINGS));
-    json_t *rating = json_object_get(result, "rating");
-    json_object_set_new(js, "rating", rating ? json_incref(rating) : json_null());
+    json_object_set_new(js, "timings", member(doc, "timings"));
+    json_object_set_new(js, "rating", member(result, "rating"));
     json_t *items = json_object_get(result, "items");
     if (json_array_size(items) > 1)
         json_object_set_new(js, "targets", json_incref(items));
-    json_t *cache = json_object_get(result, "markerCache");
-    json_object_set_new(js, "markerCache", cache ? json_incref(cache) : json_null());
-    json_object_set_new(js, "createdAt", val_or_null(r, C_CREATED, 0));
-    json_object_set_new(js, "updatedAt", val_or_null(r, C_UPDATED, 0));
-    json_decref(result);
+    json_object_set_new(js, "markerCache", member(result, "markerCache"));
+    json_object_set_new(js, "createdAt", member(doc, "created_at"));
+    json_object_set_new(js, "updatedAt", member(doc, "updated_at"));
+    json_object_set_new(js, "title", member(doc, "title"));
+    json_object_set_new(js, "orderRef", member(doc, "order_ref"));
+    json_object_set_new(js, "customerName", member(doc, "customer_name"));
+    json_object_set_new(js, "customerEmail", member(doc, "customer_email"));
+    json_object_set_new(js, "metadata", member(doc, "metadata"));
+    json_object_set_new(js, "notifyUrl", member(doc, "notify_url"));
+    json_object_set_new(js, "notifyEmail", member(doc, "notify_email"));
+    json_object_set_new(js, "notifiedAt", member(doc, "notified_at"));
     return js;
+}
+
+/* The status JSON of a row. */
+static json_t *status_json(const arc_daemon_t *d, const row_t *r)
+{
+    return arc_status_doc_json(d, r->doc);
+}
+
+/* 1 when a run of the project has made its viewer: the printed photo
+ * works, whatever runs again now (a new video, a re-run) or failed since. */
+static int viewable(const row_t *r)
+{
+    json_t *files = json_object_get(json_object_get(r->doc, "result"), "files");
+    size_t i;
+    json_t *f;
+
+    json_array_foreach(files, i, f)
+    {
+        if (json_is_string(f) && strcmp(json_string_value(f), "index.html") == 0)
+            return 1;
+    }
+    return 0;
 }
 
 /* ---- a short-lived cache of status answers ----
@@ -285,8 +274,9 @@ typedef struct watch_ops_s {
     /* The row was read (the project exists, is visible to the watcher and,
      * but for the view route, has not expired). */
     void (*row)(arc_watch_t *w, const row_t *r);
-    /* There is no such project (for this watcher). */
-    void (*none)(arc_watch_t *w);
+    /* There is no such project (for this watcher); the row may tell why
+     * (it was removed). */
+    void (*none)(arc_watch_t *w, const row_t *r);
     /* The database failed the query. */
     void (*failed)(arc_watch_t *w, int status);
     /* The project may have expired (and not yet been swept): the view
@@ -357,8 +347,8 @@ static void watch_abort(arc_http_req_t *req)
  * what it saw before (or it saw nothing yet). */
 static int remember(arc_watch_t *w, const row_t *r, int *progress_changed)
 {
-    const char *st = get(r, C_STATUS), *stage = get(r, C_STAGE);
-    int progress = (int)strtol(get(r, C_PROGRESS), NULL, 10);
+    const char *st = doc_str(r, "status"), *stage = doc_str(r, "stage");
+    int progress = doc_int(r, "progress");
     int changed = !w->have || strcmp(st, w->last_status) != 0 || strcmp(stage, w->last_stage) != 0;
 
     if (progress_changed != NULL)
@@ -372,7 +362,7 @@ static int remember(arc_watch_t *w, const row_t *r, int *progress_changed)
 
 static int is_terminal(const row_t *r)
 {
-    const char *st = get(r, C_STATUS);
+    const char *st = doc_str(r, "status");
     return strcmp(st, "ready") == 0 || strcmp(st, "error") == 0;
 }
 
@@ -388,26 +378,30 @@ static void requery_if_needed(arc_watch_t *w)
 static void on_status_row(int status, PGresult *res, void *arg)
 {
     arc_watch_t *w = arg;
-    row_t r = {res, {0}};
+    row_t r = {res, {0}, NULL};
     arc_err_t err;
+    json_error_t jerr;
 
     w->query = NULL;
-    if (status == 0 && arc_pg_columns(res, status_cols, C_N, r.col, &err) != 0) {
-        fprintf(stderr, "arcd: status: %s\n", err.msg);
+    if (status == 0 &&
+        (PQntuples(res) != 1 || arc_pg_columns(res, status_cols, C_N, r.col, &err) != 0)) {
+        fprintf(stderr, "arcd: status: %s\n", PQntuples(res) != 1 ? "no row" : err.msg);
         status = ARC_EINTERNAL;
     }
     if (status != 0) {
         w->ops->failed(w, status);
         return;
     }
+    if (get(&r, C_DOC) != NULL)
+        r.doc = json_loads(get(&r, C_DOC), 0, &jerr);
     /* Another owner's project looks like no project at all. */
-    int visible = PQntuples(res) == 1 && arc_auth_sees(w->who, get(&r, C_OWNER)) &&
+    int visible = r.doc != NULL && arc_auth_sees(w->who, get(&r, C_OWNER)) &&
                   (w->ops->sees_expired || get(&r, C_EXPIRED)[0] != 't');
-    if (!visible) {
-        w->ops->none(w);
-        return;
-    }
-    w->ops->row(w, &r);
+    if (!visible)
+        w->ops->none(w, &r);
+    else
+        w->ops->row(w, &r);
+    json_decref(r.doc);
 }
 
 static void query_status(arc_watch_t *w)
@@ -448,8 +442,9 @@ static void poll_row(arc_watch_t *w, const row_t *r)
     requery_if_needed(w);
 }
 
-static void api_none(arc_watch_t *w)
+static void api_none(arc_watch_t *w, const row_t *r)
 {
+    (void)r;
     arc_http_error(w->req, 404, "not_found", NULL, "no project %s (or it has expired)", w->id);
     watch_free(w);
 }
@@ -512,10 +507,10 @@ static void events_row(arc_watch_t *w, const row_t *r)
 }
 
 /* Once the stream has begun, a missing project or an error can only end it. */
-static void events_none(arc_watch_t *w)
+static void events_none(arc_watch_t *w, const row_t *r)
 {
     if (!w->have) {
-        api_none(w);
+        api_none(w, r);
         return;
     }
     arc_http_end(w->req);
@@ -548,26 +543,35 @@ void arc_status_heartbeat(arc_status_t *s)
 
 static void view_row(arc_watch_t *w, const row_t *r)
 {
-    const char *st = get(r, C_STATUS);
+    const char *st = doc_str(r, "status");
 
     if (get(r, C_EXPIRED)[0] == 't') {
         arc_pages_respond(w->s->d->pages, w->req, ARC_PAGE_GONE, 0);
-    } else if (strcmp(st, "ready") == 0) {
+    } else if (viewable(r)) {
+        /* Ready, or running again (a new video, a re-run) with the last
+         * run's viewer still in place: the printed photo keeps working. */
         char loc[256];
         snprintf(loc, sizeof(loc), "Location: /objects/ar-storage/%s/index.html\r\n", w->id);
         arc_http_respond(w->req, 302, "text/plain; charset=utf-8", loc, "", 0);
     } else if (strcmp(st, "error") == 0) {
         arc_pages_respond(w->s->d->pages, w->req, ARC_PAGE_ERROR, 0);
     } else {
-        arc_pages_respond(w->s->d->pages, w->req, ARC_PAGE_PENDING,
-                          (int)strtol(get(r, C_PROGRESS), NULL, 10));
+        arc_pages_respond(w->s->d->pages, w->req, ARC_PAGE_PENDING, doc_int(r, "progress"));
     }
     watch_free(w);
 }
 
-static void view_none(arc_watch_t *w)
+static void view_none(arc_watch_t *w, const row_t *r)
 {
-    arc_pages_respond(w->s->d->pages, w->req, ARC_PAGE_NOT_FOUND, 0);
+    const char *removed = r != NULL ? get(r, C_REMOVED) : NULL;
+
+    /* A printed QR code of a removed project says so rather than "never
+     * existed". */
+    arc_pages_respond(w->s->d->pages, w->req,
+                      removed == NULL                   ? ARC_PAGE_NOT_FOUND
+                      : strcmp(removed, "deleted") == 0 ? ARC_PAGE_REMOVED
+                                                        : ARC_PAGE_GONE,
+                      0);
     watch_free(w);
 }
 

@@ -17,6 +17,8 @@
 
 #include <stdint.h>
 
+#include <jansson.h>
+
 #include "core.h"
 
 arc_status_t *arc_status_create(arc_daemon_t *d);
@@ -37,6 +39,11 @@ void arc_status_wake_all(arc_status_t *s, int closing);
 
 /* Sends a keep-alive comment down every event stream. */
 void arc_status_heartbeat(arc_status_t *s);
+
+/* The API's status document of a project document (arcd_project_doc() in
+ * sql/002_back_office.sql: the status route's, the project list's and every
+ * notification's snapshot). New reference. */
+json_t *arc_status_doc_json(const arc_daemon_t *d, const json_t *doc);
 
 /* Status reads answered from the cache, for /metrics. */
 uint64_t arc_status_cache_hits(const arc_status_t *s);

@@ -20,6 +20,18 @@
 
 static const char *const fit_names[] = {"contain", "cover", "fill", "exact"};
 
+static const char *const stage_names[] = {"photo", "border", "marker", "features",
+                                          "video", "viewer", "qr"};
+#define N_STAGES 7
+
+const char *arc_stage_name(unsigned bit)
+{
+    for (int i = 0; i < N_STAGES; i++)
+        if (bit == 1u << i)
+            return stage_names[i];
+    return NULL;
+}
+
 const char *arc_fit_name(arc_fit_t fit)
 {
     return (unsigned)fit < 4 ? fit_names[fit] : "contain";
@@ -153,12 +165,26 @@ static int get_id(const json_t *o, const char *what, char **out, arc_err_t *err)
 
 static json_t *job_encode(const arc_job_msg_t *j)
 {
-    json_t *items = json_array();
+    json_t *items = json_array(), *stages = json_array();
 
-    for (size_t i = 0; i < j->n_items; i++)
-        json_array_append_new(items, json_pack("{s:s, s:s}", "photo",
-                                               j->items[i].photo ? j->items[i].photo : "", "video",
-                                               j->items[i].video ? j->items[i].video : ""));
+    for (size_t i = 0; i < j->n_items; i++) {
+        const arc_job_input_t *it = &j->items[i];
+        json_t *item = json_pack("{s:s, s:s}", "photo", it->photo ? it->photo : "", "video",
+                                 it->video ? it->video : "");
+        if (j->stages != ARC_STAGE_ALL) {
+            const arc_job_print_t *pr = &it->print;
+            json_object_set_new(item, "print",
+                                json_pack("{s:i, s:i, s:i, s:i, s:i, s:i}", "width", pr->width,
+                                          "height", pr->height, "x", pr->x, "y", pr->y, "w", pr->w,
+                                          "h", pr->h));
+            json_object_set_new(item, "videoOut", json_string(it->video_out ? it->video_out : ""));
+            json_object_set_new(item, "redoVideo", json_boolean(it->redo_video));
+        }
+        json_array_append_new(items, item);
+    }
+    for (int i = 0; i < N_STAGES; i++)
+        if (j->stages & (1u << i))
+            json_array_append_new(stages, json_string(stage_names[i]));
     const arc_job_media_t *m = &j->media;
     json_t *media = json_pack(
         "{s:i, s:b, s:f, s:i, s:i, s:i, s:I, s:i, s:s, s:b, s:i}", "maxSide", m->max_side, "border",
@@ -169,12 +195,59 @@ static json_t *job_encode(const arc_job_msg_t *j)
     json_t *viewer = json_pack("{s:s, s:s, s:f, s:f}", "template", j->viewer.template_path,
                                "vendorUrl", j->viewer.vendor_url, "filterMinCF",
                                j->viewer.filter_min_cf, "filterBeta", j->viewer.filter_beta);
-    return json_pack("{s:i, s:s, s:s, s:s, s:o, s:s, s:i, s:i, s:I, s:i, s:s, s:s, s:o, s:o}", "v",
-                     ARC_PROTO_VERSION, "type", "job", "id", j->id, "dir", j->dir, "items", items,
-                     "fitMode", arc_fit_name(j->fit), "scaleWidth", j->scale_width, "scaleHeight",
-                     j->scale_height, "maxPixels", (json_int_t)j->max_pixels, "threads", j->threads,
-                     "viewUrl", j->view_url, "cacheDir", j->cache_dir ? j->cache_dir : "", "media",
-                     media, "viewer", viewer);
+    return json_pack("{s:i, s:s, s:s, s:s, s:o, s:o, s:s, s:i, s:i, s:I, s:i, s:s, s:s, s:o, s:o}",
+                     "v", ARC_PROTO_VERSION, "type", "job", "id", j->id, "dir", j->dir, "items",
+                     items, "stages", stages, "fitMode", arc_fit_name(j->fit), "scaleWidth",
+                     j->scale_width, "scaleHeight", j->scale_height, "maxPixels",
+                     (json_int_t)j->max_pixels, "threads", j->threads, "viewUrl", j->view_url,
+                     "cacheDir", j->cache_dir ? j->cache_dir : "", "media", media, "viewer",
+                     viewer);
+}
+
+/* "stages": the names of the stages to run, in any order, each once. */
+static int stages_decode(const json_t *js, unsigned *out, arc_err_t *err)
+{
+    json_t *v = json_object_get(js, "stages");
+    size_t i;
+    json_t *e;
+
+    *out = 0;
+    if (!json_is_array(v) || json_array_size(v) == 0)
+        return bad(err, "job", "stages", "must be an array of stage names");
+    json_array_foreach(v, i, e)
+    {
+        unsigned bit = 0;
+        for (int k = 0; k < N_STAGES && bit == 0; k++)
+            if (json_is_string(e) && strcmp(json_string_value(e), stage_names[k]) == 0)
+                bit = 1u << k;
+        if (bit == 0 || (*out & bit))
+            return bad(err, "job", "stages", "holds a name that is not a stage, or one twice");
+        *out |= bit;
+    }
+    return 0;
+}
+
+/* What a job that skips stages gives each pair instead of their results. */
+static int item_extras_decode(const json_t *it, arc_job_input_t *in, arc_err_t *err)
+{
+    const char *w = "job item";
+    json_t *pr = json_object_get(it, "print");
+    int rc;
+
+    if (!json_is_object(pr))
+        return bad(err, w, "print", "is missing or not an object");
+    if ((rc = get_i32(pr, "job item print", "width", 0, 1000000, &in->print.width, err)) != 0 ||
+        (rc = get_i32(pr, "job item print", "height", 0, 1000000, &in->print.height, err)) != 0 ||
+        (rc = get_i32(pr, "job item print", "x", 0, 1000000, &in->print.x, err)) != 0 ||
+        (rc = get_i32(pr, "job item print", "y", 0, 1000000, &in->print.y, err)) != 0 ||
+        (rc = get_i32(pr, "job item print", "w", 0, 1000000, &in->print.w, err)) != 0 ||
+        (rc = get_i32(pr, "job item print", "h", 0, 1000000, &in->print.h, err)) != 0 ||
+        (rc = get_file(it, w, "videoOut", 1, &in->video_out, err)) != 0 ||
+        (rc = get_bool(it, w, "redoVideo", &in->redo_video, err)) != 0)
+        return rc;
+    if (in->print.x + in->print.w > in->print.width || in->print.y + in->print.h > in->print.height)
+        return bad(err, "job item", "print", "puts the photo outside its print");
+    return 0;
 }
 
 static int media_decode(const json_t *o, arc_job_media_t *m, arc_err_t *err)
@@ -231,6 +304,16 @@ static int job_decode(const json_t *js, arc_job_msg_t *j, arc_err_t *err)
             (rc = get_file(it, "job item", "video", 1, &j->items[i].video, err)) != 0)
             return rc;
     }
+    if ((rc = stages_decode(js, &j->stages, err)) != 0)
+        return rc;
+    for (size_t i = 0; i < j->n_items; i++) {
+        if (j->stages == ARC_STAGE_ALL) {
+            j->items[i].redo_video = 1;
+            j->items[i].video_out = arc_xstrdup("");
+        } else if ((rc = item_extras_decode(json_array_get(items, i), &j->items[i], err)) != 0) {
+            return rc;
+        }
+    }
     rc = get_str(js, w, "fitMode", 16, &fit, err);
     if (rc == 0 && arc_fit_parse(fit, &j->fit) != 0)
         rc = bad(err, w, "fitMode", "is not contain, cover, fill or exact");
@@ -263,6 +346,7 @@ static void job_dispose(arc_job_msg_t *j)
     for (size_t i = 0; j->items != NULL && i < j->n_items; i++) {
         free(j->items[i].photo);
         free(j->items[i].video);
+        free(j->items[i].video_out);
     }
     free(j->items);
     free(j->id);

@@ -139,7 +139,7 @@ static int same_value(const arc_config_t *a, const arc_config_t *b, const arc_co
     }
     if (k->type == ARC_CONFIG_DOUBLE)
         return field_double(a, k) == field_double(b, k);
-    if (k->type == ARC_CONFIG_CIDRS) {
+    if (k->type == ARC_CONFIG_CIDRS || k->type == ARC_CONFIG_ORIGINS) {
         char *const *x = field_list(a, k), *const *y = field_list(b, k);
         size_t i = 0;
         for (; x && y && x[i] && y[i]; i++)
@@ -172,7 +172,8 @@ static void check_disposed(const arc_config_t *cfg, const char *what)
     const arc_config_key_t *keys = arc_config_keys(&n);
 
     for (size_t i = 0; i < n; i++)
-        if (keys[i].type == ARC_CONFIG_STR || keys[i].type == ARC_CONFIG_CIDRS)
+        if (keys[i].type == ARC_CONFIG_STR || keys[i].type == ARC_CONFIG_CIDRS ||
+            keys[i].type == ARC_CONFIG_ORIGINS)
             CHECK_MSG(field_str(cfg, &keys[i]) == NULL, "%s: %s.%s still set after a failure", what,
                       keys[i].section, keys[i].name);
     CHECK_MSG(cfg->auth.tokens == NULL && cfg->auth.n_tokens == 0, "%s: tokens left", what);
@@ -215,11 +216,29 @@ static int load_text(const char *text, arc_config_t *cfg, arc_err_t *err)
     return rc;
 }
 
+/* The object of a (maybe dotted: "notify.smtp") section inside root, made
+ * if need be (borrowed). */
+static json_t *section_of(json_t *root, const char *section)
+{
+    char name[64];
+    const char *dot = strchr(section, '.');
+    size_t n = dot ? (size_t)(dot - section) : strlen(section);
+
+    snprintf(name, sizeof(name), "%.*s", (int)n, section);
+    json_t *sec = json_object_get(root, name);
+    if (sec == NULL) {
+        sec = json_object();
+        json_object_set_new(root, name, sec);
+    }
+    return dot ? section_of(sec, dot + 1) : sec;
+}
+
 /* Loads {"section": {"name": value}} over the defaults; takes ownership of
  * value (freed on every path). */
 static int load_value(const arc_config_key_t *k, json_t *value, arc_config_t *cfg, arc_err_t *err)
 {
-    json_t *root = json_pack("{s:{s:o}}", k->section, k->name, value);
+    json_t *root = json_object();
+    json_object_set_new(section_of(root, k->section), k->name, value);
     char *text = json_dumps(root, 0);
     int rc = load_text(text, cfg, err);
 
@@ -461,6 +480,18 @@ TEST(test_keys_table_matches_readme_and_shipped_file)
         json_object_foreach(obj, key, v)
         {
             snprintf(name, sizeof(name), "%s.%s", section, key);
+            if (json_is_object(v)) { /* a subsection: notify.smtp */
+                const char *sub;
+                json_t *sv;
+                json_object_foreach(v, sub, sv)
+                {
+                    char full[192];
+                    snprintf(full, sizeof(full), "%s.%s", name, sub);
+                    CHECK_MSG(key_named(full) != NULL, "%s: %s is not in arc_config_keys()",
+                              shipped, full);
+                }
+                continue;
+            }
             CHECK_MSG(key_named(name) != NULL || strcmp(name, "auth.tokens") == 0,
                       "%s: %s is not in arc_config_keys()", shipped, name);
         }
@@ -486,6 +517,19 @@ TEST(test_every_key_refuses_wrong_types)
 
     for (size_t i = 0; i < n; i++) {
         const arc_config_key_t *k = &keys[i];
+        if (k->type == ARC_CONFIG_ORIGINS) {
+            /* An array of origins, each a scheme, a host and maybe a port. */
+            expect_refused(k, json_string("https://a.example"));
+            expect_refused(k, json_integer(5));
+            expect_refused(k, json_null());
+            expect_refused(k, json_pack("[i]", 1));
+            expect_refused(k, json_pack("[s]", "a.example"));
+            expect_refused(k, json_pack("[s]", "ftp://a.example"));
+            expect_refused(k, json_pack("[s]", "https://a.example/path"));
+            expect_refused(k, json_pack("[s]", "https://"));
+            expect_refused(k, json_pack("[s]", "*"));
+            continue;
+        }
         if (k->type == ARC_CONFIG_CIDRS) {
             /* An array of addresses or ranges, each checked. */
             expect_refused(k, json_string("10.0.0.0/8"));
@@ -743,14 +787,12 @@ TEST(test_every_key_wrong_at_once_is_all_reported)
     char name[128];
 
     for (size_t i = 0; i < n; i++) {
-        json_t *sec = json_object_get(root, keys[i].section);
-        if (sec == NULL) {
-            sec = json_object();
-            json_object_set_new(root, keys[i].section, sec);
-        }
+        json_t *sec = section_of(root, keys[i].section);
         /* An array is wrong for every key but a list, which takes no number. */
         json_object_set_new(sec, keys[i].name,
-                            keys[i].type == ARC_CONFIG_CIDRS ? json_integer(5) : json_array());
+                            keys[i].type == ARC_CONFIG_CIDRS || keys[i].type == ARC_CONFIG_ORIGINS
+                                ? json_integer(5)
+                                : json_array());
     }
     char *text = json_dumps(root, 0);
     arc_config_t cfg;

@@ -59,6 +59,7 @@ static void job_fill(arc_msg_t *m, arc_fit_t fit, const char *cache_dir)
     j->items[1].video = arc_xstrdup("");
     j->items[2].photo = arc_xstrdup("photo-2.jpeg");
     j->items[2].video = arc_xstrdup("video-2.mp4");
+    j->stages = ARC_STAGE_ALL;
     j->fit = fit;
     j->scale_width = fit == ARC_FIT_EXACT ? 1280 : 0;
     j->scale_height = fit == ARC_FIT_EXACT ? 720 : 0;

@@ -18,6 +18,16 @@
  * for LISTEN on the given channels (the pool never exceeds `size` in all);
  * notifications are delivered to the listener, and `reconnected` runs after
  * the listening connection comes back (notifications may have been missed).
+ * A listening connection waits for the server without asking anything, so
+ * a dead one (a network cut without FIN or RST) would go unnoticed for
+ * hours, its notifications lost: after `listen_check_ms` without a word
+ * from the server it sends `SELECT 1`, which must be answered within the
+ * I/O timeout like any statement, or the connection is reopened.
+ *
+ * TCP keepalives are on for every connection (libpq's keepalives: idle 30 s,
+ * then a probe every 10 s, 3 unanswered ones close it), so an idle
+ * connection whose peer is gone is found within about a minute rather than
+ * the system's two hours; keepalive settings in the connection string win.
  *
  * Ownership: the pool is the caller's; a result passed to a callback is the
  * pool's and is freed when the callback returns.
@@ -63,6 +73,7 @@ typedef struct arc_pg_opts_s {
     int size;                          /* connections at most (at least 1) */
     uint64_t acquire_timeout_ms;       /* longest wait for a connection */
     uint64_t io_timeout_ms;            /* longest wait for the server's next answer; 0: 30 s */
+    uint64_t listen_check_ms;          /* quiet LISTEN connection checked after this; 0: 30 s */
     const char *session_sql;           /* run on every new connection first (may be NULL) */
     const arc_pg_listener_t *listener; /* may be NULL */
 } arc_pg_opts_t;

@@ -3,14 +3,15 @@
  *
  * Each connection moves DOWN -> CONNECTING -> SETUP (session SQL) -> IDLE
  * <-> BUSY; the listening one goes SETUP -> LISTEN (its LISTEN statements in
- * flight) -> LISTENING (notifications only). A failure anywhere, or no
- * progress within the I/O timeout, takes it back to DOWN and schedules a
- * reconnect. libpq is used only in non-blocking mode, driven by uv_poll
- * events on its socket.
+ * flight) -> LISTENING (notifications only) <-> CHECK (a SELECT 1 in flight,
+ * after a quiet spell). A failure anywhere, or no progress within the I/O
+ * timeout, takes it back to DOWN and schedules a reconnect. libpq is used
+ * only in non-blocking mode, driven by uv_poll events on its socket.
  *
- * One timer per connection serves both waits a connection can be in: while
- * DOWN it is the reconnect delay, in every other state but IDLE and
- * LISTENING it is the deadline for the server's next answer.
+ * One timer per connection serves every wait a connection can be in: while
+ * DOWN it is the reconnect delay, while LISTENING the quiet spell before
+ * the check, in every other state but IDLE the deadline for the server's
+ * next answer.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -28,8 +29,9 @@ typedef enum {
     S_SETUP,
     S_IDLE,
     S_BUSY,
-    S_LISTEN,   /* the LISTEN statements are in flight */
-    S_LISTENING /* notifications only */
+    S_LISTEN,    /* the LISTEN statements are in flight */
+    S_LISTENING, /* notifications only */
+    S_CHECK      /* listening, and a SELECT 1 is in flight: is the server still there? */
 } cstate_t;
 
 struct arc_pg_query_s {
@@ -69,6 +71,7 @@ struct arc_pg_pool_s {
     int size;
     uint64_t acquire_timeout_ms;
     uint64_t io_timeout_ms;
+    uint64_t listen_check_ms;
     arc_pg_listener_t listener;
     char *listen_sql;
     pgconn_t *conns;
@@ -88,6 +91,7 @@ static void try_close(arc_pg_pool_t *p);
 static void on_poll(uv_poll_t *h, int status, int events);
 static void on_timer(uv_timer_t *t);
 static void dispatch(arc_pg_pool_t *p);
+static int send_sql(pgconn_t *c, const char *sql, int nparams, char *const *params);
 
 static void query_free(arc_pg_query_t *q)
 {
@@ -151,6 +155,14 @@ static void arm_deadline(pgconn_t *c)
     uv_timer_start(&c->timer, on_timer, c->pool->io_timeout_ms, 0);
 }
 
+/* The listening connection has just heard from the server: it checks the
+ * server is still there after the next quiet spell. */
+static void arm_quiet(pgconn_t *c)
+{
+    ARC_ASSERT(c->state == S_LISTENING);
+    uv_timer_start(&c->timer, on_timer, c->pool->listen_check_ms, 0);
+}
+
 static void finish_query(pgconn_t *c, int status)
 {
     arc_pg_query_t *q = c->q;
@@ -171,8 +183,8 @@ static void finish_query(pgconn_t *c, int status)
 static void conn_down(pgconn_t *c, const char *why)
 {
     arc_pg_pool_t *p = c->pool;
-    int was_up =
-        c->state == S_IDLE || c->state == S_BUSY || c->state == S_LISTEN || c->state == S_LISTENING;
+    int was_up = c->state == S_IDLE || c->state == S_BUSY || c->state == S_LISTEN ||
+                 c->state == S_LISTENING || c->state == S_CHECK;
     const char *reason = why && why[0] ? why : "(no message)";
 
     ARC_ASSERT(c->state != S_DOWN);
@@ -211,6 +223,17 @@ static void on_timer(uv_timer_t *t)
         connect_start(c);
         return;
     }
+    if (c->state == S_LISTENING) {
+        /* Nothing from the server for a while: a LISTEN connection whose
+         * peer vanished without a FIN (a network cut, a server's host gone)
+         * would wait for ever, and so would every notification. A cheap
+         * statement must be answered within the I/O timeout (send_sql()
+         * arms it), or the connection is remade. */
+        c->state = S_CHECK;
+        if (send_sql(c, "SELECT 1", 0, NULL) != 0)
+            conn_down(c, PQerrorMessage(c->pg));
+        return;
+    }
     snprintf(why, sizeof(why), "no answer from the database server in %llu ms",
              (unsigned long long)c->pool->io_timeout_ms);
     conn_down(c, why);
@@ -218,9 +241,18 @@ static void on_timer(uv_timer_t *t)
 
 static void connect_start(pgconn_t *c)
 {
+    /* TCP keepalives, before the caller's connection string so that its own
+     * settings win: an idle connection whose peer is gone is found in about
+     * a minute (30 s idle, 3 probes 10 s apart), not after the system's two
+     * hours. libpq applies them to every socket it tries. */
+    static const char *const keys[] = {"keepalives",       "keepalives_idle", "keepalives_interval",
+                                       "keepalives_count", "dbname",          NULL};
+    const char *values[] = {"1", "30", "10", "3", c->pool->conninfo, NULL};
+
     ARC_ASSERT(c->state == S_DOWN && c->pg == NULL && c->q == NULL && c->poll == NULL);
     ARC_ASSERT(!c->pool->closing);
-    c->pg = PQconnectStart(c->pool->conninfo);
+    /* expand_dbname: the conninfo is a whole connection string or URI. */
+    c->pg = PQconnectStartParams(keys, values, 1);
     c->state = S_CONNECTING;
     if (c->pg == NULL || PQstatus(c->pg) == CONNECTION_BAD) {
         conn_down(c, c->pg ? PQerrorMessage(c->pg) : "out of memory");
@@ -354,10 +386,17 @@ static void on_results(pgconn_t *c)
         PQclear(c->res);
         c->res = NULL;
         c->state = S_LISTENING;
-        uv_timer_stop(&c->timer);
+        arm_quiet(c);
         p->stats.listening = 1;
         if (p->listener.reconnected != NULL)
             p->listener.reconnected(p->listener.arg);
+        return;
+    case S_CHECK:
+        /* The server answered (whatever it said, it is there). */
+        PQclear(c->res);
+        c->res = NULL;
+        c->state = S_LISTENING;
+        arm_quiet(c);
         return;
     case S_BUSY: {
         ARC_ASSERT(c->q != NULL);
@@ -423,6 +462,8 @@ static void on_poll(uv_poll_t *h, int status, int events)
     }
     if (done == 1 && c->res != NULL)
         on_results(c);
+    else if (c->state == S_LISTENING)
+        arm_quiet(c); /* a notification: the server is there */
 }
 
 /* Takes the first query still wanted off the queue, or NULL. */
@@ -510,6 +551,7 @@ int arc_pg_pool_create(uv_loop_t *loop, const arc_pg_opts_t *opts, arc_pg_pool_t
     p->size = opts->size < 1 ? 1 : opts->size;
     p->acquire_timeout_ms = opts->acquire_timeout_ms;
     p->io_timeout_ms = opts->io_timeout_ms ? opts->io_timeout_ms : 30000;
+    p->listen_check_ms = opts->listen_check_ms ? opts->listen_check_ms : 30000;
     p->conns = arc_xcalloc((size_t)p->size, sizeof(pgconn_t));
     p->stats.size = p->size;
     if (listener != NULL && listener->channels != NULL && p->size >= 2) {

@@ -12,14 +12,17 @@
  * and send notifications, so each state of the pool is reached on purpose
  * rather than by timing. It can also misbehave as real servers do: refuse
  * the first startup (libpq then retries on a new socket), never answer a
- * startup, hold its answer to LISTEN, or stop reading a connection and hang
- * up. Every wait is bounded (WAIT_MS) and each test ends by checking that its
- * loop closes with no handle left open. The regression tests at the end are
- * each named after the defect of an earlier pool they guard against.
+ * startup, hold its answer to LISTEN, stop reading a connection and hang
+ * up, or go deaf on one (read nothing, answer nothing, close nothing: a
+ * server behind a cut network). Every wait is bounded (WAIT_MS) and each
+ * test ends by checking that its loop closes with no handle left open. The
+ * regression tests at the end are each named after the defect of an earlier
+ * pool they guard against.
  */
 #include <arpa/inet.h>
 #include <fcntl.h>
 #include <netinet/in.h>
+#include <netinet/tcp.h>
 #include <poll.h>
 #include <signal.h>
 #include <stdint.h>
@@ -645,6 +648,16 @@ static void fake_release(fake_t *f)
     }
 }
 
+/* Connection i goes deaf: the server reads nothing more and answers
+ * nothing, and neither closes nor resets it, as a server behind a cut
+ * network (or on a host that died) looks to the pool. Returns 0 or -1. */
+static int fake_deafen(fake_t *f, int i)
+{
+    if (i < 0 || i >= MAX_CONNS || f->conns[i] == NULL)
+        return -1;
+    return uv_read_stop((uv_stream_t *)&f->conns[i]->tcp) == 0 ? 0 : -1;
+}
+
 /* NotificationResponse on connection i, as NOTIFY in another session sends. */
 static int fake_notify(fake_t *f, int i, const char *channel, const char *payload)
 {
@@ -671,7 +684,8 @@ typedef struct env_s {
     fake_t fake;
     int port; /* the fake server's, or one where nothing listens */
     char conninfo[256];
-    uint64_t io_timeout_ms; /* 0: the pool's default */
+    uint64_t io_timeout_ms;   /* 0: the pool's default */
+    uint64_t listen_check_ms; /* 0: the pool's default */
     arc_pg_pool_t *pool;
     int closing; /* arc_pg_pool_close() was called */
     int closed;  /* its callback ran */
@@ -829,6 +843,7 @@ static void env_pool(env_t *e, int size, uint64_t acquire_timeout_ms, const char
                        .size = size,
                        .acquire_timeout_ms = acquire_timeout_ms,
                        .io_timeout_ms = e->io_timeout_ms,
+                       .listen_check_ms = e->listen_check_ms,
                        .session_sql = session_sql,
                        .listener = listener};
     CHECK_EQ_INT(arc_pg_pool_create(&e->loop, &o, &e->pool), 0);
@@ -1741,5 +1756,124 @@ TEST(test_regression_a_copy_answer_drops_the_connection)
     WAIT(&e, stats_of(&e).connected == 1);
 out:
     alarm(0);
+    env_finish(&e);
+}
+
+/* The listening connection's server goes deaf (no FIN, no RST: a network
+ * cut): after a quiet spell the pool asks it something, gets no answer
+ * within the I/O timeout, and listens again on a new connection, telling
+ * the listener (notifications may have been missed). It used to wait in
+ * LISTENING for ever, `listening` still 1, every notification lost. */
+TEST(test_regression_dead_listen_connection_is_found)
+{
+    static const char *const channels[] = {"jobs", NULL};
+    env_t e;
+    arc_pg_listener_t listener = {channels, on_notify, on_reconnected, NULL};
+    uint64_t deaf_ms;
+    int li;
+
+    env_init(&e, 1);
+    e.io_timeout_ms = 300;
+    e.listen_check_ms = 200;
+    listener.arg = &e;
+    env_pool(&e, 2, 3000, NULL, &listener);
+    WAIT(&e, e.reconnected == 1);
+    li = e.fake.listen_conn;
+    CHECK_EQ_INT(fake_deafen(&e.fake, li), 0);
+    deaf_ms = now_ms(&e);
+    WAIT(&e, e.reconnected == 2);
+    CHECK_MSG(now_ms(&e) - deaf_ms >= 300, "listening again after %llu ms",
+              (unsigned long long)(now_ms(&e) - deaf_ms));
+    CHECK(e.fake.listen_conn != li);
+    CHECK_STR(e.fake.seen[e.fake.listen_conn].listen, "LISTEN jobs;");
+    CHECK_EQ_INT(stats_of(&e).listening, 1);
+    CHECK(stats_of(&e).reconnects >= 1);
+    CHECK_EQ_INT(fake_notify(&e.fake, e.fake.listen_conn, "jobs", "after"), 0);
+    WAIT(&e, e.notified == 1);
+    CHECK_STR(e.payload, "after");
+out:
+    env_finish(&e);
+}
+
+/* A quiet listening connection whose server is there is asked (SELECT 1)
+ * and kept: no reconnect, `listening` stays 1, and notifications arrive as
+ * before. */
+TEST(test_quiet_listen_connection_is_checked_and_kept)
+{
+    static const char *const channels[] = {"jobs", NULL};
+    env_t e;
+    arc_pg_listener_t listener = {channels, on_notify, on_reconnected, NULL};
+    int li, listening = 1;
+
+    env_init(&e, 1);
+    e.io_timeout_ms = 300;
+    e.listen_check_ms = 100;
+    listener.arg = &e;
+    env_pool(&e, 2, 3000, NULL, &listener);
+    WAIT(&e, e.reconnected == 1);
+    li = e.fake.listen_conn;
+    /* LISTEN, then a check every 100 ms or so. */
+    WAIT(&e, (listening &= stats_of(&e).listening, e.fake.seen[li].simple >= 4));
+    CHECK_EQ_INT(listening, 1);
+    CHECK_EQ_INT(e.reconnected, 1);
+    CHECK_EQ_INT(e.fake.listen_conn, li);
+    CHECK_EQ_INT(e.fake.accepted, 2);
+    CHECK_EQ_INT(stats_of(&e).reconnects, 0);
+    CHECK_EQ_INT(fake_notify(&e.fake, li, "jobs", "still"), 0);
+    WAIT(&e, e.notified == 1);
+    CHECK_STR(e.payload, "still");
+out:
+    env_finish(&e);
+}
+
+/* What TCP keepalive is set on a connection's socket: SO_KEEPALIVE, and its
+ * idle time, interval and count. */
+static void keepalive_of(int fd, int *on, int *idle, int *intvl, int *cnt)
+{
+    socklen_t n = sizeof(int);
+
+    *on = *idle = *intvl = *cnt = -1;
+    getsockopt(fd, SOL_SOCKET, SO_KEEPALIVE, on, &n);
+    n = sizeof(int);
+    getsockopt(fd, IPPROTO_TCP, TCP_KEEPIDLE, idle, &n);
+    n = sizeof(int);
+    getsockopt(fd, IPPROTO_TCP, TCP_KEEPINTVL, intvl, &n);
+    n = sizeof(int);
+    getsockopt(fd, IPPROTO_TCP, TCP_KEEPCNT, cnt, &n);
+}
+
+/* Every connection has TCP keepalives of about a minute, so an idle one
+ * whose peer is gone is found; the system's default waited two hours
+ * before its first probe. Keepalive settings in the connection string
+ * win. */
+TEST(test_regression_connections_have_tcp_keepalives)
+{
+    static const char *const channels[] = {"jobs", NULL};
+    env_t e;
+    arc_pg_listener_t listener = {channels, on_notify, on_reconnected, NULL};
+    int on, idle, intvl, cnt;
+
+    env_init(&e, 1);
+    listener.arg = &e;
+    env_pool(&e, 2, 3000, NULL, &listener);
+    WAIT(&e, e.reconnected == 1 && stats_of(&e).connected == 2);
+    for (int i = 0; i < 2; i++) {
+        keepalive_of(e.fake.seen[i].client_fd, &on, &idle, &intvl, &cnt);
+        CHECK_MSG(on == 1 && idle == 30 && intvl == 10 && cnt == 3,
+                  "connection %d: keepalive %d, idle %d s, interval %d s, count %d", i, on, idle,
+                  intvl, cnt);
+    }
+    env_finish(&e);
+
+    env_init(&e, 1);
+    snprintf(e.conninfo + strlen(e.conninfo), sizeof(e.conninfo) - strlen(e.conninfo),
+             " keepalives_idle=45");
+    env_pool(&e, 1, 3000, NULL, NULL);
+    WAIT(&e, stats_of(&e).connected == 1);
+    keepalive_of(e.fake.seen[0].client_fd, &on, &idle, &intvl, &cnt);
+    CHECK_MSG(on == 1 && idle == 45 && intvl == 10 && cnt == 3,
+              "with keepalives_idle=45: keepalive %d, idle %d s, interval %d s, count %d", on, idle,
+              intvl, cnt);
+out:
     env_finish(&e);
 }

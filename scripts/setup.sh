@@ -10,10 +10,10 @@ packages=(
   clang-format clang
   libjpeg62-turbo-dev libpng-dev libmsgpack-dev libjansson-dev
   libuv1-dev libhttp-parser-dev libpq-dev libssl-dev libqrencode-dev libexif-dev
-  libseccomp-dev
+  libseccomp-dev libcurl4-openssl-dev
   libavformat-dev libavcodec-dev libavfilter-dev libswscale-dev libswresample-dev libavutil-dev
   ffmpeg
-  zbar-tools chromium strace
+  zbar-tools chromium strace python3-aiosmtpd
   postgresql postgresql-common
 )
 

@@ -10,10 +10,14 @@
  * viewer page, draw the QR code. Weights: the share of the job's time each
  * takes on a typical 1920 px photo with a 10 s video. */
 const arc_stage_t arc_pipeline[] = {
-    {"photo", arc_stage_photo, 4},    {"border", arc_stage_border, 3},
-    {"marker", arc_stage_marker, 62}, {"features", arc_stage_features, 2},
-    {"video", arc_stage_video, 26},   {"viewer", arc_stage_viewer, 1},
-    {"qr", arc_stage_qr, 2},          {NULL, NULL, 0},
+    {"photo", arc_stage_photo, 4, ARC_STAGE_PHOTO},
+    {"border", arc_stage_border, 3, ARC_STAGE_BORDER},
+    {"marker", arc_stage_marker, 62, ARC_STAGE_MARKER},
+    {"features", arc_stage_features, 2, ARC_STAGE_FEATURES},
+    {"video", arc_stage_video, 26, ARC_STAGE_VIDEO},
+    {"viewer", arc_stage_viewer, 1, ARC_STAGE_VIEWER},
+    {"qr", arc_stage_qr, 2, ARC_STAGE_QR},
+    {NULL, NULL, 0, 0},
 };
 
 void arc_job_progress(arc_job_t *job, int percent)
@@ -30,19 +34,94 @@ void arc_job_progress(arc_job_t *job, int percent)
         job->progress(job, job->stage_name, overall);
 }
 
+/* ---- what a job that skips stages is given instead ---- */
+
+/* A print size and a photo inside it, as an earlier run reported them. */
+static int print_given(const arc_job_print_t *p)
+{
+    return p->width > 0 && p->height > 0 && p->w > 0 && p->h > 0 && p->x >= 0 && p->y >= 0 &&
+           p->x <= p->width - p->w && p->y <= p->height - p->h;
+}
+
+/* Each stage to run must find its inputs: made by a stage that runs before
+ * it, or given by the message. A job asking otherwise is the daemon's
+ * mistake, and retrying it cannot help. */
+static int check_inputs(arc_job_t *job, arc_err_t *err)
+{
+    unsigned s = job->in->stages;
+    const char *stage = NULL, *why = NULL;
+
+    if ((s & ARC_STAGE_ALL) == 0)
+        return arc_err_set(err, ARC_EINVAL, "the job runs no stage");
+    if ((s & ARC_STAGE_BORDER) && !(s & ARC_STAGE_PHOTO))
+        stage = "border", why = "draws the print around the decoded photo, and the job does not "
+                                "run the photo stage";
+    else if ((s & ARC_STAGE_MARKER) && !(s & ARC_STAGE_BORDER))
+        stage = "marker", why = "compiles the marker from the print's pixels, and the job does "
+                                "not run the border stage";
+    else if ((s & ARC_STAGE_FEATURES) && !(s & ARC_STAGE_MARKER))
+        stage = "features", why = "draws the marker's features, and the job does not run the "
+                                  "marker stage";
+    if (why != NULL)
+        return arc_err_set(err, ARC_EINVAL, "%s: this stage %s", stage, why);
+    if (!(s & ARC_STAGE_BORDER) && (s & (ARC_STAGE_VIDEO | ARC_STAGE_VIEWER))) {
+        stage = (s & ARC_STAGE_VIDEO) ? "video" : "viewer";
+        for (size_t i = 0; i < job->n_items; i++)
+            if (i >= job->in->n_items || !print_given(&job->in->items[i].print))
+                return arc_err_set(err, ARC_EINVAL,
+                                   "%s: the job does not draw the print again (no border "
+                                   "stage) and gives no print size for photo %zu",
+                                   stage, i + 1);
+    }
+    return 0;
+}
+
+/* Fills the items with what the message gives for the stages it skips: the
+ * print's geometry without the border stage, and each pair's web video from
+ * an earlier run (the video stage replaces the ones it makes again). */
+static void items_from_message(arc_job_t *job)
+{
+    for (size_t i = 0; i < job->n_items && i < job->in->n_items; i++) {
+        const arc_job_input_t *in = &job->in->items[i];
+        arc_item_t *it = &job->items[i];
+        if (!(job->in->stages & ARC_STAGE_BORDER)) {
+            it->print_width = in->print.width;
+            it->print_height = in->print.height;
+            it->inner_x = in->print.x;
+            it->inner_y = in->print.y;
+            it->inner_w = in->print.w;
+            it->inner_h = in->print.h;
+        }
+        snprintf(it->video_out, sizeof(it->video_out), "%s",
+                 in->video_out != NULL ? in->video_out : "");
+    }
+}
+
 int arc_pipeline_run(arc_job_t *job, arc_err_t *err)
 {
-    int rc = 0;
+    unsigned stages = job->in->stages;
+    int rc = 0, total = 0, done = 0;
 
     if (job->files == NULL)
         job->files = json_array();
     if (job->timings == NULL)
         job->timings = json_object();
+    if ((rc = check_inputs(job, err)) != 0) {
+        job->permanent = 1;
+        return rc;
+    }
+    items_from_message(job);
+    for (const arc_stage_t *st = arc_pipeline; st->name != NULL; st++)
+        if (stages & st->bit)
+            total += st->weight;
+    /* The stages that run share the job's 0 to 100 by their weights. */
     job->overall = -1;
-    job->stage_base = 0;
     for (const arc_stage_t *st = arc_pipeline; st->name != NULL; st++) {
+        if (!(stages & st->bit))
+            continue;
         job->stage_name = st->name;
-        job->stage_weight = st->weight;
+        job->stage_base = done * 100 / total;
+        job->stage_weight = (done + st->weight) * 100 / total - job->stage_base;
         arc_job_progress(job, 0);
         double t0 = arc_now_ms();
         rc = st->run(job, err);
@@ -54,7 +133,7 @@ int arc_pipeline_run(arc_job_t *job, arc_err_t *err)
             return rc;
         }
         arc_job_progress(job, 100);
-        job->stage_base += st->weight;
+        done += st->weight;
     }
     return 0;
 }

@@ -10,6 +10,8 @@
  * The print is written as enhanced-photo.jpg, and the marker's grey is
  * decoded back from that very file, so the .mind is compiled from exactly the
  * pixels that will be printed (the same as `arcd compile enhanced-photo.jpg`).
+ * The first print is also written small, as thumbnail.jpg (its long side
+ * 320 px), for the CRM's project list.
  */
 #include <math.h>
 #include <stdio.h>
@@ -204,6 +206,34 @@ static void draw_border(arc_item_t *it, const char *id, size_t position, double 
                                   st.symbols[2], st.symbols[3]));
 }
 
+/* The thumbnail's long side and its JPEG quality: small enough for a list
+ * of many projects, sharp enough to recognise the photo. */
+#define THUMB_SIDE 320
+#define THUMB_QUALITY 80
+
+/* thumbnail.jpg: the print, area-resized so that its long side is THUMB_SIDE. */
+static int write_thumbnail(arc_job_t *job, const arc_photo_t *print, arc_err_t *err)
+{
+    int side = print->width > print->height ? print->width : print->height;
+    int w = (int)lround((double)print->width * THUMB_SIDE / side);
+    int h = (int)lround((double)print->height * THUMB_SIDE / side);
+    arc_photo_t small = {0};
+    uint8_t *jpg = NULL;
+    size_t len = 0;
+    char path[4200];
+
+    arc_photo_resize(print, w < 1 ? 1 : w, h < 1 ? 1 : h, &small);
+    int rc = arc_photo_encode_jpeg(&small, THUMB_QUALITY, &jpg, &len, err);
+    snprintf(path, sizeof(path), "%s/thumbnail.jpg", job->dir);
+    if (rc == 0)
+        rc = arc_file_write_atomic(path, jpg, len, err);
+    if (rc == 0)
+        json_array_append_new(job->files, json_string("thumbnail.jpg"));
+    free(jpg);
+    arc_photo_dispose(&small);
+    return rc;
+}
+
 int arc_stage_border(arc_job_t *job, arc_err_t *err)
 {
     int on = job->in->media.border != 0;
@@ -227,6 +257,8 @@ int arc_stage_border(arc_job_t *job, arc_err_t *err)
             it->inner_w = it->print.width;
             it->inner_h = it->print.height;
         }
+        it->print_width = it->print.width;
+        it->print_height = it->print.height;
         snprintf(name, sizeof(name), "enhanced-photo%s.jpg", it->suffix);
         snprintf(path, sizeof(path), "%s/%s", job->dir, name);
         rc = arc_photo_encode_jpeg(&it->print, quality, &jpg, &len, err);
@@ -243,6 +275,8 @@ int arc_stage_border(arc_job_t *job, arc_err_t *err)
             return rc;
         }
         json_array_append_new(job->files, json_string(name));
+        if (i == 0 && (rc = write_thumbnail(job, &it->print, err)) != 0)
+            return rc;
         json_object_set_new(it->photo_info, "print",
                             json_pack("{s:i, s:i, s:{s:i, s:i, s:i, s:i}}", "width",
                                       it->print.width, "height", it->print.height, "photo", "x",

@@ -23,10 +23,21 @@
  *    Neither carries the upload's metadata: no container or stream
  *    dictionary (location, make, model, dates, handler names), no side data,
  *    no SEI user data (write_header, strip_user_data).
+ *
+ * Only pairs with redo_video are converted; the others keep the web video of
+ * an earlier run (the item's video_out, from the message). A pair that
+ * already has a web video gets its new one under a new name,
+ * ar-video.<tag>.mp4 with poster.<tag>.jpg, the tag being the first 8 hex
+ * digits of the new MP4's SHA-256: a phone playing the old file while the
+ * job runs keeps playing it, and the viewer page, written after, switches to
+ * the new one. The daemon removes the old files.
  */
 #include <errno.h>
+#include <fcntl.h>
 #include <limits.h>
 #include <math.h>
+#include <pthread.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -42,6 +53,7 @@
 #include <libavutil/opt.h>
 #include <libavutil/pixdesc.h>
 #include <libswscale/swscale.h>
+#include <openssl/evp.h>
 
 #include "arcd/worker.h"
 
@@ -78,6 +90,8 @@ typedef struct conv_s {
     AVPacket *pkt;
     int poster_done;
     int64_t frames_out;
+    int64_t packets[2]; /* read of the video and of the audio stream */
+    int corrupt;        /* packets the demuxer flagged as damaged (read short) */
     char poster_path[4200];
 } conv_t;
 
@@ -87,6 +101,88 @@ static int av_fail(arc_err_t *err, int code, const char *what, int averr)
 
     av_strerror(averr, msg, sizeof(msg));
     return arc_err_set(err, code, "%s: %s", what, msg);
+}
+
+/* ---- FFmpeg's messages ----
+ * FFmpeg's own logger (av_log_default_callback) asks isatty(2) on its first
+ * message, an ioctl the sandbox refuses: the first error FFmpeg logged about
+ * a damaged upload killed the worker with SIGSYS, and the job went round
+ * the workers until it had crashed three. So the stage logs them itself:
+ * each line formatted here and written to stderr with write(2), which is
+ * all a message costs. It also keeps the last error line, which says what
+ * FFmpeg found ("moov atom not found", "partial file") better than an error
+ * code does, for the job's message. Decoder and encoder threads log too: a
+ * lock keeps the lines whole. */
+
+static pthread_mutex_t log_lock = PTHREAD_MUTEX_INITIALIZER;
+static int log_line_start = 1;   /* av_log_format_line2()'s print_prefix: a line begins */
+static int log_errors;           /* error lines since log_forget() */
+static char log_last_error[160]; /* the last of them, without FFmpeg's prefix */
+
+static void write_all(const char *s, size_t len)
+{
+    while (len > 0) {
+        ssize_t n = write(STDERR_FILENO, s, len);
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n <= 0)
+            return; /* stderr is gone: nothing else to tell it with */
+        s += n;
+        len -= (size_t)n;
+    }
+}
+
+static void on_av_log(void *avcl, int level, const char *fmt, va_list vl)
+{
+    static const char who[] = "arcd worker: ";
+    char line[1024], msg[sizeof(log_last_error)];
+    va_list again;
+
+    /* A callback filters for itself: av_log() calls it at every level. */
+    if (level > av_log_get_level())
+        return;
+    va_copy(again, vl);
+    pthread_mutex_lock(&log_lock);
+    int starts = log_line_start;
+    int n = av_log_format_line2(avcl, level, fmt, vl, line, sizeof(line), &log_line_start);
+    if (n > 0) {
+        if (starts)
+            write_all(who, sizeof(who) - 1);
+        write_all(line, (size_t)n < sizeof(line) ? (size_t)n : sizeof(line) - 1);
+        if ((size_t)n >= sizeof(line) && log_line_start)
+            write_all("\n", 1); /* the line's end did not fit */
+    }
+    if (level <= AV_LOG_ERROR) {
+        vsnprintf(msg, sizeof(msg), fmt, again);
+        size_t len = strlen(msg);
+        while (len > 0 && (msg[len - 1] == '\n' || msg[len - 1] == ' ' || msg[len - 1] == '.'))
+            msg[--len] = '\0';
+        if (len > 0) {
+            memcpy(log_last_error, msg, len + 1);
+            log_errors++;
+        }
+    }
+    pthread_mutex_unlock(&log_lock);
+    va_end(again);
+}
+
+/* Forgets the errors logged so far: a new upload begins. */
+static void log_forget(void)
+{
+    pthread_mutex_lock(&log_lock);
+    log_errors = 0;
+    log_last_error[0] = '\0';
+    pthread_mutex_unlock(&log_lock);
+}
+
+/* The errors logged since log_forget(), and the last one's text in out. */
+static int log_last(char *out, size_t size)
+{
+    pthread_mutex_lock(&log_lock);
+    int n = log_errors;
+    snprintf(out, size, "%s", log_last_error);
+    pthread_mutex_unlock(&log_lock);
+    return n;
 }
 
 static int even(double v)
@@ -273,6 +369,54 @@ static void plan_make(const arc_job_t *job, const arc_item_t *it, const probe_t 
         why = "keyframes too far apart";
     pl->copy = why == NULL;
     snprintf(pl->why_encode, sizeof(pl->why_encode), "%s", why ? why : "");
+}
+
+/* ---- reading the upload ---- */
+
+/* The next packet of the upload, into c->pkt: returns 1, or 0 at the end of
+ * the file, or ARC_ECORRUPT when the file is damaged.
+ *
+ * An upload that stopped half-way must not become a web video a third
+ * shorter without a word. FFmpeg does not say so: av_read_frame() ends with
+ * a plain end of file, after logging "partial file" and handing out the
+ * last packet short (flagged corrupt). But an MP4 or MOV lists every packet
+ * of its streams in its header (the sample tables, which are FFmpeg's index
+ * of the stream), so a stream that ends before its last listed packet,
+ * with FFmpeg having seen damage on the way, was cut short. Other
+ * containers list only some packets (Matroska's cues), so the count says
+ * nothing there. */
+static int read_packet(conv_t *c, arc_err_t *err)
+{
+    const probe_t *pr = c->pr;
+    int rc = av_read_frame(pr->in, c->pkt);
+
+    if (rc >= 0) {
+        if (c->pkt->stream_index == pr->vi)
+            c->packets[0]++;
+        else if (c->pkt->stream_index == pr->ai)
+            c->packets[1]++;
+        if (c->pkt->flags & AV_PKT_FLAG_CORRUPT)
+            c->corrupt++;
+        return 1;
+    }
+    if (rc != AVERROR_EOF)
+        return av_fail(err, ARC_ECORRUPT, "the video file is damaged", rc);
+    char said[sizeof(log_last_error)];
+    if (strcmp(pr->in->iformat->name, "mov,mp4,m4a,3gp,3g2,mj2") != 0 ||
+        (c->corrupt == 0 && log_last(said, sizeof(said)) == 0))
+        return 0;
+    for (int k = 0; k < 2; k++) {
+        int index = k == 0 ? pr->vi : pr->ai;
+        if (index < 0)
+            continue;
+        int listed = avformat_index_get_entries_count(pr->in->streams[index]);
+        if (c->packets[k] < listed)
+            return arc_err_set(err, ARC_ECORRUPT,
+                               "the video file is cut short: its %s ends after %lld of its %d %s",
+                               k == 0 ? "picture" : "sound", (long long)c->packets[k], listed,
+                               k == 0 ? "frames" : "audio packets");
+    }
+    return 0;
 }
 
 /* ---- decoding, filtering, encoding ---- */
@@ -619,7 +763,7 @@ static int transcode(conv_t *c, arc_err_t *err)
     }
     if ((rc = write_header(c, err)) != 0)
         return rc;
-    while ((rc = av_read_frame(c->pr->in, c->pkt)) >= 0) {
+    while ((rc = read_packet(c, err)) == 1) {
         int idx = c->pkt->stream_index;
         if (idx == c->pr->vi && c->pkt->pts != AV_NOPTS_VALUE &&
             (double)c->pkt->pts * av_q2d(vtb) > max_s + 1) {
@@ -635,6 +779,8 @@ static int transcode(conv_t *c, arc_err_t *err)
         if (rc != 0)
             return rc;
     }
+    if (rc < 0)
+        return rc;
     if ((rc = transcode_packet(c, NULL, 1, err)) != 0 ||
         (c->adec != NULL && (rc = transcode_packet(c, NULL, 0, err)) != 0))
         return rc;
@@ -869,7 +1015,7 @@ static int copy_streams(conv_t *c, arc_err_t *err)
         return rc;
     if ((rc = write_header(c, err)) != 0)
         return rc;
-    while (av_read_frame(c->pr->in, c->pkt) >= 0) {
+    while ((rc = read_packet(c, err)) == 1) {
         int k = c->pkt->stream_index == map[0] ? 0 : c->pkt->stream_index == map[1] ? 1 : -1;
         if (k == 0 && !c->poster_done && avcodec_send_packet(c->vdec, c->pkt) >= 0 &&
             avcodec_receive_frame(c->vdec, c->frame) >= 0) {
@@ -894,6 +1040,8 @@ static int copy_streams(conv_t *c, arc_err_t *err)
         }
         av_packet_unref(c->pkt);
     }
+    if (rc < 0)
+        return rc;
     if (!c->poster_done) {
         /* A decoder with delay gives its first frame only when flushed. */
         avcodec_send_packet(c->vdec, NULL);
@@ -947,21 +1095,88 @@ static json_t *info_json(const probe_t *pr, const plan_t *pl, const char *name, 
     return json_pack("{s:o, s:o, s:s?}", "input", in, "output", out, "poster", poster);
 }
 
-static int convert_item(arc_job_t *job, arc_item_t *it, arc_err_t *err)
+/* Makes the finished MP4 at tmp durable before a page points at it (fsync),
+ * and with tag non-NULL names it: the first 8 hex digits of its SHA-256. */
+static int seal_video(const char *tmp, char tag[9], arc_err_t *err)
+{
+    EVP_MD_CTX *md = tag != NULL ? EVP_MD_CTX_new() : NULL;
+    unsigned char buf[65536], digest[EVP_MAX_MD_SIZE];
+    unsigned dlen = 0;
+    int fd = open(tmp, O_RDONLY | O_CLOEXEC), rc = 0;
+
+    if (fd < 0) {
+        rc = arc_err_set(err, ARC_EIO, "cannot read the new video back: %s", strerror(errno));
+        goto out;
+    }
+    if (tag != NULL) {
+        if (md == NULL || EVP_DigestInit_ex(md, EVP_sha256(), NULL) != 1) {
+            rc = arc_err_set(err, ARC_EINTERNAL, "SHA-256 is not available");
+            goto out;
+        }
+        for (;;) {
+            ssize_t n = read(fd, buf, sizeof(buf));
+            if (n < 0 && errno == EINTR)
+                continue;
+            if (n < 0) {
+                rc = arc_err_set(err, ARC_EIO, "cannot read the new video back: %s",
+                                 strerror(errno));
+                goto out;
+            }
+            if (n == 0)
+                break;
+            if (EVP_DigestUpdate(md, buf, (size_t)n) != 1) {
+                rc = arc_err_set(err, ARC_EINTERNAL, "SHA-256 failed");
+                goto out;
+            }
+        }
+        if (EVP_DigestFinal_ex(md, digest, &dlen) != 1 || dlen < 4) {
+            rc = arc_err_set(err, ARC_EINTERNAL, "SHA-256 failed");
+            goto out;
+        }
+        snprintf(tag, 9, "%02x%02x%02x%02x", digest[0], digest[1], digest[2], digest[3]);
+    }
+    if (fsync(fd) != 0)
+        rc = arc_err_set(err, ARC_EIO, "cannot sync the new video: %s", strerror(errno));
+out:
+    if (fd >= 0)
+        close(fd);
+    EVP_MD_CTX_free(md);
+    return rc;
+}
+
+/* A video that FFmpeg cannot read: its last error line says why in words
+ * ("moov atom not found", "partial file") when the message does not. */
+static void add_ffmpeg_detail(int rc, arc_err_t *err)
+{
+    char said[sizeof(log_last_error)], msg[sizeof(err->msg)];
+
+    if ((rc != ARC_EFORMAT && rc != ARC_ECORRUPT && rc != ARC_EINTERNAL) ||
+        log_last(said, sizeof(said)) == 0 || strstr(err->msg, said) != NULL)
+        return;
+    snprintf(msg, sizeof(msg), "%s", err->msg);
+    arc_err_set(err, rc, "%s (FFmpeg: %s)", msg, said);
+}
+
+/* Makes the web video of one pair. live is the pair's current web video
+ * (an earlier run's, which a phone may be playing) or NULL: with one, the
+ * new video and poster take new names and live is never written to. */
+static int convert_item(arc_job_t *job, arc_item_t *it, const char *live, arc_err_t *err)
 {
     probe_t pr = {0};
     plan_t plan;
     conv_t c = {0};
-    char in_path[4200], out_path[4200], tmp_path[4300], poster[64];
-    int rc;
+    char in_path[4200], out_path[4200], tmp_path[4300];
+    char name[ARC_MAX_FILE_NAME + 1], poster[ARC_MAX_FILE_NAME + 16], tag[9] = "";
+    int rc, kept = 0;
 
     snprintf(in_path, sizeof(in_path), "%s/%s", job->dir, it->video);
-    snprintf(it->video_out, sizeof(it->video_out), "ar-video%s.mp4", it->suffix);
-    snprintf(out_path, sizeof(out_path), "%s/%s", job->dir, it->video_out);
-    snprintf(tmp_path, sizeof(tmp_path), "%s/.%s.%d.tmp", job->dir, it->video_out, (int)getpid());
-    snprintf(poster, sizeof(poster), "poster%s.jpg", it->suffix);
-    snprintf(c.poster_path, sizeof(c.poster_path), "%s/%s", job->dir, poster);
+    snprintf(tmp_path, sizeof(tmp_path), "%s/.ar-video%s.mp4.%d.tmp", job->dir, it->suffix,
+             (int)getpid());
+    /* The poster is written under a temporary name too, and named with the video. */
+    snprintf(c.poster_path, sizeof(c.poster_path), "%s/.poster%s.jpg.%d.tmp", job->dir, it->suffix,
+             (int)getpid());
 
+    log_forget();
     rc = probe(job, in_path, &pr, err);
     if (rc != 0) {
         job->permanent = 1;
@@ -993,35 +1208,80 @@ static int convert_item(arc_job_t *job, arc_item_t *it, arc_err_t *err)
     if (rc == ARC_EFORMAT || rc == ARC_ECORRUPT || rc == ARC_ETOOBIG)
         job->permanent = 1;
     conv_dispose(&c);
-    if (rc == 0 && rename(tmp_path, out_path) != 0)
-        rc = arc_err_set(err, ARC_EIO, "cannot rename the video into place: %s", strerror(errno));
+    if (rc == 0)
+        rc = seal_video(tmp_path, live != NULL ? tag : NULL, err);
     if (rc != 0)
         goto out;
+    if (live != NULL) {
+        snprintf(name, sizeof(name), "ar-video%s.%s.mp4", it->suffix, tag);
+        snprintf(poster, sizeof(poster), "poster%s.%s.jpg", it->suffix, tag);
+    } else {
+        snprintf(name, sizeof(name), "ar-video%s.mp4", it->suffix);
+        snprintf(poster, sizeof(poster), "poster%s.jpg", it->suffix);
+    }
+    snprintf(out_path, sizeof(out_path), "%s/%s", job->dir, name);
     struct stat st;
-    stat(out_path, &st);
-    it->video_info =
-        info_json(&pr, &plan, it->video_out, c.poster_done ? poster : NULL, st.st_size);
-    json_array_append_new(job->files, json_string(it->video_out));
-    if (c.poster_done)
-        json_array_append_new(job->files, json_string(poster));
+    /* The same bytes as the live video (the same upload again): that file
+     * stays as it is, untouched, and with it its poster. */
+    kept = live != NULL && strcmp(name, live) == 0 && stat(out_path, &st) == 0;
+    if (kept) {
+        char poster_path[4300];
+        snprintf(poster_path, sizeof(poster_path), "%s/%s", job->dir, poster);
+        unlink(tmp_path);
+        unlink(c.poster_path);
+        c.poster_done = c.poster_done && stat(poster_path, &st) == 0;
+    } else {
+        /* The poster first: when the video is in place, so is its poster. */
+        char poster_path[4300];
+        snprintf(poster_path, sizeof(poster_path), "%s/%s", job->dir, poster);
+        if (c.poster_done && rename(c.poster_path, poster_path) != 0)
+            rc = arc_err_set(err, ARC_EIO, "cannot rename the poster into place: %s",
+                             strerror(errno));
+        if (rc == 0 && rename(tmp_path, out_path) != 0)
+            rc = arc_err_set(err, ARC_EIO, "cannot rename the video into place: %s",
+                             strerror(errno));
+        if (rc != 0)
+            goto out;
+    }
+    snprintf(it->video_out, sizeof(it->video_out), "%s", name);
+    if (stat(out_path, &st) != 0)
+        st.st_size = 0;
+    it->video_info = info_json(&pr, &plan, name, c.poster_done ? poster : NULL, st.st_size);
+    if (!kept) {
+        json_array_append_new(job->files, json_string(name));
+        if (c.poster_done)
+            json_array_append_new(job->files, json_string(poster));
+    }
 out:
     conv_dispose(&c);
     avformat_close_input(&pr.in);
     if (rc != 0) {
         unlink(tmp_path);
-        it->video_out[0] = '\0';
+        unlink(c.poster_path);
+        add_ffmpeg_detail(rc, err);
     }
     return rc;
 }
 
 int arc_stage_video(arc_job_t *job, arc_err_t *err)
 {
+    /* Before any other FFmpeg call, so that none logs through FFmpeg's own
+     * logger (see on_av_log). */
+    av_log_set_callback(on_av_log);
     av_log_set_level(AV_LOG_ERROR);
     for (size_t i = 0; i < job->n_items; i++) {
         arc_item_t *it = &job->items[i];
-        if (it->video == NULL || it->video[0] == '\0')
+        const arc_job_input_t *in = i < job->in->n_items ? &job->in->items[i] : NULL;
+        /* A pair whose video is not new keeps the web video it has. */
+        if (in != NULL && !in->redo_video)
             continue;
-        int rc = convert_item(job, it, err);
+        const char *live =
+            in != NULL && in->video_out != NULL && in->video_out[0] != '\0' ? in->video_out : NULL;
+        if (it->video == NULL || it->video[0] == '\0') {
+            it->video_out[0] = '\0';
+            continue;
+        }
+        int rc = convert_item(job, it, live, err);
         if (rc != 0) {
             if (job->n_items > 1) {
                 char msg[sizeof(err->msg)];

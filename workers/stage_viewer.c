@@ -4,12 +4,19 @@
  * the daemon's /vendor/ (or a CDN), the marker, and one entity per target
  * whose video (ar-video.mp4, its poster first) plays muted and inline on
  * targetFound, pauses on targetLost, with a tap-to-unmute button; the video
- * sits on the photo inside the printed border, sized by the fit mode. `{{name}}` fields are filled
- * here; values are HTML-escaped.
+ * sits on the photo inside the printed border, sized by the fit mode.
+ * `{{name}}` fields are filled here; values are HTML-escaped.
+ *
+ * Each pair's video is its item's video_out: the one this job's video stage
+ * made, or the one an earlier run made (a job replacing another pair's
+ * video, or not running the video stage), so a kept pair's <video> element
+ * is the same as before. Its poster is the one named after it, when that
+ * file is there.
  */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include "arcd/buf.h"
 #include "arcd/image.h"
@@ -38,8 +45,10 @@ static int page_field(void *arg, const char *key, arc_buf_t *out)
     } else if (strcmp(key, "fitMode") == 0) {
         arc_buf_put_html(out, arc_fit_name(job->in->fit));
     } else if (strcmp(key, "photoAspect") == 0) {
-        const arc_photo_t *print = &job->items[0].print;
-        arc_buf_printf(out, "%.6f", print->width > 0 ? (double)print->height / print->width : 1.0);
+        const arc_item_t *first = &job->items[0];
+        arc_buf_printf(out, "%.6f",
+                       first->print_width > 0 ? (double)first->print_height / first->print_width
+                                              : 1.0);
     } else if (strcmp(key, "scaleWidth") == 0) {
         arc_buf_printf(out, "%d", job->in->scale_width);
     } else if (strcmp(key, "scaleHeight") == 0) {
@@ -52,6 +61,19 @@ static int page_field(void *arg, const char *key, arc_buf_t *out)
         return -1;
     }
     return 0;
+}
+
+/* The poster of the web video named video, when it is in the job's folder. */
+static void poster_of(const arc_job_t *job, const char *video, char *out, size_t size)
+{
+    char path[4200];
+    struct stat st;
+
+    if (arc_video_poster_name(video, out, size) != 0)
+        return;
+    snprintf(path, sizeof(path), "%s/%s", job->dir, out);
+    if (stat(path, &st) != 0 || !S_ISREG(st.st_mode))
+        out[0] = '\0';
 }
 
 int arc_stage_viewer(arc_job_t *job, arc_err_t *err)
@@ -72,16 +94,21 @@ int arc_stage_viewer(arc_job_t *job, arc_err_t *err)
     for (size_t i = 0; i < job->n_items; i++) {
         const arc_item_t *it = &job->items[i];
         arc_buf_printf(&pg.targets, "  <a-entity mindar-image-target=\"targetIndex: %zu\">\n", i);
-        if (it->video_out[0] != '\0' && it->print.width > 0) {
-            double W = it->print.width, H = it->print.height;
+        if (it->video_out[0] != '\0' && it->print_width > 0) {
+            double W = it->print_width, H = it->print_height;
+            char poster[ARC_MAX_FILE_NAME + 16];
+            poster_of(job, it->video_out, poster, sizeof(poster));
             double bw = it->inner_w / W, bh = it->inner_h / W;
             double cx = (it->inner_x + it->inner_w / 2.0) / W - 0.5;
             double cy = (0.5 - (it->inner_y + it->inner_h / 2.0) / H) * (H / W);
-            arc_buf_printf(&pg.videos,
-                           "    <video id=\"video%zu\" src=\"%s\" poster=\"poster%s.jpg\" "
-                           "preload=\"auto\" muted playsinline webkit-playsinline loop "
-                           "crossorigin=\"anonymous\"></video>\n",
-                           i, it->video_out, it->suffix);
+            arc_buf_printf(&pg.videos, "    <video id=\"video%zu\" src=\"", i);
+            arc_buf_put_html(&pg.videos, it->video_out);
+            if (poster[0] != '\0') {
+                arc_buf_puts(&pg.videos, "\" poster=\"");
+                arc_buf_put_html(&pg.videos, poster);
+            }
+            arc_buf_puts(&pg.videos, "\" preload=\"auto\" muted playsinline webkit-playsinline "
+                                     "loop crossorigin=\"anonymous\"></video>\n");
             arc_buf_printf(&pg.targets,
                            "    <a-video src=\"#video%zu\" width=\"%.6f\" height=\"%.6f\" "
                            "position=\"%.6f %.6f 0\" data-box=\"%.6f %.6f\"></a-video>\n",

@@ -54,8 +54,8 @@ static void done_ok(arc_job_t *job, double t0, arc_done_msg_t *d)
                                         it->video_out[0] ? it->video_out : NULL));
     }
     d->files = json_incref(job->files);
-    d->photo_width = first->print.width;
-    d->photo_height = first->print.height;
+    d->photo_width = first->print_width;
+    d->photo_height = first->print_height;
     d->video = first->video_info ? json_incref(first->video_info) : json_null();
     d->rating = job->rating ? json_incref(job->rating) : json_null();
     d->marker_cached = job->marker_cached;
@@ -105,7 +105,8 @@ void arc_worker_run_job(const arc_job_msg_t *in, void (*progress)(arc_job_t *, c
 /* A test hook: ARCD_TEST_WORKER_LIE makes a worker answer as one taken over
  * by an upload might, to show that the daemon does not believe it:
  * "nofiles" reports success without files, "missing" reports a file it
- * removed, "ms" reports a time no job takes. */
+ * removed, "ms" reports a time no job takes, "print" a print size that is
+ * not a number. */
 static void test_lie(arc_done_msg_t *d, const char *dir)
 {
     const char *lie = getenv("ARCD_TEST_WORKER_LIE");
@@ -121,6 +122,9 @@ static void test_lie(arc_done_msg_t *d, const char *dir)
         unlink(path);
     } else if (strcmp(lie, "ms") == 0) {
         d->ms = (int64_t)1000000000000LL;
+    } else if (strcmp(lie, "print") == 0) {
+        json_t *photo = json_object_get(json_array_get(d->items, 0), "photo");
+        json_object_set_new(json_object_get(photo, "print"), "width", json_string("wide"));
     }
 }
 

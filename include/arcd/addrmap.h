@@ -1,8 +1,13 @@
 /*
- * addrmap.h: per-client-address counters, kept exactly per address (no
+ * addrmap.h: per-client-address counters, kept exactly per client (no
  * shared hash slots: two clients never share or reset each other's entry).
  * Used for the connections of each address (the HTTP server), the event
  * streams of each address and the upload rate limit (the daemon).
+ *
+ * A client is an address's limit key (arc_ip_limit_key in arcd/net.h): an
+ * IPv4 address, or an IPv6 address's /64. The map makes the key itself, so
+ * every caller passes the address as it came and counts alike; a client
+ * rotating through the addresses of its /64 finds one entry.
  *
  * The map holds at most `max` entries. An entry whose count is 0 is idle
  * and may be evicted, least recently used first, to make room; an entry in
@@ -20,7 +25,7 @@
 typedef struct arc_addrmap_s arc_addrmap_t;
 
 typedef struct arc_addr_entry_s {
-    arc_ip_t ip;
+    arc_ip_t ip;      /* the key: the address, or its /64 (arc_ip_limit_key) */
     int64_t count;    /* the user's: open connections, streams ... (> 0: in use) */
     double tokens;    /* the user's: a token bucket's level */
     uint64_t last_ms; /* the user's: when the bucket was last filled */
@@ -31,12 +36,12 @@ typedef struct arc_addr_entry_s {
 /* A map of at most max entries (at least 1). Free with arc_addrmap_free(). */
 arc_addrmap_t *arc_addrmap_create(size_t max);
 
-/* The entry of ip, made (zeroed, *created = 1) if there is none; NULL when
- * the map is full of entries in use. created may be NULL. The entry stays
- * valid until the next call that may create or forget one. */
+/* The entry of ip's client, made (zeroed, *created = 1) if there is none;
+ * NULL when the map is full of entries in use. created may be NULL. The
+ * entry stays valid until the next call that may create or forget one. */
 arc_addr_entry_t *arc_addrmap_get(arc_addrmap_t *m, const arc_ip_t *ip, int *created);
 
-/* The entry of ip, or NULL; never makes one. */
+/* The entry of ip's client, or NULL; never makes one. */
 arc_addr_entry_t *arc_addrmap_find(arc_addrmap_t *m, const arc_ip_t *ip);
 
 /* Forgets e now (when its user knows it holds nothing worth keeping). */

@@ -38,6 +38,30 @@ int arc_cli_serve(int argc, char **argv);
 /* arcd worker [--memory-mb N] [--nice N] (started by serve) */
 int arc_cli_worker(int argc, char **argv);
 
+/* arcd token create --role owner|admin --owner NAME [--label L] [--config FILE]
+ * arcd token list [--json] [--config FILE]
+ * arcd token revoke ID [--config FILE]
+ * API tokens in the database (arcd_tokens): the daemons see a change within
+ * a second. Exit status 0, 2 usage, 3 an unknown or already revoked id, 4
+ * database, 70 no random bytes. */
+int arc_cli_token(int argc, char **argv);
+
+/* ---- API tokens (src/cli/token_cmd.c) ---- */
+
+/* A token's text: "arcd_" and 43 base64url characters (32 random bytes). */
+#define ARC_CLI_TOKEN_LEN 48
+
+/* Makes a new token from 32 bytes of OpenSSL's RAND_bytes: its text in
+ * text[0..ARC_CLI_TOKEN_LEN] (NUL-terminated) and the SHA-256 of that text
+ * in hash, which is what arcd_tokens keeps and what the daemon compares.
+ * Returns 0, or -1 when no random bytes could be had. */
+int arc_cli_token_new(char text[ARC_CLI_TOKEN_LEN + 1], unsigned char hash[32]);
+
+/* 0 when s is well-formed UTF-8 of min to max characters (code points)
+ * with no control character (C0, DEL, C1); else -1. Owners take 1 to 128,
+ * labels 0 to 256. */
+int arc_cli_token_name_ok(const char *s, size_t min, size_t max);
+
 /* ---- the option parser ---- */
 
 typedef enum arc_opt_kind_e {

@@ -121,8 +121,8 @@ typedef struct arc_config_s {
     } auth;
     struct {
         int64_t max_wait_seconds;
-        int64_t max_event_streams;             /* open at once, in all */
-        int64_t max_event_streams_per_address; /* open at once, per client address */
+        int64_t max_event_streams;             /* open at once, in all (0: none) */
+        int64_t max_event_streams_per_address; /* open at once, per client address (0: none) */
         int64_t max_event_seconds;             /* an event stream's longest life */
     } status;
 } arc_config_t;
@@ -158,7 +158,11 @@ int arc_config_load_all(const char *path, arc_config_t *cfg, arc_err_t *err);
 void arc_config_job_media(const arc_config_t *cfg, arc_job_media_t *out);
 
 /* The keys of the configuration file, for tools and tests: their section,
- * name, type and range (integers and numbers; strings have none). */
+ * name, type and range (integers and numbers; for a string, max is its
+ * longest value in bytes, 0 for any). Besides, server.listen and
+ * server.metricsListen must be an IP address and a port ("127.0.0.1:8080",
+ * "[::1]:8080"; metricsListen may be ""), and video.preset one of x264's
+ * presets; the environment's values are checked as the file's. */
 typedef enum arc_config_type_e {
     ARC_CONFIG_INT,    /* an int64_t */
     ARC_CONFIG_U64,    /* a uint64_t */
@@ -174,8 +178,8 @@ typedef struct arc_config_key_s {
     const char *section;
     const char *name;
     arc_config_type_t type;
-    size_t offset; /* of its field in arc_config_t */
-    int64_t min, max;
+    size_t offset;    /* of its field in arc_config_t */
+    int64_t min, max; /* a number's range; a string's longest length (max, 0: any) */
 } arc_config_key_t;
 
 /* Every key but auth.tokens (an array of objects), in file order. */

@@ -11,14 +11,18 @@
  * the connection's start, or from a later request's first byte), an idle
  * timeout between requests, a minimum rate for bodies arriving and for
  * responses leaving (a slow sender gets 408; a slow reader is cut off), a
- * connection cap (503, after closing the longest-idle keep-alive connection
- * if one can make room) and a cap per client address (503). Every error is
- * JSON {"error": "...", "code": "..."}.
+ * cap per client address (503; an IPv6 client counts by its /64, see
+ * arc_ip_limit_key) and a connection cap (503, after closing the
+ * longest-idle keep-alive connection if one can make room; an address at
+ * its own cap is refused first and closes no one's). A refused connection
+ * is closed a moment after its 503 and holds no slot of either cap
+ * meanwhile. Every error is JSON {"error": "...", "code": "..."}.
  *
  * The client's address is the TCP peer's, unless the peer is one of the
  * trusted proxies: then it is the last address of X-Forwarded-For that is
- * not a trusted proxy itself, and X-Forwarded-Proto says whether the client
- * used HTTPS.
+ * not a trusted proxy itself (entries may carry a port, and IPv6 brackets:
+ * "192.0.2.7:5678", "[2001:db8::1]:443"), and X-Forwarded-Proto says
+ * whether the client used HTTPS.
  *
  * Requests are routed by a table (include/arcd/router.h): an unknown path is
  * answered 404 and a known path with another method 405 (with Allow) by the
@@ -112,6 +116,15 @@ typedef struct arc_http_handler_s {
     /* Every answered request, for metrics and logs. */
     void (*on_done)(arc_http_req_t *req, double ms);
     void *data;
+    /* CORS, for a browser frontend on another origin: the routes whose
+     * flags have cors_flag answer a preflight (OPTIONS with Origin and
+     * Access-Control-Request-Method) themselves, and every answer of theirs
+     * carries `Vary: Origin` and, when the request's Origin is one of
+     * cors_origins (exact, NULL-ended, borrowed), Access-Control-Allow-Origin
+     * naming it (never "*"; no credentials: the API takes bearer tokens).
+     * NULL or empty: no CORS at all. */
+    const char *const *cors_origins;
+    unsigned cors_flag;
 } arc_http_handler_t;
 
 /* A path parameter of the request's route (":id" -> "id"), or NULL. */
@@ -122,11 +135,20 @@ typedef struct arc_http_limits_s {
     size_t max_headers;         /* header fields per head */
     uint64_t header_timeout_ms; /* from the connection's start, or a later head's first byte */
     uint64_t idle_timeout_ms;
-    uint64_t min_bytes_per_second; /* the slowest a body may arrive or a response be taken */
+    /* The slowest a body may arrive (on average, after 10 s) or a response
+     * be taken: a response's client may fall behind this rate by 10 s worth
+     * of it, or 64 KiB when that is more (TCP shows a slow reader's progress
+     * in steps of up to a segment), before the connection is reset. Only
+     * time in which the kernel's send buffer is full counts against it.
+     * 0: no minimum. */
+    uint64_t min_bytes_per_second;
     size_t max_connections;
     size_t max_connections_per_address; /* not counting trusted proxies */
     const arc_cidr_t *trusted;          /* proxies whose X-Forwarded-* are believed (copied) */
     size_t n_trusted;
+    /* arc_http_server_close(): how long open connections may take to finish
+     * before they are aborted. 0: 15 s. */
+    uint64_t close_timeout_ms;
 } arc_http_limits_t;
 
 /* Starts listening on host:port ("127.0.0.1:8080"; port 0 picks one). The
@@ -139,12 +161,15 @@ int arc_http_server_create(uv_loop_t *loop, const char *listen, const arc_http_l
 /* The port actually bound. */
 int arc_http_server_port(const arc_http_server_t *s);
 
-/* Open connections and requests in progress. */
+/* Open connections and requests in progress (the connections the caps
+ * count: not refused ones lingering after their 503). */
 size_t arc_http_server_connections(const arc_http_server_t *s);
 
-/* Stops accepting; open connections finish their request and close. cb runs
- * once every handle is closed; then the server may be freed with
- * arc_http_server_free(). */
+/* Stops accepting; idle connections close at once, busy ones after their
+ * request. Those still open after limits.close_timeout_ms are aborted (the
+ * on_abort of each unfinished request runs, as when a client leaves), so a
+ * slow client cannot hold the close. cb runs once every handle is closed;
+ * then the server may be freed with arc_http_server_free(). */
 void arc_http_server_close(arc_http_server_t *s, void (*cb)(arc_http_server_t *s));
 
 /* Frees a closed server; accepts NULL. */
@@ -159,6 +184,12 @@ const char *arc_http_header(const arc_http_req_t *req, const char *name);
 /* A query parameter's raw value copied into buf, or NULL when absent. */
 const char *arc_http_query_param(const arc_http_req_t *req, const char *name, char *buf,
                                  size_t len);
+
+/* A query parameter's value, percent-decoded ('+' is a space) into buf:
+ * returns 1, 0 when absent (buf ""), or -1 when it does not fit in len - 1
+ * bytes, holds a bad escape or decodes to a NUL byte. The first of repeated
+ * parameters counts. */
+int arc_http_query_get(const arc_http_req_t *req, const char *name, char *buf, size_t len);
 
 /* Answers with a complete body (copied). extra_headers: "Name: value\r\n"
  * lines, or NULL. */

@@ -134,6 +134,12 @@ enum {
 /* A stage's name ("photo" ... "qr") by its bit, or NULL. */
 const char *arc_stage_name(unsigned bit);
 
+/* The poster's name of a web video the video stage names video
+ * ("ar-video<rest>.mp4" has "poster<rest>.jpg"): the worker writes both, the
+ * daemon serves and removes both. Returns 0, or -1 when video is not such a
+ * name (*out is then ""). */
+int arc_video_poster_name(const char *video, char *out, size_t size);
+
 /* "job": what the daemon asks a worker to do. Strings are owned by the
  * message (arc_msg_dispose()). */
 typedef struct arc_job_msg_s {

@@ -5,8 +5,8 @@
  * environment, closes any descriptor it inherited beyond stdio, lowers its
  * priority, limits its own address space, enters its sandbox (seccomp), then
  * runs jobs one at a time: each job goes through the stages of arc_pipeline[]
- * in order, one file per stage under workers/, each reporting its progress
- * and timing. Workers hold no database connection and no secret; they talk
+ * it names, in order, one file per stage under workers/, each reporting its
+ * progress and timing. Workers hold no database connection and no secret; they talk
  * only to their daemon (include/arcd/proto.h).
  *
  * A stage reads what earlier stages left in the job and adds its own results;
@@ -16,6 +16,7 @@
 #ifndef ARCD_WORKER_H
 #define ARCD_WORKER_H
 
+#include <stddef.h>
 #include <stdint.h>
 
 #include <jansson.h>
@@ -28,22 +29,29 @@
 typedef struct arc_job_s arc_job_t;
 
 /* One photo/video pair: one target of the marker. Output files of item 0 have
- * plain names (enhanced-photo.jpg, ar-video.mp4, ...); item i > 0 adds "-i". */
+ * plain names (enhanced-photo.jpg, ar-video.mp4, ...); item i > 0 adds "-i".
+ *
+ * A job that skips stages (proto.h, "stages") gets from its message what
+ * they would have made: without the border stage, the print's size and the
+ * photo's place in it (no pixels: print.data stays NULL); for a pair whose
+ * video is kept (the video stage not run, or redo_video 0), its web video
+ * (video_out). arc_pipeline_run() fills these before the first stage. */
 typedef struct arc_item_s {
     const char *photo; /* upload file names inside the job's dir (borrowed from the message) */
     const char *video; /* "" when the item has no video */
     char suffix[24];   /* "" or "-<i>" */
 
-    /* Filled by the stages. */
-    arc_photo_t photo_rgb; /* photo: upright, resized (freed by the border stage) */
-    arc_photo_t print;     /* border: the printable image, as written */
-    int inner_x, inner_y;  /* border: where the photo sits in the print */
-    int inner_w, inner_h;  /* (the whole print when the border is off) */
-    arc_image_t grey;      /* border: the marker's grey, decoded back from the print file */
-    json_t *photo_info;    /* photo: what the photo stage learnt */
-    json_t *rating;        /* marker: {score, stars, keypoints, coverage, ...} */
-    json_t *video_info;    /* video: what the video stage learnt */
-    char video_out[64];    /* video: the web video's file name ("" when none) */
+    /* Filled by the stages (or the message, above). */
+    arc_photo_t photo_rgb;         /* photo: upright, resized (freed by the border stage) */
+    arc_photo_t print;             /* border: the printable image's pixels, as written */
+    int print_width, print_height; /* border or message: the print's size */
+    int inner_x, inner_y;          /* border or message: where the photo sits in the print */
+    int inner_w, inner_h;          /* (the whole print when the border is off) */
+    arc_image_t grey;              /* border: the marker's grey, decoded back from the print file */
+    json_t *photo_info;            /* photo: what the photo stage learnt */
+    json_t *rating;                /* marker: {score, stars, keypoints, coverage, ...} */
+    json_t *video_info;            /* video: what the video stage learnt (NULL for a kept video) */
+    char video_out[ARC_MAX_FILE_NAME + 1]; /* video or message: the web video ("" when none) */
 } arc_item_t;
 
 struct arc_job_s {
@@ -75,7 +83,8 @@ typedef int (*arc_stage_fn)(arc_job_t *job, arc_err_t *err);
 typedef struct arc_stage_s {
     const char *name;
     arc_stage_fn run;
-    int weight; /* share of the job's progress, the weights summing to 100 */
+    int weight;   /* share of the job's progress, the weights summing to 100 */
+    unsigned bit; /* its ARC_STAGE_* bit (proto.h) */
 } arc_stage_t;
 
 /* The stages, one per file in workers/. */
@@ -93,16 +102,24 @@ extern const arc_stage_t arc_pipeline[];
 /* Reports the current stage's progress (0-100). */
 void arc_job_progress(arc_job_t *job, int percent);
 
-/* Runs every stage; returns 0 or the first stage's error. The job's results
- * are freed with arc_job_dispose(). */
+/* Runs the stages of job->in->stages in the pipeline's order (the others are
+ * skipped: no progress share, no timing); returns 0 or the first stage's
+ * error. Before the first, it fills each item from the message as above and
+ * checks that every stage to run has what it needs: a stage whose input
+ * comes from a skipped stage and is not in the message (marker without
+ * border; video or viewer without border and without a print size) fails
+ * the job permanently, ARC_EINVAL with the reason. Progress goes from 0 to
+ * 100 over the stages that run, by their weights. The job's results are
+ * freed with arc_job_dispose(). */
 int arc_pipeline_run(arc_job_t *job, arc_err_t *err);
 void arc_job_dispose(arc_job_t *job);
 
 /* workers/sandbox.c: makes the process non-dumpable (PR_SET_DUMPABLE 0), sets
  * PR_SET_NO_NEW_PRIVS, then installs a seccomp allow-list on all its threads,
  * for good: only the calls a job makes are allowed (files, memory, threads,
- * signals to itself); any other (network, io_uring, exec, fork, ptrace,
- * pidfd_*, kill of another process, ...) kills the process with SIGSYS.
+ * clocks, signals to itself, glibc's fatal messages); any other (network,
+ * io_uring, ioctl, exec, fork, ptrace, pidfd_*, kill of another process,
+ * ...) kills the process with SIGSYS.
  * Returns 0 or ARC_EINTERNAL with the reason in err. */
 int arc_sandbox_enter(arc_err_t *err);
 

@@ -29,6 +29,12 @@ static void usage(FILE *f)
                "                              [--fit MODE] [--scale WxH] [--border on|off]\n"
                "  serve [--config FILE]       run the daemon (HTTP API, job queue, workers)\n"
                "  migrate [--config FILE]     apply the database migrations (sql/)\n"
+               "  token create --role owner|admin --owner NAME [--label L]\n"
+               "                              make an API token: printed once, only its\n"
+               "                              SHA-256 kept in the database\n"
+               "  token list [--json]         the API tokens (never the tokens themselves)\n"
+               "  token revoke ID             revoke an API token (every daemon, within a\n"
+               "                              second); token commands take --config FILE\n"
                "  worker                      a worker process (started by serve)\n"
                "  version                     print the version\n");
 }
@@ -52,6 +58,8 @@ int main(int argc, char **argv)
         return arc_cli_worker(argc - 1, argv + 1);
     if (strcmp(cmd, "migrate") == 0)
         return arc_cli_migrate(argc - 1, argv + 1);
+    if (strcmp(cmd, "token") == 0)
+        return arc_cli_token(argc - 1, argv + 1);
     if (strcmp(cmd, "process") == 0)
         return arc_cli_process(argc - 1, argv + 1);
     if (strcmp(cmd, "compare") == 0)

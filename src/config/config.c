@@ -11,6 +11,8 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <arpa/inet.h>
+
 #include <jansson.h>
 
 #include "arcd/config.h"
@@ -33,9 +35,14 @@ typedef arc_config_key_t key_t_;
         sec, name, type, offsetof(arc_config_t, field), min, max                                   \
     }
 
+/* A string key's max is its longest value in bytes (0: any). The base URLs
+ * are built into every URL arcd hands out and the viewer pages, in buffers
+ * of 1 KB (status URLs) and messages of 2 KB (a job's viewUrl and
+ * vendorUrl): past those a URL was silently cut, or every job failed as a
+ * damaged message. 512 leaves room for the path after the base. */
 static const key_t_ keys[] = {
     K("server", "listen", T_STR, server.listen, 0, 0),
-    K("server", "publicUrl", T_STR, server.public_url, 0, 0),
+    K("server", "publicUrl", T_STR, server.public_url, 0, 512),
     K("server", "maxHeaderBytes", T_INT, server.max_header_bytes, 1024, 1 << 20),
     K("server", "headerTimeoutMs", T_INT, server.header_timeout_ms, 100, 600000),
     K("server", "idleTimeoutMs", T_INT, server.idle_timeout_ms, 100, 3600000),
@@ -78,7 +85,7 @@ static const key_t_ keys[] = {
     K("status", "maxEventSeconds", T_INT, status.max_event_seconds, 1, 86400),
     K("viewer", "template", T_STR, viewer.template_path, 0, 0),
     K("viewer", "vendorDir", T_STR, viewer.vendor_dir, 0, 0),
-    K("viewer", "vendorUrl", T_STR, viewer.vendor_url, 0, 0),
+    K("viewer", "vendorUrl", T_STR, viewer.vendor_url, 0, 512),
     K("viewer", "pagesDir", T_STR, viewer.pages_dir, 0, 0),
     K("viewer", "filterMinCF", T_DBL, viewer.filter_min_cf, 0, 1),
     K("viewer", "filterBeta", T_DBL, viewer.filter_beta, 0, 100000),
@@ -375,6 +382,63 @@ static int origin_ok(const char *o)
     return 1;
 }
 
+/* A listen address: an IPv4 address or an IPv6 one, the IPv6 one in
+ * brackets as in a URL ("[::1]:8080"; bare, "::1:8080" still reads, the
+ * last colon before the port), then a port, 0 to 65535 (0: the system
+ * picks). Host names are not looked up: the daemon binds to an address. */
+static int listen_ok(const char *s)
+{
+    const char *colon = strrchr(s, ':');
+    char host[64];
+    unsigned char addr[16];
+    size_t n;
+
+    if (colon == NULL || colon[1] == '\0' || strlen(colon + 1) > 5 ||
+        strspn(colon + 1, "0123456789") != strlen(colon + 1) || strtol(colon + 1, NULL, 10) > 65535)
+        return 0;
+    n = (size_t)(colon - s);
+    if (n >= 2 && s[0] == '[' && s[n - 1] == ']') {
+        if (n - 2 >= sizeof(host))
+            return 0;
+        memcpy(host, s + 1, n - 2);
+        host[n - 2] = '\0';
+        return inet_pton(AF_INET6, host, addr) == 1;
+    }
+    if (n == 0 || n >= sizeof(host))
+        return 0;
+    memcpy(host, s, n);
+    host[n] = '\0';
+    return inet_pton(AF_INET, host, addr) == 1 || inet_pton(AF_INET6, host, addr) == 1;
+}
+
+/* A string key's value: its length, and the form of the keys that have
+ * one. Returns 1, or 0 with the end of the complaint in why. */
+static int str_ok(const key_t_ *k, const char *v, char *why, size_t size)
+{
+    size_t len = strlen(v);
+
+    if (k->max > 0 && len > (size_t)k->max) {
+        snprintf(why, size, "must be at most %lld bytes long (it has %zu)", (long long)k->max, len);
+        return 0;
+    }
+    if (k->offset == offsetof(arc_config_t, video.preset) && !preset_known(v)) {
+        snprintf(why, size,
+                 "must be one of x264's presets (ultrafast, superfast, veryfast, faster, fast, "
+                 "medium, slow, slower, veryslow, placebo)");
+        return 0;
+    }
+    if ((k->offset == offsetof(arc_config_t, server.listen) ||
+         (k->offset == offsetof(arc_config_t, server.metrics_listen) && v[0] != '\0')) &&
+        !listen_ok(v)) {
+        snprintf(why, size,
+                 "must be an IP address and a port, such as 127.0.0.1:8080 or [::1]:8080 "
+                 "(it is '%.80s')",
+                 v);
+        return 0;
+    }
+    return 1;
+}
+
 static int load_list(json_t *v, char ***slot, int (*ok)(const char *))
 {
     size_t i;
@@ -435,14 +499,11 @@ static void load_section(arc_config_t *cfg, const char *section, json_t *obj, ar
                          "\"https://crm.example.com\" (a scheme, a host, maybe a port)",
                          section, name);
         } else if (k->type == T_STR) {
+            char why[256];
             if (!json_is_string(v))
                 complain(err, bad, "config: %s.%s must be a string", section, name);
-            else if (k->offset == offsetof(arc_config_t, video.preset) &&
-                     !preset_known(json_string_value(v)))
-                complain(err, bad,
-                         "config: video.preset must be one of x264's presets (ultrafast, "
-                         "superfast, veryfast, faster, fast, medium, slow, slower, veryslow, "
-                         "placebo)");
+            else if (!str_ok(k, json_string_value(v), why, sizeof(why)))
+                complain(err, bad, "config: %s.%s %s", section, name, why);
             else
                 set_str((char **)((char *)cfg + k->offset), json_string_value(v));
         } else if (k->type == T_ONOFF) {
@@ -535,7 +596,12 @@ int arc_config_apply_env(arc_config_t *cfg, arc_err_t *err)
         if (v == NULL)
             continue;
         if (k->type == T_STR) {
-            set_str((char **)((char *)cfg + k->offset), v);
+            char why[256];
+            /* The file's checks hold for the variables too. */
+            if (!str_ok(k, v, why, sizeof(why)))
+                complain(err, &bad, "config: %s (%s.%s) %s", env[i].var, k->section, k->name, why);
+            else
+                set_str((char **)((char *)cfg + k->offset), v);
             continue;
         }
         char *end = NULL;

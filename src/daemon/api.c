@@ -11,6 +11,8 @@
 #include "auth.h"
 #include "files.h"
 #include "metrics.h"
+#include "notify.h"
+#include "projects.h"
 #include "status.h"
 #include "upload.h"
 #include "workers.h"
@@ -19,6 +21,7 @@
 #define NEEDS_TOKEN 1u    /* the project routes: a bearer token */
 #define WHILE_STOPPING 2u /* still answered while the daemon shuts down */
 #define NEEDS_ADMIN 4u    /* an admin token (the operator routes) */
+#define CORS 8u           /* callable from a browser page on server.corsOrigins */
 
 int arc_daemon_valid_id(const char *s)
 {
@@ -79,12 +82,24 @@ static void on_metrics(arc_http_req_t *req)
 
 /* ---- the table ---- */
 
+#define API (NEEDS_TOKEN | CORS)
+
 static const arc_route_t routes[] = {
-    {"POST", "/api/ar/create-demo", "create-demo", arc_upload_demo_head, arc_upload_complete,
-     NEEDS_TOKEN},
-    {"POST", "/api/ar/create", "create", arc_upload_create_head, arc_upload_complete, NEEDS_TOKEN},
-    {"GET", "/api/ar/status/:id", "status", NULL, arc_status_on_status, NEEDS_TOKEN},
-    {"GET", "/api/ar/events/:id", "events", NULL, arc_status_on_events, NEEDS_TOKEN},
+    {"POST", "/api/ar/create-demo", "create-demo", arc_upload_demo_head, arc_upload_complete, API},
+    {"POST", "/api/ar/create", "create", arc_upload_create_head, arc_upload_complete, API},
+    {"GET", "/api/ar/status/:id", "status", NULL, arc_status_on_status, API},
+    {"GET", "/api/ar/events/:id", "events", NULL, arc_status_on_events, API},
+    {"GET", "/api/ar/projects", "projects", NULL, arc_projects_on_list, API},
+    {"GET", "/api/ar/projects/:id", "project", NULL, arc_status_on_status, API},
+    {"PATCH", "/api/ar/projects/:id", "project-patch", arc_projects_patch_head,
+     arc_projects_on_patch, API},
+    {"DELETE", "/api/ar/projects/:id", "project-delete", NULL, arc_projects_on_delete, API},
+    {"POST", "/api/ar/projects/:id/video", "project-video", arc_upload_video_head,
+     arc_upload_complete, API},
+    {"POST", "/api/ar/projects/:id/rerun", "project-rerun", NULL, arc_projects_on_rerun, API},
+    {"GET", "/api/ar/projects/:id/notifications", "notifications", NULL, arc_notify_on_list, API},
+    {"POST", "/api/ar/projects/:id/notifications/:deliveryId/redeliver", "redeliver", NULL,
+     arc_notify_on_redeliver, API},
     {"GET", "/ar/view/:id", "view", NULL, arc_status_on_view, 0},
     {"GET", "/objects/ar-storage/:id/:file", "objects", NULL, arc_files_on_object, 0},
     {"GET", "/vendor/:file", "vendor", NULL, arc_files_on_vendor, 0},
@@ -130,6 +145,8 @@ arc_http_handler_t arc_api_handler(arc_daemon_t *d)
         .on_route = on_route,
         .on_done = on_done,
         .data = d,
+        .cors_origins = (const char *const *)d->cfg->server.cors_origins,
+        .cors_flag = CORS,
     };
     return h;
 }

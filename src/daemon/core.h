@@ -58,6 +58,7 @@ struct arc_daemon_s {
     arc_notify_t *notify; /* webhooks and emails */
 
     int stopping;
+    int holds; /* work that needs the pool after its request ended (arc_daemon_hold) */
 };
 
 /* The daemon of a request (the HTTP server's handler data). */
@@ -65,6 +66,12 @@ struct arc_daemon_s {
 
 /* 1 when s is a project id: a lower-case UUID. */
 int arc_daemon_valid_id(const char *s);
+
+/* Work that goes on after its client left and needs the database (a
+ * deletion half-way): while any is held, a shutdown keeps the pool open.
+ * Each hold is released once. */
+void arc_daemon_hold(arc_daemon_t *d);
+void arc_daemon_release(arc_daemon_t *d);
 
 /* Gives path to the workers' user, when workers run as one (a project's
  * folder and uploads, so that its worker can read and write there).

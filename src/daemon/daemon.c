@@ -24,12 +24,15 @@
 
 #include <openssl/rand.h>
 
+#include "arcd/assert.h"
 #include "arcd/daemon.h"
 #include "arcd/db.h"
 #include "arcd/file.h"
 #include "arcd/net.h"
 #include "api.h"
+#include "auth.h"
 #include "metrics.h"
+#include "notify.h"
 #include "pages.h"
 #include "queue.h"
 #include "status.h"
@@ -45,6 +48,7 @@ typedef struct run_s {
     uv_timer_t heartbeat;
     unsigned ticks;
     int pending_parts; /* parts still stopping before the pool may close */
+    int pool_closing;
 } run_t;
 
 /* Uploads that were in flight when a daemon died have no row: their temporary
@@ -133,6 +137,10 @@ static void on_notify(const char *channel, const char *payload, void *arg)
         arc_queue_kick(d->queue);
     else if (strcmp(channel, "arcd_status") == 0 && payload != NULL)
         arc_status_changed(d->status, payload);
+    else if (strcmp(channel, "arcd_deliveries") == 0)
+        arc_notify_kick(d->notify);
+    else if (strcmp(channel, "arcd_tokens") == 0)
+        arc_auth_reload(d->auth);
 }
 
 static void on_listen_up(void *arg)
@@ -142,6 +150,8 @@ static void on_listen_up(void *arg)
     /* Notifications may have been missed while the connection was down. */
     arc_queue_kick(d->queue);
     arc_status_wake_all(d->status, 0);
+    arc_auth_reload(d->auth);
+    arc_notify_kick(d->notify);
 }
 
 static void on_heartbeat(uv_timer_t *t)
@@ -175,15 +185,38 @@ static void on_pool_closed(arc_pg_pool_t *pool, void *arg)
     fprintf(stderr, "arcd: stopped\n");
 }
 
+/* The pool closes once every part has stopped and no held work needs it. */
+static void maybe_close_pool(run_t *run)
+{
+    if (run->pending_parts > 0 || run->d.holds > 0 || run->pool_closing)
+        return;
+    run->pool_closing = 1;
+    arc_pg_pool_close(run->d.pool, on_pool_closed, run);
+}
+
 /* The HTTP server and the queue (after the workers) have stopped: the pool
  * may close. */
 static void part_done(arc_daemon_t *d)
 {
     run_t *run = (run_t *)d;
 
-    if (--run->pending_parts > 0)
-        return;
-    arc_pg_pool_close(d->pool, on_pool_closed, run);
+    run->pending_parts--;
+    maybe_close_pool(run);
+}
+
+void arc_daemon_hold(arc_daemon_t *d)
+{
+    d->holds++;
+}
+
+void arc_daemon_release(arc_daemon_t *d)
+{
+    run_t *run = (run_t *)d;
+
+    ARC_ASSERT(d->holds > 0);
+    d->holds--;
+    if (d->stopping)
+        maybe_close_pool(run);
 }
 
 static void on_http_closed(arc_http_server_t *s)
@@ -226,15 +259,17 @@ static void shutdown_daemon(run_t *run)
         return;
     d->stopping = 1;
     fprintf(stderr, "arcd: shutting down\n");
-    /* The HTTP servers; the workers and the queue. */
-    run->pending_parts = d->metrics_http != NULL ? 3 : 2;
+    /* The HTTP servers; the workers and the queue; the notifier. */
+    run->pending_parts = d->metrics_http != NULL ? 4 : 3;
     arc_sweep_stop(d->sweep);
     d->sweep = NULL;
+    arc_auth_stop(d->auth);
     arc_status_wake_all(d->status, 1);
     arc_http_server_close(d->http, on_http_closed);
     if (d->metrics_http != NULL)
         arc_http_server_close(d->metrics_http, on_metrics_http_closed);
     arc_workers_stop(d->workers, on_workers_stopped);
+    arc_notify_stop(d->notify, part_done);
 }
 
 static void on_signal(uv_signal_t *s, int signum)
@@ -330,6 +365,8 @@ static void daemon_dispose(arc_daemon_t *d)
     arc_uploads_free(d->uploads);
     arc_metrics_free(d->metrics);
     arc_pages_free(d->pages);
+    arc_auth_free(d->auth);
+    arc_notify_free(d->notify);
     free(d->exe);
     free(d->storage);
     free(d->template_path);
@@ -353,6 +390,12 @@ int arc_daemon_run(const arc_config_t *cfg)
                 strerror(errno));
     if ((status = prepare_files(d)) != 0)
         goto out;
+    /* The notify settings and the mail templates. */
+    if (arc_notify_create(d, &d->notify, &err) != 0) {
+        fprintf(stderr, "arcd serve: %s\n", err.msg);
+        status = 2;
+        goto out;
+    }
     if (arc_db_migrate(cfg->database.url, &applied, &err) != 0) {
         fprintf(stderr, "arcd serve: %s\n", err.msg);
         status = 4;
@@ -367,6 +410,7 @@ int arc_daemon_run(const arc_config_t *cfg)
     d->loop = uv_default_loop();
     d->metrics = arc_metrics_create();
     d->status = arc_status_create(d);
+    d->auth = arc_auth_create(cfg);
     d->uploads = arc_uploads_create(d);
     /* Bind first: a taken port stops us before anything else starts. */
     size_t n_trusted = 0;
@@ -409,7 +453,8 @@ int arc_daemon_run(const arc_config_t *cfg)
     snprintf(session, sizeof(session),
              "SET statement_timeout = %lld; SET application_name = 'arcd'",
              (long long)cfg->database.statement_timeout_ms);
-    static const char *const channels[] = {"arcd_jobs", "arcd_status", NULL};
+    static const char *const channels[] = {"arcd_jobs", "arcd_status", "arcd_tokens",
+                                           "arcd_deliveries", NULL};
     arc_pg_listener_t listener = {channels, on_notify, on_listen_up, d};
     /* A running statement ends by the server's statement_timeout; an answer
      * later than that means the server or the network is gone. */
@@ -422,6 +467,10 @@ int arc_daemon_run(const arc_config_t *cfg)
         .listener = &listener,
     };
     arc_pg_pool_create(d->loop, &pool_opts, &d->pool);
+    /* Its first query writes the notify settings the triggers read. */
+    arc_notify_start(d->notify);
+    /* The database's tokens, read before the first request is taken. */
+    arc_auth_start(d->auth, d->loop, d->pool);
 
     int workers = (int)cfg->workers.count;
     if (workers <= 0)

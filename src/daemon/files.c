@@ -14,6 +14,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "arcd/limits.h"
 #include "files.h"
 
 #define CHUNK 65536
@@ -29,14 +30,35 @@ static const struct {
     {"enhanced-photo.jpg", "image/jpeg"},
     {"poster.jpg", "image/jpeg"},
     {"features.png", "image/png"},
+    {"thumbnail.jpg", "image/jpeg"},
     {"ar-video.mp4", "video/mp4"},
 };
 
-/* The served name of file: itself, or for the outputs of a multi-target
- * project's item n ("poster-2.jpg") the name without "-<n>". */
+/* 1 when the 8 characters at s are lower-case hex digits. */
+static int hex8(const char *s)
+{
+    for (int i = 0; i < 8; i++)
+        if (!((s[i] >= '0' && s[i] <= '9') || (s[i] >= 'a' && s[i] <= 'f')))
+            return 0;
+    return 1;
+}
+
+/* The served name of file: itself, or without the marks of a pair or of a
+ * replaced video: a multi-target project's item n ("poster-2.jpg") drops
+ * "-<n>", a video made again after the print ("ar-video-2.0badf00d.mp4",
+ * "poster.0badf00d.jpg") drops ".<8 hex>" too. */
 static int served_as(const char *file, char *base, size_t size)
 {
+    char plain[ARC_MAX_FILE_NAME + 16];
     const char *dot = strrchr(file, '.');
+
+    if (dot != NULL && dot - file > 9 && dot[-9] == '.' && hex8(dot - 8) &&
+        (strncmp(file, "ar-video", 8) == 0 || strncmp(file, "poster", 6) == 0) &&
+        snprintf(plain, sizeof(plain), "%.*s%s", (int)(dot - 9 - file), file, dot) <
+            (int)sizeof(plain)) {
+        file = plain;
+        dot = strrchr(file, '.');
+    }
     const char *dash = dot ? dot : file;
 
     while (dash > file && dash[-1] >= '0' && dash[-1] <= '9')

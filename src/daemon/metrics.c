@@ -4,6 +4,7 @@
 
 #include "arcd/buf.h"
 #include "metrics.h"
+#include "notify.h"
 #include "queue.h"
 #include "status.h"
 #include "sweep.h"
@@ -204,5 +205,23 @@ char *arc_metrics_render(const arc_daemon_t *d)
                    "arcd_marker_cache_pruned_total %llu\n",
                    (unsigned long long)cache.bytes, (unsigned long long)cache.entries,
                    (unsigned long long)cache.pruned);
+    arc_notify_stats_t ns;
+    arc_notify_stats(d->notify, &ns);
+    arc_buf_printf(&b,
+                   "# HELP arcd_deliveries_sent_total Webhooks and emails delivered by this "
+                   "daemon.\n"
+                   "# TYPE arcd_deliveries_sent_total counter\narcd_deliveries_sent_total %llu\n"
+                   "# HELP arcd_deliveries_failed_total Deliveries this daemon gave up (refused, "
+                   "or retried for notify.retryHours).\n"
+                   "# TYPE arcd_deliveries_failed_total counter\n"
+                   "arcd_deliveries_failed_total %llu\n"
+                   "# HELP arcd_deliveries_retried_total Failed delivery attempts that will be "
+                   "tried again.\n"
+                   "# TYPE arcd_deliveries_retried_total counter\n"
+                   "arcd_deliveries_retried_total %llu\n"
+                   "# HELP arcd_deliveries_in_flight Deliveries this daemon is sending now.\n"
+                   "# TYPE arcd_deliveries_in_flight gauge\narcd_deliveries_in_flight %d\n",
+                   (unsigned long long)ns.sent, (unsigned long long)ns.failed,
+                   (unsigned long long)ns.retried, ns.in_flight);
     return arc_buf_detach(&b);
 }

@@ -37,6 +37,14 @@ typedef struct job_s {
     uv_work_t check;
     char **files; /* CHECKING: the files to find, NULL-ended */
     char missing[512];
+    /* A job of the video and viewer stages only (a new video, job_kind
+     * 'video'): the project's result before it, which its own is merged
+     * into, and the files of the videos it replaced (removed once the new
+     * result is recorded). */
+    json_t *prev; /* NULL for a whole run */
+    json_t *replaced;
+    json_t *last_files; /* a whole run: the files of the run before it, or NULL */
+    uv_work_t unlink;
     struct job_s *next;
 } job_t;
 
@@ -51,8 +59,7 @@ struct arc_queue_s {
     void (*stop_cb)(arc_daemon_t *d);
 };
 
-/* The claimed row's columns. A one-pair project (create-demo) has no item
- * rows: its files are photo.<photo_format> and video.<video_format>. */
+/* The claimed row's columns. */
 enum {
     C_ID,
     C_ATTEMPTS,
@@ -61,16 +68,17 @@ enum {
     C_SCALE_W,
     C_SCALE_H,
     C_CONFIG,
-    C_PHOTO_FORMAT,
-    C_VIDEO_FORMAT,
     C_ITEMS,
+    C_KIND,
+    C_TARGETS,
+    C_RESULT,
     C_N
 };
 static const char *const claim_cols[C_N] = {
-    [C_ID] = "id",         [C_ATTEMPTS] = "attempts",         [C_MAX_ATTEMPTS] = "max_attempts",
-    [C_FIT] = "fit_mode",  [C_SCALE_W] = "scale_width",       [C_SCALE_H] = "scale_height",
-    [C_CONFIG] = "config", [C_PHOTO_FORMAT] = "photo_format", [C_VIDEO_FORMAT] = "video_format",
-    [C_ITEMS] = "items",
+    [C_ID] = "id",           [C_ATTEMPTS] = "attempts",   [C_MAX_ATTEMPTS] = "max_attempts",
+    [C_FIT] = "fit_mode",    [C_SCALE_W] = "scale_width", [C_SCALE_H] = "scale_height",
+    [C_CONFIG] = "config",   [C_ITEMS] = "items",         [C_KIND] = "job_kind",
+    [C_TARGETS] = "targets", [C_RESULT] = "result",
 };
 
 static const char *claim_sql =
@@ -84,10 +92,11 @@ static const char *claim_sql =
     "   started_at = coalesce(p.started_at, now()), updated_at = now()"
     " FROM c WHERE p.id = c.id"
     " RETURNING p.id::text AS id, p.attempts, p.max_attempts, p.fit_mode, p.scale_width,"
-    "   p.scale_height, p.config::text AS config, p.photo_format, p.video_format,"
+    "   p.scale_height, p.config::text AS config,"
     "   (SELECT json_agg(json_build_object('photo', i.photo_file, 'video', i.video_file)"
     "                    ORDER BY i.position)::text"
-    "      FROM ar_project_items i WHERE i.project_id = p.id) AS items";
+    "      FROM ar_project_items i WHERE i.project_id = p.id) AS items,"
+    "   p.job_kind, array_to_json(p.video_targets)::text AS targets, p.result::text AS result";
 
 static void check_stopped(arc_queue_t *q);
 
@@ -119,6 +128,9 @@ static void on_lease_closed(uv_handle_t *h)
     arc_msg_t done = {.type = ARC_MSG_DONE, .u.done = j->done};
     arc_msg_dispose(&done);
     free_files(j->files);
+    json_decref(j->prev);
+    json_decref(j->replaced);
+    json_decref(j->last_files);
     free(j);
     check_stopped(q);
 }
@@ -201,6 +213,9 @@ static void job_record(job_t *j, const arc_done_msg_t *done, const char *reason)
 
     ARC_ASSERT(j->state == J_RUNNING || j->state == J_CHECKING);
     j->state = J_DONE;
+    /* The outcome's update gives the lease up: renewing it meanwhile (while
+     * a progress update is still in flight) only logged a lost lease. */
+    uv_timer_stop(&j->lease);
     if (done != NULL && done->ok) {
         json_t *result = json_pack("{s:O, s:s, s:O, s:O}", "files", done->files, "markerCache",
                                    done->marker_cached ? "hit" : "miss", "rating", done->rating,
@@ -227,7 +242,7 @@ static void job_record(job_t *j, const arc_done_msg_t *done, const char *reason)
             " error_message = NULL, result = $3::jsonb, timings = $4::jsonb,"
             " video_meta = $5::jsonb, photo_width = $6::int, photo_height = $7::int,"
             " compilation_time_ms = $8::int, finished_at = now(), lease_owner = NULL,"
-            " lease_expires_at = NULL, updated_at = now()"
+            " lease_expires_at = NULL, job_kind = 'full', video_targets = NULL, updated_at = now()"
             " WHERE id = $1::uuid AND lease_owner = $2",
             8, params);
         free(res_s);
@@ -305,6 +320,16 @@ static void check_work(uv_work_t *w)
                      j->files[i]);
         }
     }
+    /* The viewer the job wrote plays the new videos: the ones they replaced
+     * go. (Their names are the worker's report, checked by merge_result.) */
+    size_t k;
+    json_t *f;
+    if (j->missing[0] == '\0')
+        json_array_foreach(j->replaced, k, f)
+        {
+            snprintf(path, sizeof(path), "%s/%s", j->w.message.dir, json_string_value(f));
+            unlink(path);
+        }
 }
 
 static void check_done(uv_work_t *w, int status)
@@ -356,6 +381,108 @@ static int required_files(const job_t *j, const arc_done_msg_t *done, char *why,
     return 0;
 }
 
+/* 1 when name is a file a video stage makes: ar-video<rest>.mp4 or
+ * poster<rest>.jpg, <rest> of letters, digits, '-' and '.' (a worker's
+ * report names the files the daemon removes: nothing else may be named, and
+ * without '/' no name leaves the project's folder). */
+static int is_video_file(const char *name)
+{
+    size_t n = strlen(name);
+    const char *rest = NULL, *end = NULL;
+
+    if (n > 12 && strncmp(name, "ar-video", 8) == 0 && strcmp(name + n - 4, ".mp4") == 0)
+        rest = name + 8, end = name + n - 4;
+    else if (n > 10 && strncmp(name, "poster", 6) == 0 && strcmp(name + n - 4, ".jpg") == 0)
+        rest = name + 6, end = name + n - 4;
+    else if (strcmp(name, "ar-video.mp4") == 0 || strcmp(name, "poster.jpg") == 0)
+        return 1;
+    if (rest == NULL)
+        return 0;
+    for (const char *p = rest; p < end; p++)
+        if (!((*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z') || (*p >= '0' && *p <= '9') ||
+              *p == '-' || *p == '.'))
+            return 0;
+    return 1;
+}
+
+/*
+ * A job of the video and viewer stages reports only what it made: the
+ * project's result is the last run's with that merged in. Files: the last
+ * run's, without the videos and posters replaced, then the new ones. Items:
+ * the last run's (photo, print, rating), each redone pair with its new
+ * video. The first pair's video details and the marker's rating follow.
+ * The files replaced are kept in j->replaced, for removal once the new ones
+ * are found on disk.
+ */
+static void merge_result(job_t *j)
+{
+    arc_done_msg_t *d = &j->done;
+    const arc_job_msg_t *m = &j->w.message;
+    json_t *prev_files = json_object_get(j->prev, "files");
+    json_t *prev_items = json_object_get(j->prev, "items");
+    json_t *files = json_array(), *items = json_deep_copy(prev_items);
+    char poster[ARC_MAX_FILE_NAME + 16];
+    size_t i;
+    json_t *f;
+
+    j->replaced = json_array();
+    for (i = 0; i < m->n_items && i < json_array_size(items); i++) {
+        json_t *now = json_array_get(d->items, i), *item = json_array_get(items, i);
+        const char *old = json_string_value(json_object_get(item, "videoFile"));
+        const char *new = json_string_value(json_object_get(now, "videoFile"));
+        if (!m->items[i].redo_video || new == NULL)
+            continue;
+        if (old != NULL && strcmp(old, new) != 0 && is_video_file(old)) {
+            json_array_append_new(j->replaced, json_string(old));
+            if (arc_video_poster_name(old, poster, sizeof(poster)) == 0)
+                json_array_append_new(j->replaced, json_string(poster));
+        }
+        json_object_set_new(item, "videoFile", json_string(new));
+        json_object_set(item, "video", json_object_get(now, "video"));
+    }
+    json_array_foreach(prev_files, i, f)
+    {
+        if (!has_file(j->replaced, json_string_value(f)) &&
+            !has_file(d->files, json_string_value(f)))
+            json_array_append(files, f);
+    }
+    json_array_foreach(d->files, i, f)
+    {
+        json_array_append(files, f);
+    }
+    json_decref(d->files);
+    d->files = files;
+    json_decref(d->items);
+    d->items = items;
+    json_decref(d->rating);
+    d->rating = json_incref(json_object_get(j->prev, "rating"));
+    if (d->rating == NULL)
+        d->rating = json_null();
+    d->marker_cached =
+        json_is_string(json_object_get(j->prev, "markerCache")) &&
+        strcmp(json_string_value(json_object_get(j->prev, "markerCache")), "hit") == 0;
+    json_t *video = json_object_get(json_array_get(items, 0), "video");
+    json_decref(d->video);
+    d->video = video != NULL ? json_incref(video) : json_null();
+}
+
+/* A whole run writes the plain names (ar-video.mp4, ...): the web videos a
+ * new video made under names of their own before it go, once the run's
+ * files are found. */
+static void drop_old_videos(job_t *j)
+{
+    size_t i;
+    json_t *f;
+
+    j->replaced = json_array();
+    json_array_foreach(j->last_files, i, f)
+    {
+        const char *name = json_string_value(f);
+        if (name != NULL && is_video_file(name) && !has_file(j->done.files, name))
+            json_array_append(j->replaced, f);
+    }
+}
+
 static void job_done(arc_worker_job_t *w, const arc_done_msg_t *done, const char *reason)
 {
     job_t *j = (job_t *)w;
@@ -364,12 +491,6 @@ static void job_done(arc_worker_job_t *w, const arc_done_msg_t *done, const char
     ARC_ASSERT(j->state == J_RUNNING);
     if (done == NULL || !done->ok) {
         job_record(j, done, reason);
-        return;
-    }
-    if (required_files(j, done, missing, sizeof(missing)) != 0) {
-        snprintf(why, sizeof(why), "the worker reported success without %s", missing);
-        fprintf(stderr, "arcd: job %s: %s\n", j->w.id, why);
-        job_record(j, NULL, why);
         return;
     }
     /* Keep the answer (the worker's message is freed when we return) and
@@ -384,10 +505,20 @@ static void job_done(arc_worker_job_t *w, const arc_done_msg_t *done, const char
     }
     json_decref(js);
     j->done = copy.u.done;
-    size_t n = json_array_size(done->files);
+    if (j->prev != NULL)
+        merge_result(j);
+    else
+        drop_old_videos(j);
+    if (required_files(j, &j->done, missing, sizeof(missing)) != 0) {
+        snprintf(why, sizeof(why), "the worker reported success without %s", missing);
+        fprintf(stderr, "arcd: job %s: %s\n", j->w.id, why);
+        job_record(j, NULL, why);
+        return;
+    }
+    size_t n = json_array_size(j->done.files);
     j->files = arc_xcalloc(n + 1, sizeof(char *));
     for (size_t i = 0; i < n; i++)
-        j->files[i] = arc_xstrdup(json_string_value(json_array_get(done->files, i)));
+        j->files[i] = arc_xstrdup(json_string_value(json_array_get(j->done.files, i)));
     j->state = J_CHECKING;
     j->check.data = j;
     j->q->pending_ops++;
@@ -408,6 +539,7 @@ static void job_release(job_t *j)
            2, params);
     ARC_ASSERT(j->state == J_RUNNING);
     j->state = J_DONE;
+    uv_timer_stop(&j->lease);
     if (!j->update_in_flight)
         job_free(j);
     else
@@ -480,19 +612,7 @@ static int job_message(arc_queue_t *q, PGresult *res, const int *col, arc_job_ms
     m->viewer.filter_beta = cfg->viewer.filter_beta;
 
     const char *items_s = arc_pg_value(res, 0, col[C_ITEMS]);
-    if (items_s == NULL) {
-        const char *vfmt = arc_pg_value(res, 0, col[C_VIDEO_FORMAT]);
-        m->n_items = 1;
-        m->items = arc_xcalloc(1, sizeof(*m->items));
-        snprintf(path, sizeof(path), "photo.%s", PQgetvalue(res, 0, col[C_PHOTO_FORMAT]));
-        m->items[0].photo = arc_xstrdup(path);
-        snprintf(path, sizeof(path), "video.%s", vfmt ? vfmt : "");
-        m->items[0].video = arc_xstrdup(vfmt ? path : "");
-        m->items[0].video_out = arc_xstrdup("");
-        m->items[0].redo_video = 1;
-        return 0;
-    }
-    items = json_loads(items_s, 0, &jerr);
+    items = items_s ? json_loads(items_s, 0, &jerr) : NULL;
     size_t n = json_array_size(items);
     if (n == 0 || n > ARC_MAX_TARGETS) {
         rc = arc_err_set(err, ARC_ECORRUPT, "the project lists %zu photo/video pairs", n);
@@ -512,6 +632,61 @@ static int job_message(arc_queue_t *q, PGresult *res, const int *col, arc_job_ms
 out:
     json_decref(items);
     return rc;
+}
+
+static int json_int_of(const json_t *obj, const char *key, int *out)
+{
+    json_t *v = json_object_get(obj, key);
+
+    if (!json_is_integer(v) || json_integer_value(v) < 0 || json_integer_value(v) > 1000000)
+        return -1;
+    *out = (int)json_integer_value(v);
+    return 0;
+}
+
+/*
+ * A new video (job_kind 'video'): the job runs the video and viewer stages
+ * only, and gives each pair what the stages it skips made in the last run
+ * (its result): the print's geometry and the web video. The pairs named in
+ * video_targets, and any pair with a video but no web video yet, make
+ * theirs again. Returns 0, or -1 when the last run's result lacks any of it
+ * (the job then runs whole, which makes the same marker and print again).
+ */
+static int video_job(arc_job_msg_t *m, const json_t *result, const json_t *targets)
+{
+    json_t *items = json_object_get(result, "items");
+
+    if (json_array_size(items) != m->n_items || !json_is_array(targets))
+        return -1;
+    for (size_t i = 0; i < m->n_items; i++) {
+        json_t *item = json_array_get(items, i);
+        json_t *print = json_object_get(json_object_get(item, "photo"), "print");
+        json_t *photo = json_object_get(print, "photo");
+        arc_job_print_t pr;
+        if (json_int_of(print, "width", &pr.width) || json_int_of(print, "height", &pr.height) ||
+            json_int_of(photo, "x", &pr.x) || json_int_of(photo, "y", &pr.y) ||
+            json_int_of(photo, "width", &pr.w) || json_int_of(photo, "height", &pr.h))
+            return -1;
+        m->items[i].print = pr;
+    }
+    for (size_t i = 0; i < m->n_items; i++) {
+        const char *out = json_string_value(json_object_get(json_array_get(items, i), "videoFile"));
+        int redo = m->items[i].video[0] != '\0' && (out == NULL || out[0] == '\0');
+        size_t k;
+        json_t *t;
+        json_array_foreach(targets, k, t)
+        {
+            if (json_is_integer(t) && json_integer_value(t) == (json_int_t)i)
+                redo = m->items[i].video[0] != '\0';
+        }
+        free(m->items[i].video_out);
+        /* A redone pair's old web video too: its new one gets a name of
+         * its own (a phone may be playing the old one). */
+        m->items[i].video_out = arc_xstrdup(out == NULL ? "" : out);
+        m->items[i].redo_video = redo;
+    }
+    m->stages = ARC_STAGE_VIDEO | ARC_STAGE_VIEWER;
+    return 0;
 }
 
 static void on_claimed(int status, PGresult *res, void *arg)
@@ -552,8 +727,35 @@ static void on_claimed(int status, PGresult *res, void *arg)
     j->next = q->jobs;
     q->jobs = j;
 
-    if (job_message(q, res, col, &j->w.message, &err) != 0 ||
-        arc_job_msg_check(&j->w.message, &err) != 0) {
+    int rc = job_message(q, res, col, &j->w.message, &err);
+    if (rc == 0 && strcmp(PQgetvalue(res, 0, col[C_KIND]), "video") != 0 &&
+        arc_pg_value(res, 0, col[C_RESULT]) != NULL) {
+        json_error_t jerr;
+        json_t *last = json_loads(PQgetvalue(res, 0, col[C_RESULT]), 0, &jerr);
+        j->last_files = json_incref(json_object_get(last, "files"));
+        json_decref(last);
+    } else if (rc == 0 && strcmp(PQgetvalue(res, 0, col[C_KIND]), "video") == 0) {
+        json_error_t jerr;
+        const char *r = arc_pg_value(res, 0, col[C_RESULT]);
+        const char *t = arc_pg_value(res, 0, col[C_TARGETS]);
+        json_t *result = r ? json_loads(r, 0, &jerr) : NULL;
+        json_t *targets = t ? json_loads(t, 0, &jerr) : NULL;
+        if (video_job(&j->w.message, result, targets) == 0) {
+            j->prev = json_incref(result);
+        } else {
+            fprintf(stderr,
+                    "arcd: job %s: the last run's result lacks the print or videos: "
+                    "the whole pipeline runs\n",
+                    j->w.id);
+            for (size_t i = 0; i < j->w.message.n_items; i++)
+                memset(&j->w.message.items[i].print, 0, sizeof(j->w.message.items[i].print));
+            /* A whole run then: the web videos of earlier new videos go. */
+            j->last_files = json_incref(json_object_get(result, "files"));
+        }
+        json_decref(result);
+        json_decref(targets);
+    }
+    if (rc != 0 || arc_job_msg_check(&j->w.message, &err) != 0) {
         /* The row cannot become a job (its data is damaged): fail it for
          * good rather than claim it again and again. */
         arc_done_msg_t failed = {.ok = 0, .error = err.msg, .permanent = 1};

@@ -9,6 +9,8 @@
 #include "arcd/addrmap.h"
 #include "arcd/assert.h"
 #include "arcd/buf.h"
+#include "arcd/limits.h"
+#include "arcd/proto.h"
 #include "auth.h"
 #include "pages.h"
 #include "status.h"
@@ -29,12 +31,13 @@ static const char *const status_cols[C_N] = {
     [C_REMOVED] = "removed",
 };
 
+/* A project being deleted (sql/003: deleting_at) is gone already. */
 static const char *status_sql =
     "SELECT d.doc, d.owner, coalesce(d.expired, false) AS expired, t.reason AS removed"
     " FROM (SELECT $1::uuid AS id) k"
     " LEFT JOIN LATERAL (SELECT arcd_project_doc(p)::text AS doc, p.owner,"
     "                           p.expires_at <= now() AS expired"
-    "                    FROM ar_projects p WHERE p.id = k.id) d ON true"
+    "                    FROM ar_projects p WHERE p.id = k.id AND p.deleting_at IS NULL) d ON true"
     " LEFT JOIN ar_tombstones t ON t.id = k.id";
 
 /* A result row with its columns found by name, and its document parsed. */
@@ -66,7 +69,8 @@ static json_t *member(const json_t *doc, const char *key)
     return v ? json_incref(v) : json_null();
 }
 
-static json_t *file_url(const arc_daemon_t *d, const char *id, json_t *files, const char *prefix)
+/* The URL of file want when the result lists it, else JSON null. */
+static json_t *file_url(const arc_daemon_t *d, const char *id, json_t *files, const char *want)
 {
     size_t i;
     json_t *f;
@@ -74,7 +78,7 @@ static json_t *file_url(const arc_daemon_t *d, const char *id, json_t *files, co
     json_array_foreach(files, i, f)
     {
         const char *name = json_string_value(f);
-        if (name && strncmp(name, prefix, strlen(prefix)) == 0) {
+        if (name && strcmp(name, want) == 0) {
             char url[1024];
             snprintf(url, sizeof(url), "%s/objects/ar-storage/%s/%s", d->cfg->server.public_url, id,
                      name);
@@ -106,8 +110,15 @@ json_t *arc_status_doc_json(const arc_daemon_t *d, const json_t *doc)
     json_object_set_new(js, "viewerHtmlUrl", file_url(d, id, files, "index.html"));
     json_object_set_new(js, "qrCodeUrl", file_url(d, id, files, "qr-code.png"));
     json_object_set_new(js, "markerUrl", file_url(d, id, files, "marker.mind"));
-    json_object_set_new(js, "videoUrl", file_url(d, id, files, "ar-video.mp4"));
-    json_object_set_new(js, "posterUrl", file_url(d, id, files, "poster.jpg"));
+    /* The first pair's web video has a new name each time it is replaced
+     * (a new video after the print): its name is the result's. */
+    const char *web = json_string_value(
+        json_object_get(json_array_get(json_object_get(result, "items"), 0), "videoFile"));
+    char poster[ARC_MAX_FILE_NAME + 16];
+    if (arc_video_poster_name(web, poster, sizeof(poster)) != 0)
+        snprintf(poster, sizeof(poster), "poster.jpg");
+    json_object_set_new(js, "videoUrl", file_url(d, id, files, web ? web : "ar-video.mp4"));
+    json_object_set_new(js, "posterUrl", file_url(d, id, files, poster));
     json_object_set_new(js, "enhancedPhotoUrl", file_url(d, id, files, "enhanced-photo.jpg"));
     json_object_set_new(js, "featuresUrl", file_url(d, id, files, "features.png"));
     json_object_set_new(js, "thumbnailUrl", file_url(d, id, files, "thumbnail.jpg"));
@@ -192,6 +203,7 @@ struct arc_status_s {
     uint64_t cache_hits;
     int64_t n_streams;          /* event streams open */
     arc_addrmap_t *streams_per; /* event streams open per client address */
+    int closing;                /* the daemon shuts down: no wait goes on */
 };
 
 static cache_entry_t *cache_slot(arc_status_t *s, const char *id)
@@ -297,7 +309,7 @@ struct arc_watch_s {
     int last_progress;
     uv_timer_t timer; /* a long poll's deadline, an event stream's end */
     int timer_on;
-    int finished; /* the long poll's wait is over: answer whatever comes */
+    int finished; /* the wait is over (a deadline, shutdown): answer whatever comes next */
     int stream;   /* an event stream, counted in n_streams and streams_per */
     arc_ip_t client;
     arc_watch_t *next;
@@ -611,6 +623,7 @@ static void watch_start(arc_http_req_t *req, const watch_ops_t *ops, const char 
     w->who = req->ctx;
     w->req = req;
     w->ops = ops;
+    w->finished = s->closing;
     snprintf(w->id, sizeof(w->id), "%s", id);
     w->next = s->watches;
     s->watches = w;
@@ -689,11 +702,16 @@ void arc_status_on_events(arc_http_req_t *req)
                        id);
         return;
     }
+    /* A client with no stream open has no entry yet: it counts as 0, so
+     * that a cap of 0 refuses every stream, as the global cap of 0 does. */
     arc_addr_entry_t *e = arc_addrmap_find(s->streams_per, &req->client_ip);
-    if (e != NULL && e->count >= cfg->status.max_event_streams_per_address) {
+    int64_t open = e != NULL ? e->count : 0;
+    if (open >= cfg->status.max_event_streams_per_address) {
         arc_http_error(req, 429, "too_many_streams", "Retry-After: 10\r\n",
-                       "%lld event streams are open from %s already", (long long)e->count,
-                       req->client);
+                       "at most %lld event streams may be open from one address (%s has %lld); "
+                       "poll /api/ar/status/%s?wait=N instead",
+                       (long long)cfg->status.max_event_streams_per_address, req->client,
+                       (long long)open, id);
         return;
     }
     watch_start(req, &events_ops, id, 0);
@@ -730,12 +748,19 @@ void arc_status_changed(arc_status_t *s, const char *id)
 void arc_status_wake_all(arc_status_t *s, int closing)
 {
     cache_clear(s); /* changes may have been missed */
+    if (closing)
+        s->closing = 1;
     for (arc_watch_t *w = s->watches, *next; w != NULL; w = next) {
         next = w->next;
-        if (!w->have)
-            continue;
+        /* Shutting down, every wait is over, including that of a watcher
+         * whose first read is still in flight: when its row comes it
+         * answers at once (a long poll the status, an event stream one
+         * event and its end). Left waiting, it held the HTTP server, and
+         * so the daemon's exit, for up to status.maxEventSeconds. */
         if (closing)
             w->finished = 1;
+        if (!w->have)
+            continue; /* its first read wakes it */
         if (closing && w->ops == &events_ops) {
             arc_http_end(w->req);
             watch_free(w);

@@ -34,7 +34,9 @@ void arc_status_on_view(arc_http_req_t *req);
 void arc_status_changed(arc_status_t *s, const char *id);
 
 /* Wakes every watcher and drops the cache (notifications may have been
- * missed); closing: end them (shutdown). */
+ * missed); closing (shutdown): ends them, event streams at once, long polls
+ * with the status read now; a watcher whose first read is in flight answers
+ * as soon as it comes, and so does one that starts after this. */
 void arc_status_wake_all(arc_status_t *s, int closing);
 
 /* Sends a keep-alive comment down every event stream. */

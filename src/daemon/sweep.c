@@ -67,16 +67,21 @@ static int remove_entry(const char *path, const struct stat *st, int flag, struc
     return 0;
 }
 
-/* On the threadpool: the projects' folders, recursively. */
+void arc_sweep_remove_folder(const char *storage, const char *id)
+{
+    char path[4200];
+
+    snprintf(path, sizeof(path), "%s/ar-storage/%s", storage, id);
+    nftw(path, remove_entry, 16, FTW_DEPTH | FTW_PHYS);
+}
+
+/* On the threadpool: the projects' folders. */
 static void remove_folders(uv_work_t *w)
 {
     sweep_job_t *j = w->data;
-    char path[4200];
 
-    for (int i = 0; i < j->n; i++) {
-        snprintf(path, sizeof(path), "%s/ar-storage/%s", j->storage, j->ids[i]);
-        nftw(path, remove_entry, 16, FTW_DEPTH | FTW_PHYS);
-    }
+    for (int i = 0; i < j->n; i++)
+        arc_sweep_remove_folder(j->storage, j->ids[i]);
 }
 
 static void job_free(sweep_job_t *j)
@@ -88,6 +93,14 @@ static void job_free(sweep_job_t *j)
     free(j->id_array);
     free(j);
 }
+
+/* The projects the sweep removes: expired ones, and deletions a DELETE
+ * left half-done (its daemon died or lost the database between the files
+ * and the row; sql/003) a while ago. Never one a worker holds. Its
+ * tombstone says why (the trigger reads deleting_at). */
+#define SWEPT                                                                                      \
+    "(expires_at < now() OR deleting_at < now() - interval '10 minutes')"                          \
+    " AND status <> 'processing'"
 
 static void on_deleted(int status, PGresult *res, void *arg)
 {
@@ -124,8 +137,11 @@ static void on_removed(uv_work_t *w, int status)
         return;
     }
     s->query = arc_pg_query(s->d->pool,
-                            "DELETE FROM ar_projects WHERE id = ANY($1::uuid[])"
-                            " AND expires_at < now() AND status <> 'processing'",
+                            /* The removal's reason, for its tombstone and its
+                             * notifications (sql/002_back_office.sql). */
+                            "WITH r AS (SELECT set_config('arcd.removal', 'expired', true))"
+                            " DELETE FROM ar_projects WHERE id = ANY($1::uuid[])"
+                            " AND " SWEPT " AND EXISTS (SELECT 1 FROM r)",
                             1, params, on_deleted, j);
 }
 
@@ -173,8 +189,8 @@ static void sweep_now(arc_sweep_t *s)
     s->busy = 1;
     snprintf(limit, sizeof(limit), "%d", SWEEP_BATCH);
     s->query = arc_pg_query(s->d->pool,
-                            "SELECT id::text FROM ar_projects WHERE expires_at < now()"
-                            " AND status <> 'processing' ORDER BY expires_at LIMIT $1::int",
+                            "SELECT id::text FROM ar_projects WHERE " SWEPT
+                            " ORDER BY coalesce(deleting_at, expires_at) LIMIT $1::int",
                             1, params, on_expired, s);
 }
 

@@ -17,6 +17,11 @@
 /* Starts the sweep's timer. Returns 0 and *out. */
 int arc_sweep_start(arc_daemon_t *d, arc_sweep_t **out);
 
+/* Removes <storage>/ar-storage/<id>, recursively, without following links;
+ * what cannot be removed stays (a later removal tries again). Blocking:
+ * call it on the threadpool, never on the loop. */
+void arc_sweep_remove_folder(const char *storage, const char *id);
+
 /* Projects removed so far, for /metrics; 0 for a NULL sweep. */
 uint64_t arc_sweep_total(const arc_sweep_t *s);
 

@@ -36,6 +36,8 @@
 #include "arcd/limits.h"
 #include "arcd/multipart.h"
 #include "arcd/sniff.h"
+#include "fields.h"
+#include "status.h"
 #include "upload.h"
 
 #define FIELD_LIMIT 65536
@@ -64,9 +66,13 @@ typedef struct op_s {
 
 typedef enum { PART_NONE, PART_PHOTO, PART_VIDEO, PART_FIELD } part_t;
 
+/* What an upload makes. */
+typedef enum { U_DEMO, U_CREATE, U_VIDEO } umode_t;
+
 typedef struct upload_s {
     arc_daemon_t *d;
-    int multi;           /* POST /api/ar/create */
+    umode_t mode;
+    int multi;           /* U_CREATE: up to ARC_MAX_TARGETS pairs */
     char owner[130];     /* the API token's owner */
     arc_http_req_t *req; /* NULL once answered or aborted */
     char id[40];
@@ -92,9 +98,17 @@ typedef struct upload_s {
     int in_feed; /* inside the multipart parser: cleanup waits */
     int failed;
     char fit_mode[16];
+    int fit_given; /* the form chose fitMode (U_VIDEO changes the project's then) */
     int scale_w, scale_h;
     json_t *config;
+    int smart_crop; /* useSmartCrop: -1 not given, 0, 1 */
+    json_t *fields; /* the project's fields (fields.h) given: name -> text */
     arc_pg_query_t *query;
+    /* U_VIDEO: the pair whose video is new, and the project's owner filter. */
+    int target;
+    int committing; /* the statement that makes the project (or swaps its video) runs */
+    char who[130];  /* '' for an admin token */
+    char old_video[ARC_MAX_FILE_NAME + 1];
 } upload_t;
 
 /* ---- rate limit: uploads per client per minute ----
@@ -185,7 +199,7 @@ static void cleanup_work(uv_work_t *w)
             unlink(path);
         }
     }
-    if (u->failed)
+    if (u->failed && u->mode != U_VIDEO) /* a new video's project folder stays */
         rmdir(dir);
     rmdir(u->tmpdir);
 }
@@ -203,6 +217,7 @@ static void cleanup_done(uv_work_t *w, int status)
     arc_multipart_free(u->mp);
     free(u->value);
     json_decref(u->config);
+    json_decref(u->fields);
     free(u);
 }
 
@@ -244,6 +259,8 @@ static void on_abort(arc_http_req_t *req)
     upload_t *u = req->data;
 
     u->req = NULL;
+    if (u->committing)
+        return; /* it may commit whatever happens to its result: its callback decides */
     u->failed = 1;
     arc_pg_cancel(u->query);
     u->query = NULL;
@@ -406,6 +423,14 @@ static int check_magic(upload_t *u, ufile_t *f, int at_end)
     char suffix[16] = "";
     if (index > 0)
         snprintf(suffix, sizeof(suffix), "-%d", index);
+    if (u->mode == U_VIDEO) {
+        /* A new video of a project: a name of its own, beside the one it
+         * replaces (which the running viewer may still be using). */
+        unsigned char tag[4];
+        if (RAND_bytes(tag, sizeof(tag)) != 1)
+            abort();
+        snprintf(suffix, sizeof(suffix), "-%02x%02x%02x%02x", tag[0], tag[1], tag[2], tag[3]);
+    }
     if (is_photo) {
         arc_image_format_t fmt = arc_image_sniff(f->sniff, f->sniff_len);
         if (fmt != ARC_IMAGE_JPEG && fmt != ARC_IMAGE_PNG)
@@ -430,8 +455,14 @@ static int on_part(void *arg, const char *name, const char *filename, const char
 
     (void)filename;
     (void)ctype;
-    int is_photo = strcmp(name, "photo") == 0, is_video = strcmp(name, "video") == 0;
+    /* photoFile and videoFile: the old frontend's names. */
+    int is_photo = strcmp(name, "photo") == 0 || strcmp(name, "photoFile") == 0;
+    int is_video = strcmp(name, "video") == 0 || strcmp(name, "videoFile") == 0;
+    if (is_photo && u->mode == U_VIDEO)
+        return fail(u, 400, "unknown_field",
+                    "a new video keeps the project's photo: the form takes no '%s'", name);
     if (is_photo || is_video) {
+        name = is_photo ? "photo" : "video";
         int *n = is_photo ? &u->n_photos : &u->n_videos;
         if (*n >= (u->multi ? ARC_MAX_TARGETS : 1))
             return u->multi
@@ -447,12 +478,26 @@ static int on_part(void *arg, const char *name, const char *filename, const char
         enqueue(u, OP_OPEN, f, NULL, 0);
         return 0;
     }
-    if (strcmp(name, "fitMode") != 0 && strcmp(name, "scaleWidth") != 0 &&
-        strcmp(name, "scaleHeight") != 0 && strcmp(name, "config") != 0)
-        return fail(u, 400, "unknown_field",
-                    "unknown form field '%s' (expected photo, video, fitMode, scaleWidth, "
-                    "scaleHeight, config)",
-                    name);
+    int known = strcmp(name, "fitMode") == 0 || strcmp(name, "scaleWidth") == 0 ||
+                strcmp(name, "scaleHeight") == 0;
+    if (u->mode == U_VIDEO)
+        known = known || strcmp(name, "target") == 0;
+    else
+        known = known || strcmp(name, "config") == 0 || strcmp(name, "useSmartCrop") == 0 ||
+                arc_field_find(name) != NULL;
+    if (!known) {
+        char shown[64];
+        snprintf(shown, sizeof(shown), "%s", name);
+        arc_str_printable(shown);
+        return fail(u, 400, "unknown_field", "unknown form field '%s' (expected %s)", shown,
+                    u->mode == U_VIDEO
+                        ? "video, fitMode, scaleWidth, scaleHeight, target"
+                        : "photo, video, fitMode, scaleWidth, scaleHeight, config, "
+                          "useSmartCrop, title, orderRef, customerName, customerEmail, "
+                          "notifyUrl, notifyEmail, metadata");
+    }
+    if (arc_field_find(name) != NULL && json_object_get(u->fields, name) != NULL)
+        return fail(u, 400, "duplicate_part", "the form has more than one '%s'", name);
     u->part = PART_FIELD;
     snprintf(u->field, sizeof(u->field), "%s", name);
     free(u->value);
@@ -524,6 +569,7 @@ static int on_part_end(void *arg)
         if (strcmp(v, "contain") && strcmp(v, "cover") && strcmp(v, "fill") && strcmp(v, "exact"))
             return fail(u, 400, "bad_field", "fitMode must be contain, cover, fill or exact");
         snprintf(u->fit_mode, sizeof(u->fit_mode), "%s", v);
+        u->fit_given = 1;
     } else if (strcmp(u->field, "scaleWidth") == 0) {
         return parse_dim(u, v, &u->scale_w) ? -1 : 0;
     } else if (strcmp(u->field, "scaleHeight") == 0) {
@@ -534,6 +580,28 @@ static int on_part_end(void *arg)
         u->config = json_loads(v, JSON_REJECT_DUPLICATES, &e);
         if (!json_is_object(u->config))
             return fail(u, 400, "bad_field", "config must be a JSON object");
+    } else if (strcmp(u->field, "useSmartCrop") == 0) {
+        if (strcmp(v, "true") == 0 || strcmp(v, "1") == 0 || strcmp(v, "on") == 0)
+            u->smart_crop = 1;
+        else if (strcmp(v, "false") == 0 || strcmp(v, "0") == 0 || strcmp(v, "off") == 0)
+            u->smart_crop = 0;
+        else
+            return fail(u, 400, "bad_field", "useSmartCrop must be true or false");
+    } else if (strcmp(u->field, "target") == 0) {
+        char *end = NULL;
+        long t = strtol(v, &end, 10);
+        if (*v == '\0' || *end != '\0' || t < 0 || t >= ARC_MAX_TARGETS)
+            return fail(u, 400, "bad_field",
+                        "target must be the number of a photo/video pair, from 0 to %d",
+                        ARC_MAX_TARGETS - 1);
+        u->target = (int)t;
+    } else {
+        const arc_field_t *f = arc_field_find(u->field);
+        char why[200];
+        if (f != NULL && arc_field_check(f, v, why, sizeof(why)) != 0)
+            return fail(u, 400, "bad_field", "%s", why);
+        if (f != NULL)
+            json_object_set_new(u->fields, f->name, json_string(v));
     }
     u->part = PART_NONE;
     return 0;
@@ -561,6 +629,7 @@ static void on_inserted(int status, PGresult *res, void *arg)
     arc_daemon_t *d = u->d;
 
     u->query = NULL;
+    u->committing = 0;
     if (u->req == NULL) { /* the client left meanwhile; the project stands if inserted */
         if (status != 0)
             u->failed = 1;
@@ -594,11 +663,17 @@ static void on_inserted(int status, PGresult *res, void *arg)
     cleanup_if_idle(u);
 }
 
+/* A project field the form gave, or NULL (also when given empty). */
+static const char *field_value(const upload_t *u, const char *name)
+{
+    const char *v = json_string_value(json_object_get(u->fields, name));
+    return v != NULL && v[0] != '\0' ? v : NULL;
+}
+
 static void insert(upload_t *u)
 {
     arc_daemon_t *d = u->d;
     char ttl[32], sw[16], sh[16], pb[32], vb[32], attempts[16];
-    char *config = u->config ? json_dumps(u->config, JSON_COMPACT) : arc_xstrdup("{}");
     char pfmt[8], vfmt[8];
     uint64_t photo_bytes = 0, video_bytes = 0;
     json_t *items = json_array();
@@ -612,6 +687,13 @@ static void insert(upload_t *u)
     }
     char *items_s = json_dumps(items, JSON_COMPACT);
     json_decref(items);
+    if (u->smart_crop >= 0) {
+        if (u->config == NULL)
+            u->config = json_object();
+        json_object_set_new(u->config, "useSmartCrop", json_boolean(u->smart_crop));
+    }
+    char *config = u->config ? json_dumps(u->config, JSON_COMPACT) : arc_xstrdup("{}");
+    const char *metadata = field_value(u, "metadata");
     snprintf(ttl, sizeof(ttl), "%.3f", d->cfg->demo.ttl_hours * 3600.0);
     snprintf(sw, sizeof(sw), "%d", u->scale_w);
     snprintf(sh, sizeof(sh), "%d", u->scale_h);
@@ -620,7 +702,7 @@ static void insert(upload_t *u)
     snprintf(attempts, sizeof(attempts), "%lld", (long long)d->cfg->queue.max_attempts);
     snprintf(pfmt, sizeof(pfmt), "%s", strchr(u->photos[0].name, '.') + 1);
     snprintf(vfmt, sizeof(vfmt), "%s", u->n_videos ? strchr(u->videos[0].name, '.') + 1 : "");
-    const char *params[14] = {u->id,
+    const char *params[21] = {u->id,
                               u->multi ? "f" : "t",
                               ttl,
                               u->fit_mode,
@@ -632,25 +714,34 @@ static void insert(upload_t *u)
                               u->n_videos ? vfmt : NULL,
                               vb,
                               attempts,
-                              u->multi ? items_s : NULL,
-                              u->owner};
+                              items_s,
+                              u->owner,
+                              field_value(u, "title"),
+                              field_value(u, "orderRef"),
+                              field_value(u, "customerName"),
+                              field_value(u, "customerEmail"),
+                              field_value(u, "notifyUrl"),
+                              field_value(u, "notifyEmail"),
+                              metadata ? metadata : "{}"};
     /* One statement: the project and its items are there together when the
      * job's NOTIFY goes out at commit. */
+    u->committing = 1;
     u->query = arc_pg_query(
         d->pool,
         "WITH p AS (INSERT INTO ar_projects (id, is_demo, expires_at, fit_mode, scale_width,"
         "   scale_height, config, photo_format, photo_bytes, video_format, video_bytes,"
-        "   max_attempts, owner)"
+        "   max_attempts, owner, title, order_ref, customer_name, customer_email,"
+        "   notification_url, notification_email, metadata)"
         " VALUES ($1::uuid, $2::boolean, CASE WHEN $2::boolean"
         "   THEN now() + make_interval(secs => $3::float8) END, $4, $5::int, $6::int,"
-        "   $7::jsonb, $8, $9::bigint, $10, $11::bigint, $12::int, $14)"
+        "   $7::jsonb, $8, $9::bigint, $10, $11::bigint, $12::int, $14, $15, $16, $17, $18,"
+        "   $19, $20, $21::jsonb)"
         " RETURNING id, expires_at),"
         " i AS (INSERT INTO ar_project_items (project_id, position, photo_file, video_file)"
         "   SELECT p.id, x.position, x.photo, x.video FROM p,"
-        "   json_to_recordset(coalesce($13::json, '[]')) AS x(position int, photo text, video "
-        "text))"
+        "   json_to_recordset($13::json) AS x(position int, photo text, video text))"
         " SELECT to_char(expires_at AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"') FROM p",
-        14, params, on_inserted, u);
+        21, params, on_inserted, u);
     free(config);
     free(items_s);
 }
@@ -708,9 +799,253 @@ static void on_published(uv_work_t *w, int status)
         insert(w->data);
 }
 
+/* ---- a new video for a project (U_VIDEO) ----
+ * The project is looked at first (visible, not running, the pair exists),
+ * then the video is moved into its folder under a new name, then one
+ * statement swaps it in and queues a job, if the project is still idle (a
+ * re-run or another new video may have come in between: 409, and the file
+ * goes). A project that has been ready once gets a job of the video and
+ * viewer stages only (job_kind 'video'), so its marker, print and QR code
+ * stay as they are; one that never was runs whole. */
+
+static void video_publish(upload_t *u);
+
+enum { V_STATUS, V_ITEMS, V_N };
+static const char *const video_cols[V_N] = {[V_STATUS] = "status", [V_ITEMS] = "items"};
+
+static void on_video_checked(int status, PGresult *res, void *arg)
+{
+    upload_t *u = arg;
+    int col[V_N];
+    arc_err_t err = {{0}};
+
+    u->query = NULL;
+    if (u->req == NULL) {
+        u->failed = 1;
+        cleanup_if_idle(u);
+        return;
+    }
+    if (status != 0) {
+        fail(u, 503, "database_unavailable", "the project could not be read: %s",
+             status == ARC_EDB ? PQresultErrorMessage(res) : arc_strerror(status));
+        return;
+    }
+    if (arc_pg_columns(res, video_cols, V_N, col, &err) != 0) {
+        fail(u, 500, "internal", "%s", err.msg);
+        return;
+    }
+    if (PQntuples(res) == 0) {
+        fail(u, 404, "not_found", "no project %s (or it has expired)", u->id);
+        return;
+    }
+    const char *st = PQgetvalue(res, 0, col[V_STATUS]);
+    int items = (int)strtol(PQgetvalue(res, 0, col[V_ITEMS]), NULL, 10);
+    if (strcmp(st, "pending") == 0 || strcmp(st, "processing") == 0) {
+        fail(u, 409, "busy", "the project is %s: wait until it is ready or has failed", st);
+        return;
+    }
+    if (u->target >= items) {
+        fail(u, 400, "bad_field", "target %d: the project has %d photo/video pair%s (0 to %d)",
+             u->target, items, items == 1 ? "" : "s", items - 1);
+        return;
+    }
+    video_publish(u);
+}
+
+static void video_check(upload_t *u)
+{
+    const char *params[2] = {u->id, u->who};
+
+    u->query = arc_pg_query(
+        u->d->pool,
+        "SELECT p.status,"
+        "  (SELECT count(*) FROM ar_project_items i WHERE i.project_id = p.id) AS items"
+        " FROM ar_projects p WHERE p.id = $1::uuid AND ($2 = '' OR p.owner = $2)"
+        "  AND (p.expires_at IS NULL OR p.expires_at > now()) AND p.deleting_at IS NULL",
+        2, params, on_video_checked, u);
+}
+
+/* On the threadpool, after the swap: the upload it replaced is not needed
+ * any more (the web video made from it stays until the new one is ready). */
+static void remove_old_work(uv_work_t *w)
+{
+    upload_t *u = w->data;
+    char path[4200];
+
+    if (u->old_video[0] != '\0') {
+        snprintf(path, sizeof(path), "%s/ar-storage/%s/%s", u->d->storage, u->id, u->old_video);
+        unlink(path);
+    }
+}
+
+static void on_old_removed(uv_work_t *w, int status)
+{
+    upload_t *u = w->data;
+
+    (void)status;
+    u->fs_busy = 0;
+    cleanup_if_idle(u);
+}
+
+enum { W_STATUS, W_QUEUED, W_KIND, W_OLD, W_N };
+static const char *const swap_cols[W_N] = {
+    [W_STATUS] = "status", [W_QUEUED] = "queued", [W_KIND] = "job_kind", [W_OLD] = "old_video"};
+
+static void on_swapped(int status, PGresult *res, void *arg)
+{
+    upload_t *u = arg;
+    arc_daemon_t *d = u->d;
+    int col[W_N];
+    arc_err_t err = {{0}};
+
+    u->query = NULL;
+    u->committing = 0;
+    if (status == 0 && arc_pg_columns(res, swap_cols, W_N, col, &err) != 0)
+        status = ARC_EINTERNAL;
+    int queued =
+        status == 0 && PQntuples(res) == 1 && strcmp(PQgetvalue(res, 0, col[W_QUEUED]), "t") == 0;
+    if (!queued) {
+        /* Not swapped in: the new file goes (cleanup of a failed upload). */
+        if (u->req == NULL)
+            u->failed = 1;
+        else if (status != 0)
+            fail(u, 503, "database_unavailable", "the new video could not be saved: %s",
+                 status == ARC_EDB ? PQresultErrorMessage(res) : err.msg);
+        else if (PQntuples(res) == 0)
+            fail(u, 404, "not_found", "no project %s (or it has expired)", u->id);
+        else
+            fail(u, 409, "busy", "the project is %s: wait until it is ready or has failed",
+                 PQgetvalue(res, 0, col[W_STATUS]));
+        cleanup_if_idle(u);
+        return;
+    }
+    /* The upload the swap replaced (not the one seen at the check: another
+     * replacement may have come between). */
+    const char *old = arc_pg_value(res, 0, col[W_OLD]);
+    snprintf(u->old_video, sizeof(u->old_video), "%s", old ? old : "");
+    arc_status_changed(d->status, u->id);
+    if (u->req != NULL) {
+        char url[1024], loc[1100];
+        snprintf(url, sizeof(url), "%s/api/ar/status/%s", d->cfg->server.public_url, u->id);
+        snprintf(loc, sizeof(loc), "Location: %s\r\n", url);
+        json_t *js =
+            json_pack("{s:s, s:s, s:s, s:i, s:s}", "arId", u->id, "status", "pending", "statusUrl",
+                      url, "target", u->target, "jobKind", PQgetvalue(res, 0, col[W_KIND]));
+        arc_http_req_t *req = u->req;
+        u->req = NULL;
+        req->data = NULL;
+        req->on_abort = NULL;
+        char *body = json_dumps(js, JSON_COMPACT | JSON_PRESERVE_ORDER);
+        arc_http_respond(req, 202, "application/json; charset=utf-8", loc, body, strlen(body));
+        free(body);
+        json_decref(js);
+    }
+    u->fs_busy = 1;
+    u->work.data = u;
+    uv_queue_work(d->loop, &u->work, remove_old_work, on_old_removed);
+}
+
+static void video_swap(upload_t *u)
+{
+    char target[16], sw[16], sh[16], vb[32];
+    const ufile_t *f = &u->videos[0];
+    const char *params[9] = {u->id,
+                             u->who,
+                             target,
+                             f->name,
+                             strchr(f->name, '.') + 1,
+                             vb,
+                             u->fit_given ? u->fit_mode : NULL,
+                             u->scale_w ? sw : NULL,
+                             u->scale_h ? sh : NULL};
+
+    snprintf(target, sizeof(target), "%d", u->target);
+    snprintf(sw, sizeof(sw), "%d", u->scale_w);
+    snprintf(sh, sizeof(sh), "%d", u->scale_h);
+    snprintf(vb, sizeof(vb), "%llu", (unsigned long long)f->bytes);
+    /* The video's format and size describe the first pair's (the status
+     * document's "video"). */
+    u->committing = 1;
+    u->query = arc_pg_query(
+        u->d->pool,
+        "WITH t AS (SELECT id, status, result FROM ar_projects"
+        "           WHERE id = $1::uuid AND ($2 = '' OR owner = $2)"
+        "             AND (expires_at IS NULL OR expires_at > now())"
+        "             AND deleting_at IS NULL FOR UPDATE),"
+        /* The upload replaced, as the statement sees it: a replacement that
+         * committed before this statement began is seen, and one that commits
+         * while this waits for t's lock leaves the project pending, which
+         * this one's u then refuses. */
+        " o AS (SELECT video_file FROM ar_project_items"
+        "       WHERE project_id = $1::uuid AND position = $3::int),"
+        " k AS (SELECT CASE WHEN t.result ? 'files' THEN 'video'"
+        "              ELSE 'full' END AS kind FROM t),"
+        " u AS (UPDATE ar_projects p SET status = 'pending', stage = 'queued', progress = 0,"
+        "   attempts = 0, error_message = NULL, run_after = now(), job_kind = k.kind,"
+        "   video_targets = CASE WHEN k.kind = 'video' THEN ARRAY[$3::int] END,"
+        "   fit_mode = coalesce($7, p.fit_mode),"
+        "   scale_width = CASE WHEN $7 IS NULL THEN p.scale_width ELSE $8::int END,"
+        "   scale_height = CASE WHEN $7 IS NULL THEN p.scale_height ELSE $9::int END,"
+        "   video_format = CASE WHEN $3::int = 0 THEN $5 ELSE p.video_format END,"
+        "   video_bytes = CASE WHEN $3::int = 0 THEN $6::bigint ELSE p.video_bytes END,"
+        "   started_at = NULL, finished_at = NULL, updated_at = now()"
+        "   FROM t, k WHERE p.id = t.id AND t.status IN ('ready', 'error') RETURNING p.id),"
+        " i AS (UPDATE ar_project_items SET video_file = $4"
+        "   WHERE project_id = $1::uuid AND position = $3::int AND EXISTS (SELECT 1 FROM u)"
+        "   RETURNING position)"
+        " SELECT t.status, EXISTS (SELECT 1 FROM u) AND EXISTS (SELECT 1 FROM i) AS queued,"
+        "   k.kind AS job_kind, (SELECT video_file FROM o) AS old_video FROM t, k",
+        9, params, on_swapped, u);
+}
+
+/* On the threadpool: the new video, durable, into the project's folder. */
+static void video_publish_work(uv_work_t *w)
+{
+    upload_t *u = w->data;
+    ufile_t *f = &u->videos[0];
+    char dst[4200];
+
+    u->work_errno = 0;
+    int rc = fsync(f->fd);
+    int e = errno;
+    close(f->fd);
+    f->fd = -1;
+    if (rc != 0) {
+        u->work_errno = e;
+        snprintf(u->work_what, sizeof(u->work_what), "the upload could not be saved");
+        return;
+    }
+    snprintf(dst, sizeof(dst), "%s/ar-storage/%s/%s", u->d->storage, u->id, f->name);
+    if (rename(f->tmp, dst) != 0) {
+        u->work_errno = errno;
+        snprintf(u->work_what, sizeof(u->work_what), "cannot move the upload into place");
+        return;
+    }
+    f->tmp[0] = '\0';
+    arc_daemon_hand_to_workers(u->d, dst);
+}
+
+static void on_video_published(uv_work_t *w, int status)
+{
+    (void)status;
+    if (work_returned(w->data))
+        video_swap(w->data);
+}
+
+static void video_publish(upload_t *u)
+{
+    u->fs_busy = 1;
+    u->work.data = u;
+    uv_queue_work(u->d->loop, &u->work, video_publish_work, on_video_published);
+}
+
 static void finalize(upload_t *u)
 {
     u->finalizing = 1;
+    if (u->mode == U_VIDEO) {
+        video_check(u);
+        return;
+    }
     u->fs_busy = 1;
     u->work.data = u;
     uv_queue_work(u->d->loop, &u->work, publish_work, on_published);
@@ -726,7 +1061,11 @@ void arc_upload_complete(arc_http_req_t *req)
         fail(u, 400, "bad_multipart", "the form data is malformed: %s", arc_multipart_error(u->mp));
         return;
     }
-    if (u->n_photos == 0) {
+    if (u->mode == U_VIDEO && u->n_videos == 0) {
+        fail(u, 400, "missing_video", "the form has no 'video' part (MP4, MOV or WebM)");
+        return;
+    }
+    if (u->n_photos == 0 && u->mode != U_VIDEO) {
         fail(u, 400, "missing_photo", "the form has no 'photo' part (a JPEG or PNG)");
         return;
     }
@@ -734,7 +1073,7 @@ void arc_upload_complete(arc_http_req_t *req)
         fail(u, 400, "missing_video", "the form has no 'video' part (MP4, MOV or WebM)");
         return;
     }
-    if (u->n_videos > u->n_photos) {
+    if (u->n_videos > u->n_photos && u->mode != U_VIDEO) {
         fail(u, 400, "unpaired_video", "%d videos for %d photos: each video needs its photo",
              u->n_videos, u->n_photos);
         return;
@@ -760,17 +1099,24 @@ static void make_id(char out[40])
              b[14], b[15]);
 }
 
-static void upload_head(arc_http_req_t *req, int multi)
+static void upload_head(arc_http_req_t *req, umode_t mode)
 {
+    static const char *const names[] = {"create-demo", "create", "a new video"};
     arc_daemon_t *d = ARC_DAEMON(req);
     const arc_token_t *who = req->ctx;
     char boundary[ARC_MULTIPART_MAX_BOUNDARY + 2];
     const char *ct = arc_http_header(req, "content-type");
+    const char *project = arc_http_param(req, "id");
 
+    if (mode == U_VIDEO && (project == NULL || !arc_daemon_valid_id(project))) {
+        arc_http_error(req, 404, "not_found", NULL, "'%s' is not a project id",
+                       project ? project : "");
+        return;
+    }
     if (arc_multipart_boundary(ct, boundary, sizeof(boundary)) != 0) {
         arc_http_error(req, 415, "unsupported_media_type", NULL,
-                       "%s takes multipart/form-data with a boundary, not %s",
-                       multi ? "create" : "create-demo", ct ? ct : "no Content-Type");
+                       "%s takes multipart/form-data with a boundary, not %s", names[mode],
+                       ct ? ct : "no Content-Type");
         return;
     }
     int wait = rate_check(d->uploads, &req->client_ip);
@@ -784,13 +1130,21 @@ static void upload_head(arc_http_req_t *req, int multi)
     upload_t *u = arc_xcalloc(1, sizeof(*u));
     u->d = d;
     u->req = req;
-    u->multi = multi;
+    u->mode = mode;
+    u->multi = mode == U_CREATE;
+    u->smart_crop = -1;
+    u->fields = json_object();
     snprintf(u->owner, sizeof(u->owner), "%s", who->owner);
+    snprintf(u->who, sizeof(u->who), "%s", who->admin ? "" : who->owner);
     for (int i = 0; i < 2 * ARC_MAX_TARGETS; i++)
         file_at(u, i)->fd = -1;
     snprintf(u->fit_mode, sizeof(u->fit_mode), "contain");
-    make_id(u->id);
-    snprintf(u->tmpdir, sizeof(u->tmpdir), "%s/tmp/%s", d->storage, u->id);
+    /* The temporary folder has a name of its own; a new video's id is its
+     * project's. */
+    char tmp_id[40];
+    make_id(tmp_id);
+    snprintf(u->id, sizeof(u->id), "%s", mode == U_VIDEO ? project : tmp_id);
+    snprintf(u->tmpdir, sizeof(u->tmpdir), "%s/tmp/%s", d->storage, tmp_id);
     arc_multipart_cb_t cb = {on_part, on_data, on_part_end, u};
     u->mp = arc_multipart_create(boundary, &cb);
     req->data = u;
@@ -802,10 +1156,15 @@ static void upload_head(arc_http_req_t *req, int multi)
 
 void arc_upload_demo_head(arc_http_req_t *req)
 {
-    upload_head(req, 0);
+    upload_head(req, U_DEMO);
 }
 
 void arc_upload_create_head(arc_http_req_t *req)
 {
-    upload_head(req, 1);
+    upload_head(req, U_CREATE);
+}
+
+void arc_upload_video_head(arc_http_req_t *req)
+{
+    upload_head(req, U_VIDEO);
 }

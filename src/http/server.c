@@ -8,8 +8,10 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/ioctl.h>
 
 #include <http_parser.h>
+#include <linux/sockios.h>
 
 #include "arcd/addrmap.h"
 #include "arcd/assert.h"
@@ -30,14 +32,31 @@ typedef struct conn_s conn_t;
  * connection stops reading until its turn. */
 #define PENDING_MAX 65536
 
-/* The window over which a response's pace is judged against the minimum
- * rate. */
+/* How far a response's client may fall behind the minimum rate before it
+ * is cut off: this long at the minimum rate, or PACE_SLACK_BYTES when that
+ * is more. The same amount of credit is kept for a client that ran ahead. */
 #define SEND_WINDOW_MS 10000
+
+/* The server sees a reader's progress in steps: the peer acknowledges what
+ * its receive window lets through, which on loopback opens a segment (64
+ * KiB) at a time, and elsewhere by a sixteenth of the receive buffer or
+ * more. A reader at twice the minimum rate may show nothing for the time
+ * half a step takes at the minimum, so the slack holds at least that. */
+#define PACE_SLACK_BYTES (64 * 1024)
+
+/* A refused connection (503 at accept) lingers this long after its answer,
+ * taking what the client still sends, so that the client reads the 503
+ * rather than a reset. It holds no slot of the caps meanwhile. */
+#define REFUSED_LINGER_MS 1000
+
+/* Closing the server: how long open connections may take to finish before
+ * they are aborted, when limits.close_timeout_ms is 0. */
+#define CLOSE_TIMEOUT_MS 15000
 
 /* The kernel's send buffer of a connection (Linux doubles what is asked).
  * Without a bound, autotuning lets a reader that stopped reading park
- * megabytes of a response in the kernel, out of the pace check's sight; 1
- * MiB still fills a 100 Mbit/s link at 80 ms of round trip. */
+ * megabytes of a response in the kernel's memory; 1 MiB still fills a 100
+ * Mbit/s link at 80 ms of round trip. */
 #define SEND_BUFFER_BYTES (512 * 1024)
 
 typedef struct req_priv_s {
@@ -49,7 +68,11 @@ typedef struct req_priv_s {
     int keep_alive;
     int early; /* answered before its body was read */
     size_t body_cap;
+    int cors; /* CORS_*: what its answer says of CORS */
 } req_priv_t;
+
+/* CORS_VARY: the answer depends on Origin; CORS_ALLOW: and the origin may read it. */
+enum { CORS_NONE = 0, CORS_VARY, CORS_ALLOW };
 
 struct conn_s {
     uv_tcp_t tcp;
@@ -74,13 +97,16 @@ struct conn_s {
     int peer_eof;     /* the client has closed its side */
     int trusted_peer; /* the peer is a trusted proxy */
     int counted;      /* counted in the server's per-address map */
+    int admitted;     /* counted in n_conns */
+    int refused;      /* answered 503 at accept: counted in n_refused instead */
     int reset_on_close;
     arc_ip_t peer_ip;
     char peer[64];
     double idle_since_ms; /* waiting for a request since */
-    uint64_t sent;        /* response bytes handed to the kernel */
-    uint64_t mark_sent;   /* sent at mark_ms: the pace check's window start */
-    double mark_ms;
+    uint64_t submitted;   /* response bytes given to uv_write() */
+    uint64_t pace_taken;  /* taken by the client (taken()) at pace_ms */
+    double pace_ms;
+    double pace_debt; /* bytes behind the minimum rate (negative: ahead) */
     conn_t *prev, *next;
 };
 
@@ -92,11 +118,14 @@ struct arc_http_server_s {
     http_parser_settings settings;
     conn_t *conns;
     size_t n_conns;             /* open connections (counted for the caps) */
+    size_t n_refused;           /* refused ones still lingering (REFUSED_LINGER_MS) */
     size_t n_memory;            /* connections not yet freed (their handles still closing) */
     arc_addrmap_t *per_address; /* open connections of each client address */
     arc_cidr_t *trusted;
     int closing;
     void (*close_cb)(arc_http_server_t *);
+    uv_timer_t close_timer; /* the deadline for closing */
+    enum { TIMER_NONE, TIMER_OPEN, TIMER_CLOSING, TIMER_CLOSED } close_timer_state;
     int port;
 };
 
@@ -177,13 +206,31 @@ static void req_free(req_priv_t *r)
 /* The server is closed once its listener and every connection's handles
  * are: only then may its owner free it (close callbacks of a connection
  * closed earlier can run after the listener's). */
+static void maybe_closed(arc_http_server_t *s);
+
+static void on_close_timer_closed(uv_handle_t *h)
+{
+    arc_http_server_t *s = h->data;
+
+    s->close_timer_state = TIMER_CLOSED;
+    maybe_closed(s);
+}
+
 static void maybe_closed(arc_http_server_t *s)
 {
-    if (s->closing && s->n_memory == 0 && s->close_cb != NULL && s->listener.data == NULL) {
-        void (*cb)(arc_http_server_t *) = s->close_cb;
-        s->close_cb = NULL;
-        cb(s);
+    if (!s->closing || s->n_memory > 0 || s->listener.data != NULL)
+        return;
+    /* The deadline's timer is a handle too: closed before the owner may free
+     * the server. */
+    if (s->close_timer_state == TIMER_OPEN) {
+        s->close_timer_state = TIMER_CLOSING;
+        uv_close((uv_handle_t *)&s->close_timer, on_close_timer_closed);
     }
+    if (s->close_timer_state != TIMER_CLOSED || s->close_cb == NULL)
+        return;
+    void (*cb)(arc_http_server_t *) = s->close_cb;
+    s->close_cb = NULL;
+    cb(s);
 }
 
 static void on_handle_closed(uv_handle_t *h)
@@ -219,7 +266,10 @@ static void conn_close(conn_t *c)
         s->conns = c->next;
     if (c->next)
         c->next->prev = c->prev;
-    s->n_conns--;
+    if (c->admitted)
+        s->n_conns--;
+    else if (c->refused)
+        s->n_refused--;
     if (c->counted) {
         arc_addr_entry_t *e = arc_addrmap_find(s->per_address, &c->peer_ip);
         ARC_ASSERT(e != NULL && e->count > 0);
@@ -319,8 +369,11 @@ static void drain(conn_t *c)
         conn_close(c);
         return;
     }
+    /* Reading may be on (a request answered while its body came): the new
+     * callback takes over only after a stop. */
+    uv_read_stop((uv_stream_t *)&c->tcp);
     uv_read_start((uv_stream_t *)&c->tcp, on_alloc, on_drain_read);
-    arm(c, 2000, 0);
+    arm(c, c->refused ? REFUSED_LINGER_MS : 2000, 0);
 }
 
 static void maybe_finish(req_priv_t *r)
@@ -389,8 +442,9 @@ static int is_trusted(const arc_http_server_t *s, const arc_ip_t *ip)
 /* The client of a request: the peer, unless the peer is a trusted proxy;
  * then the last address of X-Forwarded-For (all of its fields, in order)
  * that is not a trusted proxy, as each proxy appends the address it got
- * the request from. An entry that is not an address stops the walk: what
- * is left of it was not written by a proxy we trust. */
+ * the request from (some with its port, IPv6 in brackets:
+ * arc_ip_parse_forwarded). An entry that is not an address stops the walk:
+ * what is left of it was not written by a proxy we trust. */
 static void client_address(conn_t *c, arc_http_req_t *q)
 {
     arc_http_server_t *s = c->server;
@@ -420,7 +474,7 @@ static void client_address(conn_t *c, arc_http_req_t *q)
         char *comma = strrchr(all.data, ',');
         char *entry = comma ? comma + 1 : all.data;
         arc_ip_t ip;
-        if (arc_ip_parse(entry, &ip) != 0)
+        if (arc_ip_parse_forwarded(entry, &ip) != 0)
             break;
         q->client_ip = ip;
         arc_ip_format(&ip, q->client, sizeof(q->client));
@@ -518,6 +572,62 @@ static int on_header_value(http_parser *p, const char *at, size_t n)
     return 0;
 }
 
+/* ---- CORS (see arc_http_handler_t) ---- */
+
+/* The request's Origin when the handler lets it call the request's route,
+ * or NULL. */
+static const char *cors_origin(const arc_http_server_t *s, const arc_http_req_t *q)
+{
+    const char *origin = arc_http_header(q, "origin");
+
+    if (origin == NULL || s->handler.cors_origins == NULL)
+        return NULL;
+    for (const char *const *o = s->handler.cors_origins; *o != NULL; o++)
+        if (strcmp(*o, origin) == 0)
+            return origin;
+    return NULL;
+}
+
+/* 1 when the request's route takes part in CORS. */
+static int cors_route(const arc_http_server_t *s, const arc_route_t *route)
+{
+    return route != NULL && s->handler.cors_origins != NULL && s->handler.cors_origins[0] != NULL &&
+           (route->flags & s->handler.cors_flag) != 0;
+}
+
+/* A preflight: OPTIONS with Origin and Access-Control-Request-Method, for a
+ * path whose route for that method takes part in CORS. Answers it and
+ * returns 1, or returns 0 (not a preflight of ours: routed as usual). */
+static int cors_preflight(arc_http_server_t *s, arc_http_req_t *q)
+{
+    const char *want = arc_http_header(q, "access-control-request-method");
+    arc_route_match_t m;
+
+    if (strcmp(q->method, "OPTIONS") != 0 || want == NULL || arc_http_header(q, "origin") == NULL ||
+        arc_route_match(s->handler.routes, s->handler.n_routes, want, q->path, &m) != 0 ||
+        !cors_route(s, m.route))
+        return 0;
+    q->route = "preflight";
+    const char *origin = cors_origin(s, q);
+    ((req_priv_t *)q)->cors = origin != NULL ? CORS_ALLOW : CORS_VARY;
+    if (origin == NULL) {
+        arc_http_error(q, 403, "origin_not_allowed", NULL,
+                       "the origin %s may not call this API (server.corsOrigins)",
+                       arc_http_header(q, "origin"));
+        return 1;
+    }
+    char allow[96], head[1024];
+    arc_route_match(s->handler.routes, s->handler.n_routes, "OPTIONS", q->path, &m);
+    snprintf(allow, sizeof(allow), "%s", m.allow);
+    snprintf(head, sizeof(head),
+             "Access-Control-Allow-Methods: %s\r\n"
+             "Access-Control-Allow-Headers: Authorization, Content-Type\r\n"
+             "Access-Control-Max-Age: 600\r\n",
+             allow);
+    arc_http_respond(q, 204, NULL, head, NULL, 0);
+    return 1;
+}
+
 static int on_headers_complete(http_parser *p)
 {
     conn_t *c = p->data;
@@ -553,8 +663,10 @@ static int on_headers_complete(http_parser *p)
         fail(c, 501, "not_implemented", "protocol upgrades are not supported");
         return -1; /* stop parsing: 1 would only mean "no body" */
     }
-    if (arc_route_match(s->handler.routes, s->handler.n_routes, q->method, q->path, &q->match) ==
-        404) {
+    if (cors_preflight(s, q)) {
+        /* answered */
+    } else if (arc_route_match(s->handler.routes, s->handler.n_routes, q->method, q->path,
+                               &q->match) == 404) {
         arc_http_error(q, 404, "not_found", NULL, "no such endpoint: %s", q->path);
     } else if (q->match.status == 405) {
         char allow[96];
@@ -563,6 +675,8 @@ static int on_headers_complete(http_parser *p)
                        q->match.allow, q->method);
     } else {
         q->route = q->match.route->name;
+        if (cors_route(s, q->match.route))
+            r->cors = cors_origin(s, q) != NULL ? CORS_ALLOW : CORS_VARY;
         if (s->handler.on_route != NULL)
             s->handler.on_route(q);
         if (!r->answered && q->match.route->on_head != NULL)
@@ -717,6 +831,53 @@ static void on_read(uv_stream_t *st, ssize_t n, const uv_buf_t *buf)
     free(buf->base);
 }
 
+/* Response bytes the client has taken: given to uv_write(), less what
+ * libuv still queues and what the kernel holds unacknowledged (SIOCOUTQ).
+ * Counting at write completions instead saw nothing for as long as the
+ * kernel's full send buffer took to drain by a third, and counting what the
+ * kernel accepted credited a reader with a megabyte it had never read. */
+static uint64_t taken(conn_t *c)
+{
+    uint64_t held = uv_stream_get_write_queue_size((uv_stream_t *)&c->tcp);
+    uv_os_fd_t fd;
+    int outq = 0;
+
+    if (uv_fileno((uv_handle_t *)&c->tcp, &fd) == 0 && ioctl(fd, SIOCOUTQ, &outq) == 0 && outq > 0)
+        held += (uint64_t)outq;
+    return held < c->submitted ? c->submitted - held : 0;
+}
+
+/* Starts judging the pace of a response from now. */
+static void pace_start(conn_t *c)
+{
+    c->pace_ms = arc_now_ms();
+    c->pace_taken = taken(c);
+    c->pace_debt = 0;
+}
+
+/* Each second of a response: 1 when its client has fallen too far behind
+ * the minimum rate. Time counts against the client only while libuv queues
+ * bytes the kernel would not take (the send buffer is full: the client is
+ * what holds the response up); what it takes counts for it. */
+static int pace_too_slow(conn_t *c)
+{
+    double now = arc_now_ms(), min = (double)c->server->limits.min_bytes_per_second;
+    double slack = min * SEND_WINDOW_MS / 1000.0;
+    uint64_t took = taken(c);
+
+    if (slack < PACE_SLACK_BYTES)
+        slack = PACE_SLACK_BYTES;
+    if (took > c->pace_taken)
+        c->pace_debt -= (double)(took - c->pace_taken);
+    if (uv_stream_get_write_queue_size((uv_stream_t *)&c->tcp) > 0)
+        c->pace_debt += min * (now - c->pace_ms) / 1000.0;
+    if (c->pace_debt < -slack)
+        c->pace_debt = -slack;
+    c->pace_taken = took;
+    c->pace_ms = now;
+    return c->pace_debt > slack;
+}
+
 static void on_timer(uv_timer_t *t)
 {
     conn_t *c = t->data;
@@ -733,25 +894,12 @@ static void on_timer(uv_timer_t *t)
             fail(c, 408, "timeout", "the request body is arriving too slowly");
         break;
     }
-    case C_HANDLING: {
-        /* A response the client does not take: over each window while
-         * bytes wait for the socket, at least the minimum rate must go. */
-        double now = arc_now_ms();
-        if (c->req == NULL || c->req->writes == 0) {
-            c->mark_ms = now;
-            c->mark_sent = c->sent;
-        } else if (now - c->mark_ms >= SEND_WINDOW_MS) {
-            double rate = (double)(c->sent - c->mark_sent) * 1000.0 / (now - c->mark_ms);
-            if (rate < (double)l->min_bytes_per_second) {
-                c->reset_on_close = 1;
-                conn_close(c);
-                return;
-            }
-            c->mark_ms = now;
-            c->mark_sent = c->sent;
+    case C_HANDLING:
+        if (pace_too_slow(c)) {
+            c->reset_on_close = 1;
+            conn_close(c);
         }
         break;
-    }
     default: break;
     }
 }
@@ -773,9 +921,29 @@ static void evict_idle(arc_http_server_t *s, conn_t *except)
         conn_close(oldest);
 }
 
+/* Answers 503 and closes. A refused connection leaves the caps at once: it
+ * lingers (REFUSED_LINGER_MS) counted apart, so that a client opening
+ * connections faster than they are refused cannot fill the server with its
+ * refusals. Past max_connections lingering, more are reset unanswered. */
+static void refuse(conn_t *c, const char *msg)
+{
+    arc_http_server_t *s = c->server;
+
+    ARC_ASSERT(!c->admitted && !c->counted);
+    if (s->n_refused >= s->limits.max_connections) {
+        c->reset_on_close = 1;
+        conn_close(c);
+        return;
+    }
+    c->refused = 1;
+    s->n_refused++;
+    fail(c, 503, "overloaded", msg);
+}
+
 static void on_connection(uv_stream_t *listener, int status)
 {
     arc_http_server_t *s = listener->data;
+    arc_addr_entry_t *e = NULL;
     conn_t *c;
 
     if (status < 0)
@@ -790,7 +958,6 @@ static void on_connection(uv_stream_t *listener, int status)
     if (s->conns)
         s->conns->prev = c;
     s->conns = c;
-    s->n_conns++;
     s->n_memory++;
     if (uv_accept(listener, (uv_stream_t *)&c->tcp) != 0) {
         conn_close(c);
@@ -812,18 +979,29 @@ static void on_connection(uv_stream_t *listener, int status)
     }
     if (arc_ip_parse(c->peer, &c->peer_ip) == 0)
         c->trusted_peer = is_trusted(s, &c->peer_ip);
-    if (s->n_conns > s->limits.max_connections && !s->closing)
-        evict_idle(s, c);
-    if (s->n_conns > s->limits.max_connections || s->closing) {
-        fail(c, 503, "overloaded", "too many connections; try again shortly");
+    if (s->closing) {
+        refuse(c, "the server is stopping; try again shortly");
         return;
     }
+    /* The address's own cap first: an address at its cap is refused
+     * without closing anyone else's idle connection to make room. */
     if (!c->trusted_peer) {
-        arc_addr_entry_t *e = arc_addrmap_get(s->per_address, &c->peer_ip, NULL);
+        e = arc_addrmap_get(s->per_address, &c->peer_ip, NULL);
         if (e == NULL || (size_t)e->count >= s->limits.max_connections_per_address) {
-            fail(c, 503, "overloaded", "too many connections from your address");
+            refuse(c, "too many connections from your address");
             return;
         }
+    }
+    if (s->n_conns >= s->limits.max_connections)
+        evict_idle(s, c);
+    if (s->n_conns >= s->limits.max_connections) {
+        refuse(c, "too many connections; try again shortly");
+        return;
+    }
+    /* e is still valid: closing another connection only lowers a count. */
+    c->admitted = 1;
+    s->n_conns++;
+    if (e != NULL) {
         e->count++;
         c->counted = 1;
     }
@@ -929,11 +1107,35 @@ void arc_http_server_free(arc_http_server_t *s)
     free(s);
 }
 
+/* The deadline for closing has passed: whatever is still open is aborted
+ * (each unfinished request's on_abort runs in conn_close), so that a client
+ * trickling an upload just above the minimum rate cannot hold a stopping
+ * daemon open. */
+static void on_close_deadline(uv_timer_t *t)
+{
+    arc_http_server_t *s = t->data;
+
+    /* conn_close unlinks the connection it closes, and an on_abort it runs
+     * may close others: take the list's head each time. */
+    while (s->conns != NULL) {
+        conn_t *c = s->conns;
+        c->reset_on_close = c->state != C_DRAIN;
+        conn_close(c);
+    }
+}
+
 void arc_http_server_close(arc_http_server_t *s, void (*cb)(arc_http_server_t *s))
 {
+    uint64_t ms = s->limits.close_timeout_ms ? s->limits.close_timeout_ms : CLOSE_TIMEOUT_MS;
+
     s->closing = 1;
     s->close_cb = cb;
-    /* Idle connections go now; busy ones after their response. */
+    uv_timer_init(s->loop, &s->close_timer);
+    s->close_timer.data = s;
+    s->close_timer_state = TIMER_OPEN;
+    uv_timer_start(&s->close_timer, on_close_deadline, ms, 0);
+    /* Idle connections go now; busy ones after their response, or at the
+     * deadline. */
     for (conn_t *c = s->conns, *next; c != NULL; c = next) {
         next = c->next;
         if (c->state == C_WAIT)
@@ -978,13 +1180,62 @@ const char *arc_http_query_param(const arc_http_req_t *req, const char *name, ch
     return NULL;
 }
 
+static int hex_digit(char c)
+{
+    return c >= '0' && c <= '9'   ? c - '0'
+           : c >= 'a' && c <= 'f' ? c - 'a' + 10
+           : c >= 'A' && c <= 'F' ? c - 'A' + 10
+                                  : -1;
+}
+
+int arc_http_query_get(const arc_http_req_t *req, const char *name, char *buf, size_t len)
+{
+    size_t n = strlen(name), out = 0;
+    const char *p = req->query;
+
+    if (len > 0)
+        buf[0] = '\0';
+    while (p != NULL && *p != '\0') {
+        const char *amp = strchr(p, '&');
+        size_t seg = amp ? (size_t)(amp - p) : strlen(p);
+        if (seg >= n && strncmp(p, name, n) == 0 && (seg == n || p[n] == '=')) {
+            for (size_t i = n + 1; i < seg; i++) {
+                int c = (unsigned char)p[i];
+                if (c == '+') {
+                    c = ' ';
+                } else if (c == '%') {
+                    int hi = i + 2 < seg ? hex_digit(p[i + 1]) : -1;
+                    int lo = hi >= 0 ? hex_digit(p[i + 2]) : -1;
+                    if (lo < 0 || (hi == 0 && lo == 0))
+                        break;
+                    c = hi << 4 | lo;
+                    i += 2;
+                }
+                if (out + 1 >= len)
+                    break;
+                buf[out++] = (char)c;
+                if (i + 1 == seg) {
+                    buf[out] = '\0';
+                    return 1;
+                }
+            }
+            if (seg <= n + 1) {
+                buf[0] = '\0';
+                return 1; /* "v" or "v=": present, empty */
+            }
+            buf[0] = '\0';
+            return -1;
+        }
+        p = amp ? amp + 1 : NULL;
+    }
+    return 0;
+}
+
 static void on_written(uv_write_t *w, int status)
 {
     write_t *wr = (write_t *)w;
     req_priv_t *r = wr->req;
 
-    if (status == 0 && r->conn != NULL)
-        r->conn->sent += wr->bytes;
     /* The write still counts while its callback runs, so a callback that
      * ends the response cannot free the request under us. */
     if (wr->cb != NULL)
@@ -1018,6 +1269,8 @@ static void send_bufs(req_priv_t *r, char *owned, const void *data, size_t len,
     r->writes++;
     int rc = r->conn ? uv_write(&wr->w, (uv_stream_t *)&r->conn->tcp, bufs, nb, on_written)
                      : UV_ECANCELED;
+    if (rc == 0)
+        r->conn->submitted += wr->bytes;
     if (rc != 0) {
         /* No connection: report as if written with an error. */
         wr->w.data = NULL;
@@ -1032,10 +1285,18 @@ static char *build_head(req_priv_t *r, int status, const char *content_type,
     conn_t *c = r->conn;
     int keep =
         r->keep_alive && !r->early && content_length >= 0 && c != NULL && !c->server->closing;
-    size_t cap = 512 + (extra_headers ? strlen(extra_headers) : 0) +
-                 (content_type ? strlen(content_type) : 0);
+    const char *origin = r->cors == CORS_ALLOW ? arc_http_header(&r->pub, "origin") : NULL;
+    size_t cap = 768 + (extra_headers ? strlen(extra_headers) : 0) +
+                 (content_type ? strlen(content_type) : 0) + (origin ? strlen(origin) : 0);
     char *h = arc_xmalloc(cap);
     int n = snprintf(h, cap, "HTTP/1.1 %d %s\r\n", status, arc_http_reason(status));
+    if (r->cors != CORS_NONE)
+        n += snprintf(h + n, cap - (size_t)n, "Vary: Origin\r\n");
+    if (origin != NULL)
+        n += snprintf(h + n, cap - (size_t)n,
+                      "Access-Control-Allow-Origin: %s\r\n"
+                      "Access-Control-Expose-Headers: Location, Retry-After\r\n",
+                      origin);
     if (content_type != NULL)
         n += snprintf(h + n, cap - (size_t)n, "Content-Type: %s\r\n", content_type);
     if (content_length >= 0)
@@ -1059,11 +1320,16 @@ static int begin(req_priv_t *r, int status)
     if (r->conn != NULL) {
         conn_t *c = r->conn;
         arc_http_handler_t *h = &c->server->handler;
+        /* Answered before its body is in (a handler's refusal, from a
+         * callback of its own): the rest of the body is never parsed, and
+         * the connection ends after the answer, for what follows on it is
+         * body, not requests. */
+        if (c->state == C_BODY)
+            r->early = 1;
         if (h->on_done != NULL)
             h->on_done(&r->pub, arc_now_ms() - r->pub.start_ms);
         /* From now on the client must take the answer at the minimum rate. */
-        c->mark_ms = arc_now_ms();
-        c->mark_sent = c->sent;
+        pace_start(c);
         if (c->state == C_HANDLING && c->server->limits.min_bytes_per_second > 0)
             arm(c, 1000, 1000);
     }
@@ -1181,6 +1447,12 @@ void arc_http_resume(arc_http_req_t *req)
 {
     req_priv_t *r = (req_priv_t *)req;
 
-    if (r->conn != NULL && r->conn->state == C_BODY && !r->answered)
-        uv_read_start((uv_stream_t *)&r->conn->tcp, on_alloc, on_read);
+    conn_t *c = r->conn;
+
+    if (c == NULL || r->answered || c->closing || c->peer_eof)
+        return;
+    /* While the request is handled too: reading on is how a client that
+     * leaves is noticed (its next request waits in pending meanwhile). */
+    if (c->state == C_BODY || (c->state == C_HANDLING && c->pending_len < PENDING_MAX))
+        uv_read_start((uv_stream_t *)&c->tcp, on_alloc, on_read);
 }

@@ -436,6 +436,59 @@ static int timings_decode(const json_t *js, arc_done_msg_t *d, arc_err_t *err)
     return 0;
 }
 
+/*
+ * One item of a "done": what the daemon keeps of a pair and reads numbers
+ * from (the project's items, the status document, a later job of some
+ * stages). Each part may be null (a stage that did not run); when there it
+ * has the shape the daemon reads:
+ *   photo  {"print": {"width", "height", "photo": {"x", "y", "width", "height"}}, ...}
+ *   rating {"stars": 0-5 (when there), ...}   video {...}   videoFile "name" (a file name)
+ * A worker's numbers are input like any other: one the database would refuse
+ * (an integer out of range, a string) made the final update fail and the
+ * job run again.
+ */
+static int item_decode(const json_t *it, arc_err_t *err)
+{
+    const char *w = "done item";
+    json_t *photo = json_object_get(it, "photo"), *rating = json_object_get(it, "rating");
+    json_t *video = json_object_get(it, "video"), *file = json_object_get(it, "videoFile");
+    int v;
+    int rc;
+
+    if (!json_is_object(it))
+        return bad(err, "done", "items", "must hold objects");
+    if (photo != NULL && !json_is_null(photo)) {
+        if (!json_is_object(photo))
+            return bad(err, w, "photo", "is not an object");
+        json_t *print = json_object_get(photo, "print");
+        if (print != NULL && !json_is_null(print)) {
+            json_t *inner = json_object_get(print, "photo");
+            if (!json_is_object(print) || !json_is_object(inner))
+                return bad(err, w, "print", "is not an object with the photo's place");
+            if ((rc = get_i32(print, "done item print", "width", 1, 1000000, &v, err)) != 0 ||
+                (rc = get_i32(print, "done item print", "height", 1, 1000000, &v, err)) != 0 ||
+                (rc = get_i32(inner, "done item print photo", "x", 0, 1000000, &v, err)) != 0 ||
+                (rc = get_i32(inner, "done item print photo", "y", 0, 1000000, &v, err)) != 0 ||
+                (rc = get_i32(inner, "done item print photo", "width", 1, 1000000, &v, err)) != 0 ||
+                (rc = get_i32(inner, "done item print photo", "height", 1, 1000000, &v, err)) != 0)
+                return rc;
+        }
+    }
+    if (rating != NULL && !json_is_null(rating)) {
+        if (!json_is_object(rating))
+            return bad(err, w, "rating", "is not an object");
+        if (json_object_get(rating, "stars") != NULL &&
+            (rc = get_i32(rating, "done item rating", "stars", 0, 5, &v, err)) != 0)
+            return rc;
+    }
+    if (video != NULL && !json_is_null(video) && !json_is_object(video))
+        return bad(err, w, "video", "is not an object");
+    if (file != NULL && !json_is_null(file) &&
+        (!json_is_string(file) || !is_file_name(json_string_value(file))))
+        return bad(err, w, "videoFile", "is not a file name");
+    return 0;
+}
+
 static int done_decode(const json_t *js, arc_done_msg_t *d, arc_err_t *err)
 {
     const char *w = "done";
@@ -482,9 +535,12 @@ static int done_decode(const json_t *js, arc_done_msg_t *d, arc_err_t *err)
         return bad(err, w, "items", "must describe 1 to 8 photo/video pairs");
     json_array_foreach(d->items, i, f)
     {
-        if (!json_is_object(f))
-            return bad(err, w, "items", "must hold objects");
+        if ((rc = item_decode(f, err)) != 0)
+            return rc;
     }
+    if (json_object_get(d->rating, "stars") != NULL &&
+        (rc = get_i32(d->rating, "done rating", "stars", 0, 5, &(int){0}, err)) != 0)
+        return rc;
     return 0;
 }
 

@@ -1,5 +1,7 @@
-/* The daemon-worker protocol's framing (see include/arcd/proto.h). */
+/* The daemon-worker protocol's framing, and the names of the files a job
+ * makes that both sides need (see include/arcd/proto.h). */
 #include <errno.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -104,4 +106,20 @@ int arc_proto_write_fd(int fd, const arc_msg_t *m)
     }
     arc_buf_dispose(&frame);
     return rc;
+}
+
+int arc_video_poster_name(const char *video, char *out, size_t size)
+{
+    size_t n = video != NULL ? strlen(video) : 0;
+
+    if (size > 0)
+        out[0] = '\0';
+    if (n < 12 || strncmp(video, "ar-video", 8) != 0 || strcmp(video + n - 4, ".mp4") != 0)
+        return -1;
+    if (snprintf(out, size, "poster%.*s.jpg", (int)(n - 12), video + 8) >= (int)size) {
+        if (size > 0)
+            out[0] = '\0';
+        return -1;
+    }
+    return 0;
 }

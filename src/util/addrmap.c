@@ -1,5 +1,6 @@
-/* Per-address entries (see include/arcd/addrmap.h): a chained hash table
- * over the whole address, and a list from most to least recently used. */
+/* Per-client entries (see include/arcd/addrmap.h): a chained hash table over
+ * each address's limit key (arc_ip_limit_key), and a list from most to least
+ * recently used. */
 #include <stdlib.h>
 #include <string.h>
 #include <sys/random.h>
@@ -63,12 +64,21 @@ static void lru_push_front(arc_addrmap_t *m, arc_addr_entry_t *e)
         m->lru_tail = e;
 }
 
-arc_addr_entry_t *arc_addrmap_find(arc_addrmap_t *m, const arc_ip_t *ip)
+/* The entry of a key (already made by arc_ip_limit_key), or NULL. */
+static arc_addr_entry_t *find_key(arc_addrmap_t *m, const arc_ip_t *key)
 {
-    for (arc_addr_entry_t *e = m->buckets[hash(m, ip)]; e != NULL; e = e->next_in_bucket)
-        if (memcmp(e->ip.b, ip->b, sizeof(ip->b)) == 0)
+    for (arc_addr_entry_t *e = m->buckets[hash(m, key)]; e != NULL; e = e->next_in_bucket)
+        if (memcmp(e->ip.b, key->b, sizeof(key->b)) == 0)
             return e;
     return NULL;
+}
+
+arc_addr_entry_t *arc_addrmap_find(arc_addrmap_t *m, const arc_ip_t *ip)
+{
+    arc_ip_t key;
+
+    arc_ip_limit_key(ip, &key);
+    return find_key(m, &key);
 }
 
 void arc_addrmap_forget(arc_addrmap_t *m, arc_addr_entry_t *e)
@@ -85,7 +95,12 @@ void arc_addrmap_forget(arc_addrmap_t *m, arc_addr_entry_t *e)
 
 arc_addr_entry_t *arc_addrmap_get(arc_addrmap_t *m, const arc_ip_t *ip, int *created)
 {
-    arc_addr_entry_t *e = arc_addrmap_find(m, ip);
+    arc_ip_t key;
+
+    /* Keyed here, not by each caller, so that every per-address limit
+     * counts an IPv6 client by its /64 alike. */
+    arc_ip_limit_key(ip, &key);
+    arc_addr_entry_t *e = find_key(m, &key);
 
     if (created != NULL)
         *created = 0;
@@ -104,8 +119,8 @@ arc_addr_entry_t *arc_addrmap_get(arc_addrmap_t *m, const arc_ip_t *ip, int *cre
         arc_addrmap_forget(m, victim);
     }
     e = arc_xcalloc(1, sizeof(*e));
-    e->ip = *ip;
-    size_t h = hash(m, ip);
+    e->ip = key;
+    size_t h = hash(m, &key);
     e->next_in_bucket = m->buckets[h];
     m->buckets[h] = e;
     lru_push_front(m, e);

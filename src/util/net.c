@@ -32,6 +32,66 @@ static int is_v4(const arc_ip_t *ip)
     return memcmp(ip->b, prefix, 12) == 0;
 }
 
+/* A port as a URL's authority gives it: 1 to 5 digits, at most 65535. */
+static int is_port(const char *s)
+{
+    size_t n = strspn(s, "0123456789");
+
+    return n >= 1 && n <= 5 && s[n] == '\0' && strtol(s, NULL, 10) <= 65535;
+}
+
+int arc_ip_parse_forwarded(const char *s, arc_ip_t *out)
+{
+    char buf[64];
+    size_t n;
+
+    s += strspn(s, " \t");
+    n = strlen(s);
+    while (n > 0 && (s[n - 1] == ' ' || s[n - 1] == '\t'))
+        n--;
+    if (n == 0 || n >= sizeof(buf))
+        return -1;
+    memcpy(buf, s, n);
+    buf[n] = '\0';
+    if (buf[0] == '[') {
+        /* Brackets hold an IPv6 address only (RFC 3986's IP-literal). */
+        char *close = strchr(buf, ']');
+        if (close == NULL || (close[1] != '\0' && (close[1] != ':' || !is_port(close + 2))))
+            return -1;
+        *close = '\0';
+        if (strchr(buf + 1, ':') == NULL)
+            return -1;
+        return arc_ip_parse(buf + 1, out);
+    }
+    /* One colon: IPv4 with a port (what is left has no colon, so only an
+     * IPv4 address parses). More: a bare IPv6 address, whose last group
+     * cannot be told from a port, so it is taken whole. */
+    char *colon = strchr(buf, ':');
+    if (colon != NULL && strchr(colon + 1, ':') == NULL) {
+        if (!is_port(colon + 1))
+            return -1;
+        *colon = '\0';
+    }
+    return arc_ip_parse(buf, out);
+}
+
+void arc_ip_limit_key(const arc_ip_t *ip, arc_ip_t *key)
+{
+    static const uint8_t nat64[12] = {0, 0x64, 0xff, 0x9b, 0, 0, 0, 0, 0, 0, 0, 0};
+
+    *key = *ip;
+    if (is_v4(ip))
+        return;
+    if (memcmp(ip->b, nat64, sizeof(nat64)) == 0) {
+        /* RFC 6052's well-known prefix: a translator's IPv4 clients, each
+         * its own, rather than one /64 shared by all of them. */
+        memset(key->b, 0, 10);
+        key->b[10] = key->b[11] = 0xff;
+        return;
+    }
+    memset(key->b + 8, 0, 8);
+}
+
 void arc_ip_format(const arc_ip_t *ip, char *out, size_t size)
 {
     if (is_v4(ip))

@@ -129,4 +129,47 @@ else:
         check(leftovers(d.storage) == [], "no temporary files")
     finally:
         d.cleanup()
+
+# The client resets its connection while the project's INSERT runs (held
+# by a lock on the items' table here): the INSERT commits all the same, so
+# the upload's files must stay. (They were removed, and the project then
+# failed with "cannot open" on each attempt.)
+d = Daemon(limits={"uploadsPerMinute": 1000}, workers={"count": 1})
+try:
+    import socket
+    import struct
+    b = "XbOuNdArY"
+    end = f"\r\n--{b}--\r\n".encode()
+    body = (f'--{b}\r\nContent-Disposition: form-data; name="photo"; filename="p.jpg"\r\n'
+            'Content-Type: image/jpeg\r\n\r\n').encode() + photo \
+        + f'\r\n--{b}\r\nContent-Disposition: form-data; name="video"; filename="v.mp4"\r\n'.encode() \
+        + b"Content-Type: video/mp4\r\n\r\n" + video + end
+    before = set(psql("select id from ar_projects").split())
+    locker = subprocess.Popen(["psql", "-Atqc", "BEGIN; LOCK TABLE ar_project_items IN ACCESS EXCLUSIVE MODE;"
+                               " SELECT pg_sleep(3); COMMIT;"], stdout=subprocess.DEVNULL)
+    time.sleep(0.5)
+    s = socket.create_connection(("127.0.0.1", d.port))
+    s.sendall((f"POST /api/ar/create-demo HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer {d.admin_token}\r\n"
+               f"Content-Type: multipart/form-data; boundary={b}\r\nContent-Length: {len(body)}\r\n\r\n").encode()
+              + body[:-len(end)])
+    time.sleep(0.5)
+    s.sendall(end)
+    time.sleep(1.5)  # the files are in place; the INSERT waits for the lock
+    s.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+    s.close()  # a reset
+    locker.wait()
+    ar = ""
+    for _ in range(50):
+        new = set(psql("select id from ar_projects").split()) - before
+        ar = new.pop() if len(new) == 1 else ""
+        if ar:
+            break
+        time.sleep(0.1)
+    check(ar != "", "the INSERT committed after the client left")
+    final = d.wait_status(ar, timeout=90) if ar else {}
+    check(final.get("status") == "ready",
+          f"the project of a client that left during its INSERT keeps its files and ends ready "
+          f"({final.get('status')}: {final.get('errorMessage')})")
+finally:
+    d.cleanup()
 finish()

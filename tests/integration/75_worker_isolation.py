@@ -2,7 +2,8 @@
 workers/sandbox.c): none of the daemon's secrets in its environment, no
 descriptor beyond its stdio even when the daemon inherited some, a seccomp
 filter, not dumpable; a job still ends ready; io_uring, the way around the
-socket calls, kills the worker.
+socket calls, kills the worker; a damaged video fails its job cleanly, not
+the worker.
 usage (inside pg_virtualenv): 75_worker_isolation.py ARCD MKIMAGE"""
 import os
 import socket
@@ -122,11 +123,13 @@ finally:
 
 # A worker's answers are input: one that says "done" without its files, or
 # with a file it removed, or with numbers out of range, is not believed (the
-# project once became ready with no files, and an out-of-range time made the
-# final update fail and the job run again).
+# project once became ready with no files, and an out-of-range time, or a
+# print size that was not a number, made the final update fail and the job
+# run again).
 for lie, want in (("nofiles", "the worker reported success without marker.mind"),
                   ("missing", "the worker reported success without its files (index.html not found)"),
-                  ("ms", "the worker broke the protocol: protocol: done: 'ms' is out of range")):
+                  ("ms", "the worker broke the protocol: protocol: done: 'ms' is out of range"),
+                  ("print", "the worker broke the protocol: protocol: done item print: 'width'")):
     d = Daemon(queue={"maxAttempts": 2, "retryBaseSeconds": 0}, env={"ARCD_TEST_WORKER_LIE": lie})
     try:
         st, _, js = d.upload(photo_bytes("card.png"), sample_mp4(), photo_name="card.png")
@@ -137,6 +140,31 @@ for lie, want in (("nofiles", "the worker reported success without marker.mind")
         check(psql(f"select count(*) from ar_projects where id = '{js['arId']}' and status = 'ready'") == "0",
               "it never became ready")
         check("out of range" not in d.logs() or lie == "ms", "no database update failed on the way")
+        check("invalid input syntax" not in d.logs(), "no statement failed on the worker's numbers")
     finally:
         d.cleanup()
+
+# A damaged upload, tests/data/sample.mp4 cut to 2/3 of its bytes (an upload
+# that stopped half-way), fails its job at the first attempt with a reason
+# that names the video. FFmpeg's first error message about it used to kill
+# the worker behind the sandbox (SIGSYS: FFmpeg's own logger asks isatty(2),
+# an ioctl), and the job was retried until it had crashed three workers.
+d = Daemon()
+try:
+    whole = sample_mp4()
+    st, _, js = d.upload(photo_bytes("card.png"), whole[: len(whole) * 2 // 3], photo_name="card.png")
+    check(st == 202, f"a cut-short video is accepted for processing ({st})")
+    final = d.wait_status(js["arId"], timeout=120)
+    reason = final.get("errorMessage") or ""
+    check(final["status"] == "error" and "video" in reason and "cut short" in reason,
+          f"a cut-short video: the project ends in error, saying why ({final['status']}: {reason})")
+    attempts = psql(f"select attempts from ar_projects where id = '{js['arId']}'")
+    check(attempts == "1", f"at the first attempt: the failure is permanent ({attempts} attempts)")
+    logs = d.logs()
+    check("worker crashed" not in logs and "signal 31" not in logs,
+          "no worker crashed on it (nothing in the daemon's log)")
+    check(d.metric("arcd_worker_restarts_total") == 0, "no worker was replaced")
+    check("partial file" in logs, "FFmpeg's messages reach the daemon's log")
+finally:
+    d.cleanup()
 finish()

@@ -317,4 +317,161 @@ try:
     check(st == 200, "and the daemon serves on")
 finally:
     d.cleanup()
+
+# ---- status.maxEventStreamsPerAddress 0: no event stream from any address ----
+# A cap of 0 means none, as status.maxEventStreams 0 does; a new address
+# used to get one stream all the same (it had no count yet).
+d = Daemon(status={"maxEventStreamsPerAddress": 0})
+try:
+    ar = pending_project()
+    for src in ("127.0.7.1", "127.0.7.1", "127.0.7.2"):
+        s = connect(d, src)
+        s.sendall(f"GET /api/ar/events/{ar} HTTP/1.1\r\nHost: x\r\n{AUTH}Connection: close\r\n\r\n".encode())
+        st, text = read_head(s)
+        s.close()
+        check(st == 429 and "Retry-After" in text,
+              f"maxEventStreamsPerAddress 0: an event stream from {src} is refused, 429 ({st})")
+    st, text = get(d, f"/api/ar/status/{ar}?wait=0", headers=AUTH)
+    check(st == 200 and '"status":"pending"' in text, f"the status route still answers ({st})")
+finally:
+    d.cleanup()
+
+# ---- shutdown while the first status reads are in flight ----
+# A long poll and an event stream whose first read waits on a lock (held by
+# another session for 3 s) when SIGTERM comes: each answers as soon as its
+# row arrives, and the daemon exits. The stream used to start normally once
+# the row came and hold the exit for status.maxEventSeconds (900 s), the
+# long poll for its wait (or both until the server's close deadline cut
+# them off unanswered).
+import signal  # noqa: E402 (this section's own)
+import subprocess  # noqa: E402
+
+d = Daemon()
+locker = None
+try:
+    ar = pending_project()
+    locker = subprocess.Popen(["psql", "-qc", "BEGIN; LOCK TABLE ar_projects IN ACCESS EXCLUSIVE MODE; "
+                               "SELECT pg_sleep(3); COMMIT"], stdout=subprocess.DEVNULL)
+    deadline = time.time() + 10
+    while time.time() < deadline and psql(
+            "select count(*) from pg_locks l join pg_class c on c.oid = l.relation "
+            "where c.relname = 'ar_projects' and l.mode = 'AccessExclusiveLock' and l.granted") != "1":
+        time.sleep(0.05)
+    stream = connect(d, "127.0.8.1")
+    stream.sendall(f"GET /api/ar/events/{ar} HTTP/1.1\r\nHost: x\r\n{AUTH}\r\n".encode())
+    poll = connect(d, "127.0.8.2")
+    poll.sendall(f"GET /api/ar/status/{ar}?wait=60 HTTP/1.1\r\nHost: x\r\n{AUTH}\r\n".encode())
+    time.sleep(0.5)  # both first reads are in flight, waiting on the lock
+    t0 = time.time()
+    d.kill(signal.SIGTERM)
+    try:
+        d.proc.wait(timeout=20)
+    except subprocess.TimeoutExpired:
+        pass
+    took = time.time() - t0
+    check(d.proc.poll() is not None and took < 8,
+          f"SIGTERM with first status reads held by a lock: the daemon exits when the lock goes "
+          f"({'in %.1f s' % took if d.proc.poll() is not None else 'still up after 20 s'})")
+    st, text = read_head(stream, timeout=2)
+    rest = b""
+    stream.settimeout(2)
+    try:
+        while True:
+            chunk = stream.recv(65536)
+            if not chunk:
+                break
+            rest += chunk
+    except OSError:
+        pass
+    text += rest.decode(errors="replace")
+    check(st == 200 and "event: status" in text and '"status":"pending"' in text,
+          f"the event stream got its one event before its end ({st})")
+    st, text = read_head(poll, timeout=2)
+    check(st == 200, f"the long poll was answered ({st})")
+    stream.close()
+    poll.close()
+finally:
+    if locker is not None:
+        locker.wait()
+    d.cleanup()
+
+# ---- one address's refusals do not lock the others out ----
+# The reviewer's probe: 127.0.0.2 opens about 150 connections a second, each
+# sending one byte. Its refusals lingered 2 s counted against maxConnections,
+# and 127.0.0.3 was refused on every try.
+import signal  # noqa: E402 (these sections' own)
+import subprocess  # noqa: E402
+import threading  # noqa: E402
+
+d = Daemon(server={"maxConnections": 20, "maxConnectionsPerAddress": 4})
+try:
+    stop = threading.Event()
+    flood = []
+
+    def flooder():
+        while not stop.is_set():
+            try:
+                s = connect(d, "127.0.0.2")
+                flood.append(s)
+                s.sendall(b"G")
+            except OSError:
+                pass
+            time.sleep(1 / 150)
+
+    t = threading.Thread(target=flooder)
+    t.start()
+    time.sleep(0.5)
+    results = []
+    for _ in range(20):
+        results.append(get(d, "/healthz", source="127.0.0.3")[0])
+        time.sleep(0.1)
+    stop.set()
+    t.join()
+    for s in flood:
+        s.close()
+    check(results == [200] * 20, f"another address is served while one opens 150 connections a second "
+          f"({len(flood)} opened): {results}")
+finally:
+    d.cleanup()
+
+# ---- a slow upload does not hold a SIGTERM shutdown open ----
+# An upload trickling in just above minBytesPerSecond kept the HTTP server,
+# and so the daemon, from closing for as long as it lasted: closing now has
+# a deadline (15 s), after which what is still open is aborted.
+d = Daemon()
+try:
+    boundary = "b" + uuid.uuid4().hex
+    s = connect(d, "127.0.9.1")
+    s.sendall((f"POST /api/ar/create-demo HTTP/1.1\r\nHost: x\r\n{AUTH}"
+               f"Content-Type: multipart/form-data; boundary={boundary}\r\nContent-Length: 10000000\r\n\r\n"
+               f'--{boundary}\r\nContent-Disposition: form-data; name="photo"; filename="p.png"\r\n'
+               f"Content-Type: image/png\r\n\r\n").encode() + photo_bytes("card.png"))
+    stop = threading.Event()
+
+    def trickle():  # 3 kB/s: above the minimum rate of 1024 B/s
+        while not stop.is_set():
+            try:
+                s.sendall(b"x" * 300)
+            except OSError:
+                return
+            time.sleep(0.1)
+
+    t = threading.Thread(target=trickle)
+    t.start()
+    time.sleep(1.5)
+    t0 = time.time()
+    d.proc.send_signal(signal.SIGTERM)
+    try:
+        rc = d.proc.wait(timeout=60)
+    except subprocess.TimeoutExpired:
+        rc = None
+    took = time.time() - t0
+    stop.set()
+    t.join()
+    s.close()
+    check(rc == 0 and took < 25, f"SIGTERM during an upload trickling above the minimum rate: exit {rc} "
+          f"after {took:.1f} s (the close deadline is 15 s)")
+    check(not d.tmp_files(), f"and the aborted upload's temporary files are gone ({d.tmp_files()})")
+finally:
+    d.cleanup()
 finish()

@@ -209,6 +209,19 @@ class Daemon:
         return [int(p) for p in out.stdout.split()]
 
     def cleanup(self):
+        # A clean stop, so that a sanitizer build reports what it found at
+        # exit (LeakSanitizer runs then): any report fails the test.
+        if self.proc and self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGTERM)
+            try:
+                self.proc.wait(timeout=20)
+            except subprocess.TimeoutExpired:
+                self.kill()
+        logs = self.logs()
+        for what in ("ERROR: LeakSanitizer", "ERROR: AddressSanitizer", "runtime error:"):
+            if what in logs:
+                at = logs.index(what)
+                check(False, f"the daemon's sanitizer report: {logs[max(0, at - 200):at + 3000]}")
         self.kill()
         os.unlink(self.config)
         shutil.rmtree(self.storage, ignore_errors=True)

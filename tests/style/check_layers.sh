@@ -6,7 +6,10 @@
 # sees a type of a layer it must not use. In particular: nothing under
 # src/daemon, src/http or src/db includes a worker or compiler header, nothing
 # under workers/ includes a daemon, http or db header, and nothing outside
-# src/cli includes arcd/cli.h.
+# src/cli includes arcd/cli.h. Both forms of an include count, "arcd/x.h" and
+# <arcd/x.h> (the include path finds either), however the line is spaced; a
+# private header of another folder counts in its quoted form. Files not yet
+# committed are checked too.
 # usage: check_layers.sh SOURCE_ROOT
 set -u
 root=${1:-.}
@@ -54,11 +57,39 @@ layer_of_file() {
   esac
 }
 
+# The header an #include line names, as "q path" (quoted) or "a path"
+# (angle brackets); nothing for any other line.
+included() {
+  sed -nE 's/^[[:space:]]*#[[:space:]]*include[[:space:]]*"([^"]*)".*/q \1/p
+           s/^[[:space:]]*#[[:space:]]*include[[:space:]]*<([^>]*)>.*/a \1/p'
+}
+
+# The check's own check: each of these lines names its header, so that no
+# spelling of an include slips past unread.
+while IFS='|' read -r line want; do
+  got=$(printf '%s\n' "$line" | included)
+  if [ "$got" != "$want" ]; then
+    echo "check_layers.sh reads '$line' as '$got', not '$want'"
+    echo "0 passed, 1 failed"
+    exit 1
+  fi
+done <<'EOF'
+#include "arcd/worker.h"|q arcd/worker.h
+#include <arcd/worker.h>|a arcd/worker.h
+#  include <arcd/pg.h> /* spaced */|a arcd/pg.h
+	# include	"../src/daemon/core.h"|q ../src/daemon/core.h
+#include<arcd/http.h>|a arcd/http.h
+#include <stdio.h>|a stdio.h
+#define X "arcd/worker.h"|
+// #include <arcd/worker.h>|
+EOF
+
 bad=0
 checked=0
-files=$(git ls-files 'src/*.[ch]' 'workers/*.[ch]' 'include/*.h' 2>/dev/null ||
-        find src workers include -name '*.[ch]')
+files=$( { git ls-files --cached --others --exclude-standard 'src/*.[ch]' 'workers/*.[ch]' \
+             'include/*.h' 2>/dev/null || find src workers include -name '*.[ch]'; } | sort -u)
 for f in $files; do
+  [ -f "$f" ] || continue # deleted, not yet committed
   layer=$(layer_of_file "$f")
   if [ "$layer" = unknown ]; then
     echo "$f: in no layer (add it to tests/style/check_layers.sh and docs/architecture.md)"
@@ -66,9 +97,7 @@ for f in $files; do
     continue
   fi
   checked=$((checked + 1))
-  while IFS= read -r line; do
-    inc=${line#*\"}
-    inc=${inc%\"*}
+  while read -r form inc; do
     case $inc in
       arcd/*)
         h=${inc#arcd/}
@@ -82,12 +111,15 @@ for f in $files; do
         fi
         ;;
       */*)
-        # A private header of another folder (../src/daemon/core.h and the like).
-        echo "$f: includes $inc from another folder"
-        bad=$((bad + 1))
+        # A private header of another folder (../src/daemon/core.h and the
+        # like); in angle brackets, a system header (sys/socket.h).
+        if [ "$form" = q ]; then
+          echo "$f: includes $inc from another folder"
+          bad=$((bad + 1))
+        fi
         ;;
     esac
-  done < <(grep -E '^#include "' "$f")
+  done < <(included <"$f")
 done
 if [ "$bad" -ne 0 ]; then
   echo "0 passed, 1 failed ($bad wrong includes)"

@@ -138,6 +138,9 @@ with open(clip("print.mind"), "rb") as a, open(os.path.join(out, "marker.mind"),
     check(a.read() == b.read(), "marker.mind is compiled from exactly the printed image")
 fe = probe(os.path.join(out, "features.png"))["streams"][0]
 check(fe["codec_name"] == "png" and max(fe["width"], fe["height"]) <= 1024, "features.png is drawn")
+th = probe(os.path.join(out, "thumbnail.jpg"))["streams"][0]
+check(th["codec_name"] == "mjpeg" and (th["width"], th["height"]) == (320, 320) and "thumbnail.jpg" in js["files"],
+      f"thumbnail.jpg: the 992 px print at 320 px ({th['width']}x{th['height']})")
 r = js["rating"]
 check(r["stars"] >= 4 and r["keypoints"] > 1000 and r["coverage"] > 0.9, f"the rating is in the result ({r})")
 qr = subprocess.run(["zbarimg", "--raw", "-q", os.path.join(out, "qr-code.png")], capture_output=True, text=True).stdout.strip()

@@ -230,13 +230,18 @@ static outcome_t run_probe(probe_fn probe, int setup)
     waitpid(parent, &pstatus, 0);
     kill(-parent, SIGKILL); /* a child whose call went through, still there */
     out.parent_alive = WIFEXITED(pstatus) && WEXITSTATUS(pstatus) == 0;
-    /* What do_files() leaves when it fails half-way. */
-    static const char *const names[] = {"out.tmp", "out", "linked"};
-    for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++) {
-        char path[128];
-        snprintf(path, sizeof(path), "%s/%s", dir, names[i]);
+    /* What a probe leaves when it fails half-way (do_files()'s files, the
+     * video stage's upload and temporary outputs). */
+    DIR *d = opendir(dir);
+    for (struct dirent *e; d != NULL && (e = readdir(d)) != NULL;) {
+        char path[384];
+        if (strcmp(e->d_name, ".") == 0 || strcmp(e->d_name, "..") == 0)
+            continue;
+        snprintf(path, sizeof(path), "%s/%s", dir, e->d_name);
         unlink(path);
     }
+    if (d != NULL)
+        closedir(d);
     rmdir(dir);
     return out;
 }
@@ -643,6 +648,146 @@ TEST(test_sandbox_allows_what_a_job_does)
     CHECK_MSG(o.status != -1 && WIFSIGNALED(o.status) && WTERMSIG(o.status) == SIGABRT,
               "abort() in the sandbox: the child was %s, not killed by SIGABRT",
               describe(o.status));
+}
+
+/* ---- allowed: what glibc does on paths a job can take ---- */
+
+static void do_clocks_without_vdso(probe_t *p)
+{
+    struct timespec ts;
+    struct timeval tv;
+
+    /* Straight to the kernel, as glibc's clock_gettime(), clock_getres() and
+     * gettimeofday() go on a host whose vDSO has no usable clock (some
+     * virtual machines' clock sources). */
+    (void)p;
+    if (syscall(SYS_clock_gettime, CLOCK_MONOTONIC, &ts) != 0)
+        _exit(1);
+    if (syscall(SYS_clock_getres, CLOCK_MONOTONIC, &ts) != 0)
+        _exit(2);
+    if (syscall(SYS_gettimeofday, &tv, NULL) != 0)
+        _exit(3);
+}
+
+static void do_writev(probe_t *p)
+{
+    char a[] = "arcd test: ", b[] = "writev\n";
+    struct iovec iov[2] = {{a, sizeof(a) - 1}, {b, sizeof(b) - 1}};
+    int fd = open("/dev/null", O_WRONLY | O_CLOEXEC);
+
+    (void)p;
+    if (fd < 0 || writev(fd, iov, 2) != (ssize_t)(sizeof(a) + sizeof(b) - 2))
+        _exit(1);
+    close(fd);
+}
+
+#if !defined(__SANITIZE_ADDRESS__)
+static void do_double_free(probe_t *p)
+{
+    /* glibc's malloc finding its heap corrupt: it writes its message
+     * ("free(): double free detected in tcache 2") with writev(), then
+     * aborts. (AddressSanitizer reports a double free itself.) */
+    char *volatile block = malloc(32);
+    (void)p;
+    memset(block, 1, 32);
+    free(block);
+    free(block);
+}
+#endif
+
+/* A worker whose heap is corrupt, or on a host without a vDSO clock, must
+ * end as the bug it is (SIGABRT) or not at all: it used to die of SIGSYS,
+ * glibc's writev() and the clock calls being off the allow-list, which the
+ * daemon reports as the sandbox refusing a call. */
+TEST(test_regression_sandbox_allows_glibc_fatal_messages_and_clock_calls)
+{
+    CHECK_LIVES(do_clocks_without_vdso, SETUP_NOTHING);
+    CHECK_LIVES(do_writev, SETUP_NOTHING);
+#if !defined(__SANITIZE_ADDRESS__)
+    outcome_t o = run_probe(do_double_free, SETUP_NOTHING);
+    CHECK_MSG(o.status != -1 && WIFSIGNALED(o.status) && WTERMSIG(o.status) == SIGABRT,
+              "a double free in the sandbox: the child was %s, not killed by SIGABRT",
+              describe(o.status));
+#endif
+}
+
+/* ---- the video stage on a damaged upload ---- */
+
+/* tests/data/sample.mp4 cut to 2/3 of its bytes, as an upload that stopped
+ * half-way, written to dir/video.mp4. Returns 0 or -1. */
+static int write_cut_short_mp4(const char *dir)
+{
+    static uint8_t data[1 << 20];
+    char path[256];
+    ssize_t n, len = 0;
+    int in = open(test_path("sample.mp4"), O_RDONLY | O_CLOEXEC), out = -1, rc = -1;
+
+    while (in >= 0 && (n = read(in, data + len, sizeof(data) - (size_t)len)) > 0)
+        len += n;
+    snprintf(path, sizeof(path), "%s/video.mp4", dir);
+    if (len > 0)
+        out = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+    if (out >= 0 && write(out, data, (size_t)(len * 2 / 3)) == len * 2 / 3)
+        rc = 0;
+    if (in >= 0)
+        close(in);
+    if (out >= 0)
+        close(out);
+    return rc;
+}
+
+static void do_video_stage_on_a_cut_short_mp4(probe_t *p)
+{
+    arc_job_input_t input = {
+        .photo = "photo.png", .video = "video.mp4", .video_out = "", .redo_video = 1};
+    arc_job_msg_t msg = {.id = "0f3c2a1e-7b4d-4e8a-9f00-123456789abc",
+                         .dir = p->dir,
+                         .items = &input,
+                         .n_items = 1,
+                         .fit = ARC_FIT_CONTAIN,
+                         .stages = ARC_STAGE_ALL};
+    arc_item_t item = {.photo = "photo.png", .video = "video.mp4"};
+    arc_job_t job = {.in = &msg, .id = msg.id, .dir = p->dir, .items = &item, .n_items = 1};
+    arc_err_t err = {{0}};
+    char path[256];
+    struct stat st;
+
+    msg.media.video_max_side = 1280;
+    msg.media.video_max_seconds = 120;
+    msg.media.video_max_pixels = 4096 * 4096;
+    msg.media.video_crf = 23;
+    snprintf(msg.media.video_preset, sizeof(msg.media.video_preset), "veryfast");
+    msg.media.video_copy = 1;
+    /* A photo of the video's own shape (360x240): nothing to crop. */
+    item.inner_w = 360;
+    item.inner_h = 240;
+    job.files = json_array();
+    job.stage_name = "video";
+    job.stage_weight = 100;
+    if (write_cut_short_mp4(p->dir) != 0)
+        _exit(90);
+    int rc = arc_stage_video(&job, &err);
+    fprintf(stderr, "the video stage on a cut-short MP4: %s, %s: %s\n",
+            rc == 0 ? "done" : arc_strerror(rc), job.permanent ? "permanent" : "to retry", err.msg);
+    if (rc == 0)
+        _exit(10); /* a video a third shorter than the upload, without a word */
+    if (!job.permanent)
+        _exit(11); /* the same file fails the same way each time */
+    if (strstr(err.msg, "video") == NULL || strstr(err.msg, "cut short") == NULL)
+        _exit(12); /* the reason must tell the customer what is wrong */
+    snprintf(path, sizeof(path), "%s/ar-video.mp4", p->dir);
+    if (stat(path, &st) == 0 || json_array_size(job.files) != 0)
+        _exit(13);
+    json_decref(job.files);
+}
+
+/* A damaged upload fails its job, permanently, saying why. FFmpeg's first
+ * error message about it used to kill the worker (SIGSYS: its default
+ * logger asks isatty(2), an ioctl), and the job was retried until it had
+ * crashed three workers. */
+TEST(test_regression_video_stage_fails_cleanly_on_a_cut_short_mp4)
+{
+    CHECK_LIVES(do_video_stage_on_a_cut_short_mp4, SETUP_NOTHING);
 }
 
 /* Another process of the worker's user can neither ptrace it nor open its

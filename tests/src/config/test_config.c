@@ -456,9 +456,11 @@ TEST(test_keys_table_matches_readme_and_shipped_file)
         snprintf(name, sizeof(name), "%s.%s", keys[i].section, keys[i].name);
         CHECK_MSG(json_object_get(doc, name) != NULL,
                   "%s is in arc_config_keys() but not documented in config/README.md", name);
+        /* A string's max is its longest length; lists have none. */
         CHECK_MSG(is_numeric(&keys[i]) || keys[i].type == ARC_CONFIG_ONOFF ||
-                      (keys[i].min == 0 && keys[i].max == 0),
-                  "%s: a string key with a range", name);
+                      (keys[i].min == 0 && keys[i].max == 0) ||
+                      (keys[i].type == ARC_CONFIG_STR && keys[i].min == 0 && keys[i].max > 0),
+                  "%s: a string or list key with a range", name);
         CHECK_MSG(!is_numeric(&keys[i]) || keys[i].min <= keys[i].max, "%s: empty range", name);
     }
     json_object_foreach(doc, dk, dv)
@@ -668,8 +670,10 @@ TEST(test_every_string_and_onoff_key_is_stored)
 
     for (size_t i = 0; i < n; i++) {
         const arc_config_key_t *k = &keys[i];
-        /* video.preset takes only x264's presets (test_video_preset). */
-        if (k->type == ARC_CONFIG_STR && strcmp(k->name, "preset") != 0) {
+        /* video.preset takes only x264's presets (test_video_preset), the
+         * listen addresses only addresses (test_listen_addresses). */
+        if (k->type == ARC_CONFIG_STR && strcmp(k->name, "preset") != 0 &&
+            strcmp(k->name, "listen") != 0 && strcmp(k->name, "metricsListen") != 0) {
             int rc = load_value(k, json_string("some value/é"), &cfg, &err);
             CHECK_MSG(rc == 0, "%s.%s: %s", k->section, k->name, err.msg);
             CHECK_STR(field_str(&cfg, k), "some value/é");
@@ -1393,4 +1397,166 @@ TEST(test_trusted_proxies_are_kept_in_order)
     arc_config_defaults(&cfg);
     CHECK(cfg.server.trusted_proxies != NULL && cfg.server.trusted_proxies[0] == NULL);
     arc_config_dispose(&cfg);
+}
+
+/* ---- 8. what a string may hold ------------------------------------------ */
+
+/* A string of n bytes of c (owned). */
+static json_t *string_of(size_t n, char c)
+{
+    char *v = arc_xmalloc(n + 1);
+
+    memset(v, c, n);
+    v[n] = '\0';
+    json_t *js = json_stringn(v, n);
+    free(v);
+    return js;
+}
+
+/* Every string key with a longest length takes a value of that length and
+ * refuses one byte more, one line naming the key. */
+TEST(test_string_keys_refuse_values_over_their_length)
+{
+    size_t n, limited = 0;
+    const arc_config_key_t *keys = arc_config_keys(&n);
+    arc_config_t cfg;
+    arc_err_t err;
+
+    for (size_t i = 0; i < n; i++) {
+        const arc_config_key_t *k = &keys[i];
+        if (k->type != ARC_CONFIG_STR || k->max == 0)
+            continue;
+        limited++;
+        int rc = load_value(k, string_of((size_t)k->max, 'a'), &cfg, &err);
+        CHECK_MSG(rc == 0 && strlen(field_str(&cfg, k)) == (size_t)k->max, "%s.%s, %lld bytes: %s",
+                  k->section, k->name, (long long)k->max, err.msg);
+        arc_config_dispose(&cfg);
+        expect_refused(k, string_of((size_t)k->max + 1, 'a'));
+    }
+    CHECK_MSG(limited >= 2, "only %zu string keys have a longest length", limited);
+}
+
+/* server.publicUrl and viewer.vendorUrl had no limit: past about 2,000
+ * characters every job failed as a damaged message, and status URLs were
+ * cut at 1 KB without a word. Over-long values are refused at load, from
+ * the file and from $ARCD_PUBLIC_URL, naming the key. */
+TEST(test_regression_long_urls_are_refused_at_load)
+{
+    static const char *const url_keys[] = {"server.publicUrl", "viewer.vendorUrl"};
+    arc_buf_t text = ARC_BUF_INIT, url = ARC_BUF_INIT;
+    saved_env_t s;
+    char path[64];
+    arc_config_t cfg;
+    arc_err_t err;
+    int rc;
+
+    for (size_t i = 0; i < sizeof(url_keys) / sizeof(url_keys[0]); i++) {
+        const arc_config_key_t *k = key_named(url_keys[i]);
+        CHECK(k != NULL);
+        if (k == NULL)
+            continue;
+        CHECK_MSG(k->max > 0 && k->max <= 512, "%s: at most %lld bytes", url_keys[i],
+                  (long long)k->max);
+        expect_refused(k, string_of(2100, 'x'));
+    }
+    arc_buf_puts(&url, "https://prints.example.com/");
+    while (url.len < 2100)
+        arc_buf_puts(&url, "a/");
+    arc_buf_printf(&text, "{\"server\": {\"publicUrl\": \"%s\"}}", url.data);
+    rc = load_text(text.data, &cfg, &err);
+    CHECK_MSG(rc == ARC_EINVAL && strstr(err.msg, "server.publicUrl") != NULL &&
+                  strstr(err.msg, "at most 512 bytes") != NULL,
+              "a 2,100-byte publicUrl: %d '%s'", rc, err.msg);
+    arc_config_dispose(&cfg);
+
+    env_clear(&s);
+    tmp_text(path, "{}");
+    setenv("ARCD_PUBLIC_URL", url.data, 1);
+    rc = arc_config_load_all(path, &cfg, &err);
+    CHECK_MSG(rc == ARC_EINVAL && strstr(err.msg, "ARCD_PUBLIC_URL") != NULL &&
+                  strstr(err.msg, "server.publicUrl") != NULL && count_lines(err.msg) == 1,
+              "a 2,100-byte ARCD_PUBLIC_URL: %d '%s'", rc, err.msg);
+    check_disposed(&cfg, "ARCD_PUBLIC_URL");
+    setenv("ARCD_PUBLIC_URL", "https://prints.example.com", 1);
+    rc = arc_config_load_all(path, &cfg, &err);
+    CHECK_MSG(rc == 0, "%s", err.msg);
+    CHECK_STR(cfg.server.public_url, "https://prints.example.com");
+    arc_config_dispose(&cfg);
+    unlink(path);
+    env_restore(&s);
+    arc_buf_dispose(&text);
+    arc_buf_dispose(&url);
+}
+
+/* The listen addresses: an IP address and a port, an IPv6 one in brackets
+ * as in a URL ("[::1]:8080", which was refused), checked at load, from the
+ * file and from $ARCD_LISTEN, rather than found unusable when the daemon
+ * binds. metricsListen may be "" (none). */
+TEST(test_listen_addresses)
+{
+    static const char *const good[] = {"127.0.0.1:8080",  "0.0.0.0:0", "[::1]:8080",
+                                       "[::]:443",        "::1:8080",  "10.1.2.3:65535",
+                                       "[2001:db8::42]:9"};
+    static const char *const bad[] = {"",
+                                      "localhost:8080",
+                                      "[::1]",
+                                      "::1",
+                                      "[::1]8080",
+                                      "1.2.3.4",
+                                      "1.2.3.4:",
+                                      ":8080",
+                                      "1.2.3.4:65536",
+                                      "1.2.3.4:80x",
+                                      "1.2.3.4:-1",
+                                      "[1.2.3.4]:80",
+                                      "[::1:8080",
+                                      "1.2.3.4:+80",
+                                      " 1.2.3.4:80",
+                                      "1.2.3.4:123456"};
+    static const char *const keys[] = {"server.listen", "server.metricsListen"};
+    saved_env_t s;
+    char path[64];
+    arc_config_t cfg;
+    arc_err_t err;
+    int rc;
+
+    for (size_t j = 0; j < sizeof(keys) / sizeof(keys[0]); j++) {
+        const arc_config_key_t *k = key_named(keys[j]);
+        CHECK(k != NULL);
+        if (k == NULL)
+            continue;
+        for (size_t i = 0; i < sizeof(good) / sizeof(good[0]); i++) {
+            rc = load_value(k, json_string(good[i]), &cfg, &err);
+            CHECK_MSG(rc == 0, "%s = '%s': %s", keys[j], good[i], err.msg);
+            if (rc == 0)
+                CHECK_STR(field_str(&cfg, k), good[i]);
+            arc_config_dispose(&cfg);
+        }
+        for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+            if (bad[i][0] == '\0' && strcmp(keys[j], "server.metricsListen") == 0) {
+                rc = load_value(k, json_string(""), &cfg, &err);
+                CHECK_MSG(rc == 0, "metricsListen = '': %s", err.msg);
+                arc_config_dispose(&cfg);
+                continue;
+            }
+            expect_refused(k, json_string(bad[i]));
+        }
+    }
+
+    env_clear(&s);
+    tmp_text(path, "{}");
+    setenv("ARCD_LISTEN", "[::1]:9090", 1);
+    rc = arc_config_load_all(path, &cfg, &err);
+    CHECK_MSG(rc == 0, "ARCD_LISTEN=[::1]:9090: %s", err.msg);
+    if (rc == 0)
+        CHECK_STR(cfg.server.listen, "[::1]:9090");
+    arc_config_dispose(&cfg);
+    setenv("ARCD_LISTEN", "localhost:9090", 1);
+    rc = arc_config_load_all(path, &cfg, &err);
+    CHECK_MSG(rc == ARC_EINVAL && strstr(err.msg, "ARCD_LISTEN") != NULL &&
+                  strstr(err.msg, "server.listen") != NULL,
+              "ARCD_LISTEN=localhost:9090: %d '%s'", rc, err.msg);
+    check_disposed(&cfg, "ARCD_LISTEN");
+    unlink(path);
+    env_restore(&s);
 }

@@ -85,14 +85,58 @@ static void job_fill(arc_msg_t *m, arc_fit_t fit, const char *cache_dir)
     j->viewer.filter_beta = 0.001;
 }
 
+/* job_fill()'s job running only some stages (a video replaced after the
+ * print): every item with its print, its current web video and whether its
+ * video is new, each value different. */
+static void job_fill_partial(arc_msg_t *m, unsigned stages)
+{
+    arc_job_msg_t *j = &m->u.job;
+
+    job_fill(m, ARC_FIT_COVER, "/srv/arcd/cache");
+    j->stages = stages;
+    for (size_t i = 0; i < j->n_items; i++) {
+        arc_job_input_t *it = &j->items[i];
+        int k = (int)i;
+        it->print = (arc_job_print_t){.width = 1920 - k,
+                                      .height = 1080 + k,
+                                      .x = 113 + k,
+                                      .y = 97 + 2 * k,
+                                      .w = 1500 - 3 * k,
+                                      .h = 800 + 5 * k};
+        it->video_out = arc_xstrdup(i == 0   ? "ar-video.mp4"
+                                    : i == 1 ? ""
+                                             : "ar-video-2.0badf00d.mp4");
+        it->redo_video = i == 0;
+    }
+    /* The largest print the protocol takes, the photo filling it. */
+    j->items[2].print = (arc_job_print_t){1000000, 1000000, 0, 0, 1000000, 1000000};
+}
+
 static void check_job_equal(const arc_job_msg_t *a, const arc_job_msg_t *b)
 {
     CHECK_STR(b->id, a->id);
     CHECK_STR(b->dir, a->dir);
     CHECK_EQ_INT(b->n_items, a->n_items);
+    CHECK_EQ_INT(b->stages, a->stages);
     for (size_t i = 0; i < a->n_items && i < b->n_items; i++) {
-        CHECK_STR(b->items[i].photo, a->items[i].photo);
-        CHECK_STR(b->items[i].video, a->items[i].video ? a->items[i].video : "");
+        const arc_job_input_t *x = &a->items[i], *y = &b->items[i];
+        CHECK_STR(y->photo, x->photo);
+        CHECK_STR(y->video, x->video ? x->video : "");
+        if (a->stages == ARC_STAGE_ALL) {
+            /* A whole job makes every pair's web video: nothing is kept. */
+            CHECK_STR(y->video_out, "");
+            CHECK_EQ_INT(y->redo_video, 1);
+            CHECK(is_zeroed(&y->print, sizeof(y->print)));
+        } else {
+            CHECK_STR(y->video_out, x->video_out ? x->video_out : "");
+            CHECK_EQ_INT(y->redo_video, x->redo_video);
+            CHECK_EQ_INT(y->print.width, x->print.width);
+            CHECK_EQ_INT(y->print.height, x->print.height);
+            CHECK_EQ_INT(y->print.x, x->print.x);
+            CHECK_EQ_INT(y->print.y, x->print.y);
+            CHECK_EQ_INT(y->print.w, x->print.w);
+            CHECK_EQ_INT(y->print.h, x->print.h);
+        }
     }
     CHECK_EQ_INT(b->fit, a->fit);
     CHECK_EQ_INT(b->scale_width, a->scale_width);
@@ -265,6 +309,59 @@ TEST(test_roundtrip_job_null_video_and_cache_dir_encode_as_empty)
         CHECK_STR(out.u.job.items[1].video, "");
         CHECK_STR(out.u.job.cache_dir, "");
     }
+    arc_msg_dispose(&out);
+    arc_msg_dispose(&in);
+}
+
+TEST(test_roundtrip_job_of_some_stages_with_every_item_s_print_and_video)
+{
+    /* The daemon's video replacement, and other masks: one stage, all but
+     * one, the first and the last. */
+    const unsigned masks[] = {ARC_STAGE_VIDEO | ARC_STAGE_VIEWER, ARC_STAGE_QR,
+                              ARC_STAGE_ALL & ~ARC_STAGE_FEATURES, ARC_STAGE_PHOTO | ARC_STAGE_QR};
+
+    for (size_t k = 0; k < sizeof(masks) / sizeof(masks[0]); k++) {
+        arc_msg_t in, out;
+        job_fill_partial(&in, masks[k]);
+        if (roundtrip(&in, &out)) {
+            CHECK_EQ_INT(out.type, ARC_MSG_JOB);
+            check_job_equal(&in.u.job, &out.u.job);
+            CHECK_EQ_INT(out.u.job.stages, masks[k]);
+        }
+        arc_msg_dispose(&out);
+        arc_msg_dispose(&in);
+    }
+}
+
+TEST(test_job_stages_are_named_in_pipeline_order_and_read_in_any)
+{
+    arc_msg_t in, out;
+    arc_err_t err = {{0}};
+
+    job_fill_partial(&in, ARC_STAGE_VIDEO | ARC_STAGE_VIEWER | ARC_STAGE_PHOTO);
+    json_t *js = arc_msg_encode(&in);
+    json_t *want = json_pack("[s, s, s]", "photo", "video", "viewer");
+    CHECK(json_equal(json_object_get(js, "stages"), want));
+    json_object_set_new(js, "stages", json_pack("[s, s, s]", "viewer", "photo", "video"));
+    CHECK_MSG(arc_msg_decode(js, &out, &err) == 0, "%s", err.msg);
+    CHECK_EQ_INT(out.u.job.stages, ARC_STAGE_VIDEO | ARC_STAGE_VIEWER | ARC_STAGE_PHOTO);
+    arc_msg_dispose(&out);
+
+    /* A whole job names every stage and sends no print or kept videos. */
+    job_fill(&out, ARC_FIT_CONTAIN, "");
+    json_decref(js);
+    js = arc_msg_encode(&out);
+    CHECK_EQ_INT(json_array_size(json_object_get(js, "stages")), 7);
+    for (int i = 0; i < 7; i++)
+        CHECK_STR(json_string_value(json_array_get(json_object_get(js, "stages"), (size_t)i)),
+                  arc_stage_name(1u << i));
+    json_t *item = json_array_get(json_object_get(js, "items"), 0);
+    CHECK(json_object_get(item, "print") == NULL && json_object_get(item, "videoOut") == NULL &&
+          json_object_get(item, "redoVideo") == NULL);
+    CHECK(arc_stage_name(0) == NULL && arc_stage_name(1u << 7) == NULL &&
+          arc_stage_name(ARC_STAGE_VIDEO | ARC_STAGE_VIEWER) == NULL);
+    json_decref(want);
+    json_decref(js);
     arc_msg_dispose(&out);
     arc_msg_dispose(&in);
 }
@@ -771,6 +868,104 @@ TEST(test_hello_progress_done_every_field_missing_or_of_the_wrong_type)
     json_decref(js);
 }
 
+TEST(test_partial_job_every_field_missing_or_of_the_wrong_type)
+{
+    static const rule_t rules[] = {
+        {"v", 0, "version"}, {"type", 0, "type"}, {"stages/*", 0, "'stages'"}, {NULL, 0, NULL}};
+    arc_msg_t m;
+
+    job_fill_partial(&m, ARC_STAGE_VIDEO | ARC_STAGE_VIEWER);
+    json_t *base = encoded(&m);
+    accepted(base, "the valid partial job");
+    /* Each item's print (6 numbers), videoOut and redoVideo, besides the
+     * fields of a whole job. */
+    int cases = sweep(base, base, "", rules);
+    CHECK_MSG(cases > 300, "only %d cases", cases);
+    json_decref(base);
+}
+
+TEST(test_job_stages_refused)
+{
+    json_t *base = encoded_job();
+
+    bad(base, "stages", json_array(), "'stages'");
+    bad(base, "stages", json_pack("[s]", "compile"), "'stages'");
+    bad(base, "stages", json_pack("[s]", "Video"), "'stages'");
+    bad(base, "stages", json_pack("[s]", ""), "'stages'");
+    bad(base, "stages", json_pack("[s, s, s]", "video", "viewer", "video"), "'stages'");
+    bad(base, "stages", json_pack("[s, s]", "qr", "qr"), "'stages'");
+    bad(base, "stages", json_pack("[s, i]", "video", 16), "'stages'");
+    bad(base, "stages", json_pack("[s, n]", "video"), "'stages'");
+    bad(base, "stages", json_pack("[[s]]", "video"), "'stages'");
+    bad(base, "stages", json_string("video,viewer"), "'stages'");
+    bad(base, "stages", json_integer(ARC_STAGE_ALL), "'stages'");
+    bad(base, "stages", NULL, "'stages'");
+    json_decref(base);
+}
+
+TEST(test_partial_job_refused_without_print_or_with_the_photo_outside_it)
+{
+    arc_msg_t m;
+
+    job_fill_partial(&m, ARC_STAGE_VIDEO | ARC_STAGE_VIEWER);
+    json_t *base = encoded(&m);
+
+    /* A job that skips the border stage gets each pair's print from the
+     * daemon: without one, it is refused. */
+    bad(base, "items/0/print", NULL, "'print'");
+    bad(base, "items/2/print", NULL, "'print'");
+    bad(base, "items/1/print", json_null(), "'print'");
+    bad(base, "items/1/videoOut", NULL, "'videoOut'");
+    bad(base, "items/1/redoVideo", NULL, "'redoVideo'");
+    /* The same job sent as a whole one needs none of it. */
+    json_t *whole = with(base, "stages",
+                         json_pack("[s, s, s, s, s, s, s]", "photo", "border", "marker", "features",
+                                   "video", "viewer", "qr"));
+    json_t *bare = json_deep_copy(whole);
+    for (size_t i = 0; i < 3; i++) {
+        json_t *it = json_array_get(json_object_get(bare, "items"), i);
+        json_object_del(it, "print");
+        json_object_del(it, "videoOut");
+        json_object_del(it, "redoVideo");
+    }
+    accepted(bare, "a whole job without print, videoOut and redoVideo");
+    json_decref(bare);
+    json_decref(whole);
+
+    /* The photo outside its print, on either side, by one pixel. */
+    bad(base, "items/0/print/w", json_integer(1920 - 113 + 1), "outside");
+    bad(base, "items/0/print/h", json_integer(1080 - 97 + 1), "outside");
+    bad(base, "items/1/print/x", json_integer(1919 - 1497 + 1), "outside");
+    bad(base, "items/1/print/y", json_integer(1081 - 805 + 1), "outside");
+    bad(base, "items/2/print/width", json_integer(999999), "outside");
+    bad(base, "items/2/print/height", json_integer(0), "outside");
+    good(base, "items/0/print/w", json_integer(1920 - 113));
+    good(base, "items/0/print/h", json_integer(1080 - 97));
+    /* Out of range, and a kept video that is not a plain file name. */
+    bad(base, "items/0/print/x", json_integer(-1), "'x'");
+    bad(base, "items/0/print/width", json_integer(1000001), "'width'");
+    bad(base, "items/0/print/h", json_integer(-5), "'h'");
+    bad(base, "items/0/videoOut", json_string("../ar-video.mp4"), "'videoOut'");
+    bad(base, "items/0/videoOut", json_string("a/b.mp4"), "'videoOut'");
+    bad(base, "items/0/videoOut", json_str_of('v', 65), "'videoOut'");
+    bad(base, "items/0/redoVideo", json_integer(1), "'redoVideo'");
+    good(base, "items/0/videoOut", json_string(""));
+    json_decref(base);
+
+    /* And as a daemon checks what it is about to send. */
+    arc_err_t err = {{0}};
+    job_fill_partial(&m, ARC_STAGE_VIDEO | ARC_STAGE_VIEWER);
+    CHECK_MSG(arc_job_msg_check(&m.u.job, &err) == 0, "%s", err.msg);
+    m.u.job.items[1].print.x = m.u.job.items[1].print.width;
+    CHECK_EQ_INT(arc_job_msg_check(&m.u.job, &err), ARC_ECORRUPT);
+    CHECK_MSG(strstr(err.msg, "outside") != NULL, "%s", err.msg);
+    m.u.job.items[1].print.x = 0;
+    m.u.job.stages = 0;
+    CHECK_EQ_INT(arc_job_msg_check(&m.u.job, &err), ARC_ECORRUPT);
+    CHECK_MSG(strstr(err.msg, "'stages'") != NULL, "%s", err.msg);
+    arc_msg_dispose(&m);
+}
+
 TEST(test_job_out_of_range_numbers)
 {
     json_t *base = encoded_job();
@@ -970,6 +1165,39 @@ TEST(test_done_ok_malformed)
     good(base, "timings", stages32);
     good(base, "timings", json_object());
     bad(base, "timings", json_null(), "'timings'");
+    json_decref(base);
+}
+
+TEST(test_regression_done_items_numbers_are_checked)
+{
+    /* The daemon casts an item's print size to int in its final update: a
+     * worker reporting "x" or 1e12 there made that update fail, and the job
+     * stayed processing until its lease ran out and ran again. */
+    json_t *base = encoded_done_ok();
+    json_t *print = json_pack("{s:i, s:i, s:{s:i, s:i, s:i, s:i}}", "width", 992, "height", 992,
+                              "photo", "x", 96, "y", 96, "width", 800, "height", 800);
+    json_t *ok = with(base, "items/0/photo/print", print);
+
+    accepted(ok, "an item with its print");
+    bad(ok, "items/0/photo/print/width", json_string("x"), "'width'");
+    bad(ok, "items/0/photo/print/width", json_integer(1000000000000LL), "'width'");
+    bad(ok, "items/0/photo/print/height", json_integer(0), "'height'");
+    bad(ok, "items/0/photo/print/photo/x", json_integer(-1), "'x'");
+    bad(ok, "items/0/photo/print/photo/y", json_real(1.5), "'y'");
+    bad(ok, "items/0/photo/print/photo", json_string("here"), "'print'");
+    bad(ok, "items/0/photo/print", json_array(), "'print'");
+    bad(ok, "items/0/photo", json_string("photo.jpg"), "'photo'");
+    bad(ok, "items/0/rating", json_integer(3), "'rating'");
+    bad(ok, "items/0/rating/stars", json_integer(6), "'stars'");
+    bad(ok, "items/0/rating/stars", json_string("5"), "'stars'");
+    bad(ok, "items/0/video", json_string("x"), "'video'");
+    bad(ok, "items/0/videoFile", json_string("../../config/arcd.json"), "'videoFile'");
+    bad(ok, "items/0/videoFile", json_integer(1), "'videoFile'");
+    bad(ok, "rating/stars", json_integer(-1), "'stars'");
+    good(ok, "items/0/photo/print", json_null());
+    good(ok, "items/0/videoFile", json_null());
+    good(ok, "items/0/rating/stars", json_integer(5));
+    json_decref(ok);
     json_decref(base);
 }
 

@@ -80,3 +80,25 @@ TEST(test_a_map_full_of_entries_in_use_refuses)
     arc_addrmap_free(m);
     arc_addrmap_free(NULL);
 }
+
+TEST(test_regression_ipv6_clients_count_by_their_64)
+{
+    /* The connection cap, the event-stream cap and the upload rate limit
+     * (all kept in an addrmap) were keyed by the whole IPv6 address: a
+     * client taking a new address of its /64 for each connection escaped
+     * all three. IPv4 addresses stay apart, however close. */
+    arc_addrmap_t *m = arc_addrmap_create(10);
+    arc_ip_t a = ip("2001:db8:1:2::1"), b = ip("2001:db8:1:2:ffff:eeee:dddd:cccc");
+    arc_ip_t other = ip("2001:db8:1:3::1"), v4a = ip("10.0.0.1"), v4b = ip("10.0.0.2");
+    int created;
+
+    arc_addrmap_get(m, &a, &created)->count = 3;
+    arc_addr_entry_t *e = arc_addrmap_get(m, &b, &created);
+    CHECK_MSG(e != NULL && !created && e->count == 3, "another address of the /64 is a new client");
+    CHECK(arc_addrmap_find(m, &b) == e);
+    CHECK(arc_addrmap_get(m, &other, &created)->count == 0 && created);
+    arc_addrmap_get(m, &v4a, NULL)->count = 1;
+    CHECK(arc_addrmap_get(m, &v4b, &created)->count == 0 && created);
+    CHECK_EQ_INT(arc_addrmap_size(m), 4);
+    arc_addrmap_free(m);
+}

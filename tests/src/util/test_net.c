@@ -62,3 +62,80 @@ TEST(test_bad_cidrs)
     for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
         CHECK_MSG(arc_cidr_parse(bad[i], &c) != 0, "'%s' parsed", bad[i]);
 }
+
+TEST(test_regression_forwarded_entries_with_ports_and_brackets)
+{
+    /* X-Forwarded-For entries with a port or IPv6 in brackets did not
+     * parse, so the walk stopped and every client behind such a proxy was
+     * taken for the proxy. */
+    static const struct {
+        const char *entry, *want;
+    } good[] = {
+        {"192.0.2.7", "192.0.2.7"},
+        {" 192.0.2.7:5678 ", "192.0.2.7"},
+        {"192.0.2.7:0", "192.0.2.7"},
+        {"192.0.2.7:65535", "192.0.2.7"},
+        {"2001:db8::1", "2001:db8::1"},
+        {"[2001:db8::1]", "2001:db8::1"},
+        {"[2001:db8::1]:443", "2001:db8::1"},
+        {" [::ffff:192.0.2.7]:80", "192.0.2.7"},
+        {"2001:db8::1:443", "2001:db8::1:443"}, /* bare IPv6 is taken whole */
+    };
+    static const char *const bad[] = {"",
+                                      "unknown",
+                                      "_hidden",
+                                      "192.0.2.7:",
+                                      "192.0.2.7:65536",
+                                      "192.0.2.7:x",
+                                      "192.0.2.7:123456",
+                                      "[192.0.2.7]",
+                                      "[2001:db8::1",
+                                      "[2001:db8::1]:",
+                                      "[2001:db8::1]x",
+                                      "[2001:db8::1]:99999",
+                                      "[]",
+                                      ":80",
+                                      "example.com:80"};
+    arc_ip_t a;
+    char s[64];
+
+    for (size_t i = 0; i < sizeof(good) / sizeof(good[0]); i++) {
+        CHECK_MSG(arc_ip_parse_forwarded(good[i].entry, &a) == 0, "'%s' did not parse",
+                  good[i].entry);
+        arc_ip_format(&a, s, sizeof(s));
+        CHECK_MSG(strcmp(s, good[i].want) == 0, "'%s' -> '%s', not '%s'", good[i].entry, s,
+                  good[i].want);
+    }
+    for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
+        CHECK_MSG(arc_ip_parse_forwarded(bad[i], &a) != 0, "'%s' parsed", bad[i]);
+}
+
+static void key_of(const char *addr, char *out, size_t size)
+{
+    arc_ip_t a, k;
+
+    CHECK(arc_ip_parse(addr, &a) == 0);
+    arc_ip_limit_key(&a, &k);
+    arc_ip_format(&k, out, size);
+}
+
+TEST(test_limit_keys)
+{
+    static const struct {
+        const char *addr, *key;
+    } cases[] = {
+        {"192.0.2.7", "192.0.2.7"},
+        {"::ffff:192.0.2.7", "192.0.2.7"},
+        {"2001:db8:1:2:aaaa:bbbb:cccc:dddd", "2001:db8:1:2::"},
+        {"2001:db8:1:2::1", "2001:db8:1:2::"},
+        {"2001:db8:1:3::1", "2001:db8:1:3::"},
+        {"::1", "::"},
+        {"64:ff9b::c000:207", "192.0.2.7"}, /* NAT64: the IPv4 client inside */
+    };
+    char s[64];
+
+    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        key_of(cases[i].addr, s, sizeof(s));
+        CHECK_MSG(strcmp(s, cases[i].key) == 0, "%s -> %s, not %s", cases[i].addr, s, cases[i].key);
+    }
+}

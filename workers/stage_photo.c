@@ -3,8 +3,10 @@
  * image (EXIF orientation applied, so that the marker matches the photo as
  * printed) whose long side leaves room for the border within the print's
  * maximum (media.maxSide, 1920 px by default). JPEGs are DCT-scaled while
- * decoding, then area-resized; a photo over the pixel limit is refused from
- * its header, before any pixel is decoded.
+ * decoding, larger PNG and HEIF photos shrunk by a whole factor as their
+ * rows come and WebP scaled by libwebp, then area-resized; a photo over
+ * photo.maxPixels (200 MP by default) is refused from its header, before any
+ * pixel is decoded. Its colour profile is applied (lcms2).
  */
 #include <stdio.h>
 
@@ -31,7 +33,8 @@ int arc_stage_photo(arc_job_t *job, arc_err_t *err)
         char path[4096];
 
         snprintf(path, sizeof(path), "%s/%s", job->dir, it->photo);
-        int rc = arc_photo_load(path, job->in->max_pixels, side, &it->photo_rgb, &info, err);
+        int rc =
+            arc_photo_load(path, job->in->media.photo_max_pixels, side, &it->photo_rgb, &info, err);
         if (rc != 0) {
             job->permanent = rc != ARC_EIO;
             if (job->n_items > 1) {

@@ -94,6 +94,7 @@ typedef struct arc_config_s {
         int border;          /* draw the printable border (1) or not (0) */
         double border_ratio; /* its width as a share of the photo's long side */
         int jpeg_quality;    /* enhanced-photo.jpg */
+        uint64_t max_pixels; /* an upload's pixels at most (from its header) */
     } photo;
     struct {
         int max_side;        /* the output's long side at most */

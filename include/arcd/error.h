@@ -37,9 +37,10 @@ const char *arc_strerror(int code);
 int arc_exit_code(int code);
 
 /* A human message buffer carried next to an error code. Large enough for
- * a list of problems, one per line (the configuration's). */
+ * a list of problems, one per line (the configuration's: every key wrong at
+ * once, some seventy lines). */
 typedef struct arc_err_s {
-    char msg[4096];
+    char msg[8192];
 } arc_err_t;
 
 /* Formats into err (if not NULL) and returns code, so callers can write

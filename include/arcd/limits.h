@@ -9,8 +9,14 @@
 /* The most photo/video pairs (targets) of one project or job. */
 #define ARC_MAX_TARGETS 8
 
-/* The default pixel limit on a photo: 40 megapixels (compile.maxPixels). */
+/* The default pixel limit on an image the compiler builds: 40 megapixels
+ * (compile.maxPixels; `arcd compile` compiles a photo at its own size). */
 #define ARC_IMAGE_DEFAULT_MAX_PIXELS 40000000ULL
+
+/* The default pixel limit on an uploaded photo: 200 megapixels (phones'
+ * 200 MP mode; photo.maxPixels). The pipeline decodes it at the print's
+ * size, never whole (src/image: DCT scaling, shrinking while decoding). */
+#define ARC_PHOTO_DEFAULT_MAX_PIXELS 200000000ULL
 
 /* The largest input file read, whatever its format (256 MiB). */
 #define ARC_IMAGE_MAX_FILE_BYTES (256u << 20)

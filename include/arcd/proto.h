@@ -19,7 +19,8 @@
  *                      "viewUrl":"https://public.example/ar/view/<uuid>",
  *                      "cacheDir":"/abs/storage/cache",
  *                      "media":{"maxSide":1920,"border":true,"borderRatio":0.12,
- *                               "jpegQuality":92,"videoMaxSide":1280,"videoMaxSeconds":120,
+ *                               "jpegQuality":92,"photoMaxPixels":200000000,
+ *                               "videoMaxSide":1280,"videoMaxSeconds":120,
  *                               "videoMaxPixels":16777216,"videoCrf":23,
  *                               "videoPreset":"veryfast","videoCopy":true,"videoThreads":0},
  *                      "viewer":{"template":"/abs/viewer.html","vendorUrl":"/vendor",
@@ -84,6 +85,7 @@ typedef struct arc_job_media_s {
     int border;                /* draw the printable border (1) or not */
     double border_ratio;       /* its width as a share of the photo's long side */
     int jpeg_quality;          /* enhanced-photo.jpg */
+    uint64_t photo_max_pixels; /* an uploaded photo's pixels at most */
     int video_max_side;        /* the output video's long side at most */
     int video_max_seconds;     /* longer videos fail the job */
     uint64_t video_max_pixels; /* per frame of the upload */

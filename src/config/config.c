@@ -93,6 +93,7 @@ static const key_t_ keys[] = {
     K("photo", "border", T_ONOFF, photo.border, 0, 1),
     K("photo", "borderRatio", T_DBL, photo.border_ratio, 0, 1),
     K("photo", "jpegQuality", T_INT32, photo.jpeg_quality, 50, 100),
+    K("photo", "maxPixels", T_U64, photo.max_pixels, 1, (int64_t)1 << 40),
     K("video", "maxSide", T_INT32, video.max_side, 160, 1920),
     K("video", "maxSeconds", T_INT32, video.max_seconds, 1, 3600),
     K("video", "maxPixels", T_U64, video.max_pixels, 1, (int64_t)1 << 32),
@@ -161,6 +162,7 @@ void arc_config_defaults(arc_config_t *cfg)
     cfg->workers.nice = 10;
     set_str(&cfg->workers.user, "nobody");
     cfg->compile.max_pixels = ARC_IMAGE_DEFAULT_MAX_PIXELS;
+    cfg->photo.max_pixels = ARC_PHOTO_DEFAULT_MAX_PIXELS;
     cfg->compile.threads = 0;
     cfg->demo.ttl_hours = 24;
     cfg->demo.sweep_seconds = 300;
@@ -642,6 +644,7 @@ void arc_config_job_media(const arc_config_t *c, arc_job_media_t *m)
     m->border = c->photo.border;
     m->border_ratio = c->photo.border_ratio;
     m->jpeg_quality = c->photo.jpeg_quality;
+    m->photo_max_pixels = c->photo.max_pixels;
     m->video_max_side = c->video.max_side;
     m->video_max_seconds = c->video.max_seconds;
     m->video_max_pixels = c->video.max_pixels;

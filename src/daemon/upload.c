@@ -433,11 +433,11 @@ static int check_magic(upload_t *u, ufile_t *f, int at_end)
     }
     if (is_photo) {
         arc_image_format_t fmt = arc_image_sniff(f->sniff, f->sniff_len);
-        if (fmt != ARC_IMAGE_JPEG && fmt != ARC_IMAGE_PNG)
+        if (fmt == ARC_IMAGE_UNKNOWN || fmt == ARC_IMAGE_PGM)
             return fail(u, 415, "unsupported_photo",
-                        "the photo is not a JPEG or PNG image (by its first bytes)");
-        snprintf(f->name, sizeof(f->name), "photo%s.%s", suffix,
-                 fmt == ARC_IMAGE_JPEG ? "jpg" : "png");
+                        "the photo is not a JPEG, PNG, HEIC, AVIF or WebP image (by its first "
+                        "bytes)");
+        snprintf(f->name, sizeof(f->name), "photo%s.%s", suffix, arc_image_format_ext(fmt));
     } else {
         const char *c = arc_video_sniff(f->sniff, f->sniff_len);
         if (c == NULL)
@@ -1066,7 +1066,8 @@ void arc_upload_complete(arc_http_req_t *req)
         return;
     }
     if (u->n_photos == 0 && u->mode != U_VIDEO) {
-        fail(u, 400, "missing_photo", "the form has no 'photo' part (a JPEG or PNG)");
+        fail(u, 400, "missing_photo",
+             "the form has no 'photo' part (a JPEG, PNG, HEIC, AVIF or WebP)");
         return;
     }
     if (u->n_videos == 0 && !u->multi) {

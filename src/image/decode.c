@@ -34,6 +34,98 @@ void arc__image_grey_row(const uint8_t *src, int channels, int width, uint8_t *d
     }
 }
 
+void arc__image_put_row(const uint8_t *src, int ch, int width, int channels, uint8_t *dst)
+{
+    if (channels == 1) {
+        arc__image_grey_row(src, ch, width, dst);
+        return;
+    }
+    for (int x = 0; x < width; x++) {
+        const uint8_t *p = src + (size_t)x * (size_t)ch;
+        unsigned a = ch == 4 ? p[3] : 255u;
+        for (int c = 0; c < 3; c++)
+            dst[3 * x + c] = (uint8_t)((p[c] * a + 255u * (255u - a) + 127u) / 255u);
+    }
+}
+
+void arc__rows_begin(arc__rows_t *r, arc__pixels_t *px, int width, int height, int ch)
+{
+    int side = width > height ? width : height;
+
+    memset(r, 0, sizeof(*r));
+    r->px = px;
+    r->ch = ch;
+    r->width = width;
+    r->height = height;
+    r->k = px->channels == 3 && px->min_side > 0 ? side / px->min_side : 1;
+    if (r->k < 2)
+        r->k = 1;
+    r->out_w = (width + r->k - 1) / r->k;
+    r->out_h = (height + r->k - 1) / r->k;
+    r->data = arc_xmallocarray((size_t)r->out_w * (size_t)px->channels, (size_t)r->out_h);
+    if (r->k > 1) {
+        r->rgb = arc_xmallocarray((size_t)width, 3);
+        r->sum = arc_xcalloc((size_t)r->out_w * 3, sizeof(*r->sum));
+    }
+}
+
+/* The block row of sums, averaged into output row oy (rows: how many input
+ * rows it holds). */
+static void rows_flush(arc__rows_t *r, int oy, int rows)
+{
+    uint8_t *dst = r->data + (size_t)oy * (size_t)r->out_w * 3;
+
+    for (int ox = 0; ox < r->out_w; ox++) {
+        int cols = r->width - ox * r->k < r->k ? r->width - ox * r->k : r->k;
+        uint32_t n = (uint32_t)(cols * rows);
+        for (int c = 0; c < 3; c++)
+            dst[3 * ox + c] = (uint8_t)((r->sum[3 * ox + c] + n / 2) / n);
+    }
+    memset(r->sum, 0, (size_t)r->out_w * 3 * sizeof(*r->sum));
+}
+
+void arc__rows_put(arc__rows_t *r, const uint8_t *row)
+{
+    int channels = r->px->channels;
+
+    if (r->y >= r->height)
+        return;
+    if (r->k == 1) {
+        arc__image_put_row(row, r->ch, r->width, channels,
+                           r->data + (size_t)r->y * (size_t)r->width * (size_t)channels);
+        r->y++;
+        return;
+    }
+    arc__image_put_row(row, r->ch, r->width, 3, r->rgb);
+    for (int x = 0; x < r->width; x++) {
+        uint32_t *s = r->sum + 3 * (x / r->k);
+        s[0] += r->rgb[3 * x];
+        s[1] += r->rgb[3 * x + 1];
+        s[2] += r->rgb[3 * x + 2];
+    }
+    r->y++;
+    if (r->y % r->k == 0 || r->y == r->height)
+        rows_flush(r, (r->y - 1) / r->k, r->y % r->k == 0 ? r->k : r->y % r->k);
+}
+
+void arc__rows_end(arc__rows_t *r)
+{
+    r->px->width = r->out_w;
+    r->px->height = r->out_h;
+    r->px->data = r->data;
+    r->data = NULL;
+    arc__rows_dispose(r);
+}
+
+void arc__rows_dispose(arc__rows_t *r)
+{
+    free(r->data);
+    free(r->rgb);
+    free(r->sum);
+    r->data = r->rgb = NULL;
+    r->sum = NULL;
+}
+
 /* Runs the decoder for buf's format. */
 int arc__image_decode(const uint8_t *buf, size_t len, arc__pixels_t *px, arc_err_t *err)
 {
@@ -43,9 +135,13 @@ int arc__image_decode(const uint8_t *buf, size_t len, arc__pixels_t *px, arc_err
     case ARC_IMAGE_JPEG: return arc__image_decode_jpeg(buf, len, px, err);
     case ARC_IMAGE_PNG: return arc__image_decode_png(buf, len, px, err);
     case ARC_IMAGE_PGM: return arc__image_decode_pgm(buf, len, px, err);
+    case ARC_IMAGE_HEIC:
+    case ARC_IMAGE_AVIF: return arc__image_decode_heif(buf, len, px, err);
+    case ARC_IMAGE_WEBP: return arc__image_decode_webp(buf, len, px, err);
     default:
         return arc_err_set(err, ARC_EFORMAT,
-                           "not an image arcd reads (expected JPEG, PNG or binary PGM)");
+                           "not an image arcd reads (expected JPEG, PNG, HEIC, AVIF, WebP or "
+                           "binary PGM)");
     }
 }
 

@@ -29,10 +29,67 @@ void arc__image_grey_row(const uint8_t *src, int channels, int width, uint8_t *d
  * "Exif\0\0" header), by libexif; 1 when absent or unreadable. */
 int arc__image_exif_orientation(const uint8_t *exif, size_t len);
 
+/* ---- colour management (icc.c) ----
+ * A photo's embedded profile (Display P3 from iPhones, Adobe RGB from
+ * cameras) converted to sRGB with lcms2, row by row as the decoders go, so
+ * that the print, the marker and the thumbnails see the colours meant, as a
+ * browser's canvas does. */
+typedef struct arc__icc_s arc__icc_t;
+
+/* A transform from the ICC profile (borrowed bytes) to sRGB for rows of
+ * channels 3 (RGB) or 4 (RGBA, alpha kept) of an image of pixels pixels; NULL
+ * when there is nothing to do: no profile, an unreadable one, an sRGB one or
+ * one that is not RGB (the pixels are then taken as sRGB, as browsers do). */
+arc__icc_t *arc__icc_new(const uint8_t *profile, size_t len, int channels, uint64_t pixels);
+
+/* The same from a colour space given by its primaries and white point
+ * (x, y of red, green, blue, white: an HEIF's nclx box) with sRGB's tone
+ * curve. */
+arc__icc_t *arc__icc_new_primaries(const double xy[8], int channels, uint64_t pixels);
+
+/* Converts width pixels of row in place; does nothing for a NULL icc. */
+void arc__icc_row(arc__icc_t *icc, uint8_t *row, int width);
+
+void arc__icc_free(arc__icc_t *icc);
+
+/* Stores one decoded row of ch (3 or 4) channels as px wants it: MindAR's
+ * grey, or RGB with transparent pixels laid over white. */
+void arc__image_put_row(const uint8_t *src, int ch, int width, int channels, uint8_t *dst);
+
+/* ---- storing rows, shrunk on the way (decode.c) ----
+ * A decoder hands its rows (ch = 3 or 4 channels, in sRGB) one by one; they
+ * are stored as px wants them. A colour decode whose long side is at least
+ * twice px->min_side is shrunk by the integer factor k = side / min_side as
+ * the rows come (a box filter: each pixel the mean of a k x k block, the
+ * last ones of partial blocks), so that a 200-megapixel photo never exists
+ * at full size when a print of a few megapixels is wanted; its long side
+ * stays >= min_side, and arc_photo_decode()'s area filter does the rest.
+ * The grey decode (MindAR's pixels) is never shrunk. */
+typedef struct arc__rows_s {
+    arc__pixels_t *px;
+    int ch, width, height; /* what comes in */
+    int k;                 /* the shrink factor; 1: stored as they come */
+    int out_w, out_h;
+    int y;         /* rows received */
+    uint8_t *data; /* out_w x out_h x px->channels */
+    uint8_t *rgb;  /* k > 1: one row as RGB */
+    uint32_t *sum; /* k > 1: the current block row's sums */
+} arc__rows_t;
+
+void arc__rows_begin(arc__rows_t *r, arc__pixels_t *px, int width, int height, int ch);
+/* The next row (width pixels of ch channels). */
+void arc__rows_put(arc__rows_t *r, const uint8_t *row);
+/* All rows are in: px->data, width and height set, r emptied. */
+void arc__rows_end(arc__rows_t *r);
+/* Frees what r holds (on a failure; after arc__rows_end() nothing). */
+void arc__rows_dispose(arc__rows_t *r);
+
 /* Decodes buf by its magic bytes. */
 int arc__image_decode(const uint8_t *buf, size_t len, arc__pixels_t *px, arc_err_t *err);
 int arc__image_decode_jpeg(const uint8_t *buf, size_t len, arc__pixels_t *px, arc_err_t *err);
 int arc__image_decode_png(const uint8_t *buf, size_t len, arc__pixels_t *px, arc_err_t *err);
 int arc__image_decode_pgm(const uint8_t *buf, size_t len, arc__pixels_t *px, arc_err_t *err);
+int arc__image_decode_heif(const uint8_t *buf, size_t len, arc__pixels_t *px, arc_err_t *err);
+int arc__image_decode_webp(const uint8_t *buf, size_t len, arc__pixels_t *px, arc_err_t *err);
 
 #endif

@@ -78,6 +78,7 @@ int arc__image_decode_jpeg(const uint8_t *buf, size_t len, arc__pixels_t *px, ar
     jpeg_guard_t guard;
     uint8_t *volatile pixels = NULL;
     uint8_t *volatile row = NULL;
+    arc__icc_t *volatile icc = NULL;
     volatile int created = 0;
     int rc = 0;
 
@@ -92,6 +93,7 @@ int arc__image_decode_jpeg(const uint8_t *buf, size_t len, arc__pixels_t *px, ar
     jpeg_mem_src(&cinfo, buf, (unsigned long)len);
     if (px->channels == 3)
         jpeg_save_markers(&cinfo, JPEG_APP0 + 1, 0xffff);
+    jpeg_save_markers(&cinfo, JPEG_APP0 + 2, 0xffff); /* ICC_PROFILE */
     jpeg_read_header(&cinfo, TRUE);
     rc = arc__image_check_size(cinfo.image_width, cinfo.image_height, px->max_pixels, err);
     if (rc != 0)
@@ -109,12 +111,21 @@ int arc__image_decode_jpeg(const uint8_t *buf, size_t len, arc__pixels_t *px, ar
     int w = (int)cinfo.output_width;
     int h = (int)cinfo.output_height;
     int ch = cinfo.output_components;
+    /* An embedded profile (APP2 ICC_PROFILE, in one or more markers): an RGB
+     * photo's colours converted to sRGB. */
+    JOCTET *profile = NULL;
+    unsigned profile_len = 0;
+    if (!cmyk && jpeg_read_icc_profile(&cinfo, &profile, &profile_len)) {
+        icc = arc__icc_new(profile, profile_len, 3, (uint64_t)w * (uint64_t)h);
+        free(profile);
+    }
     pixels = arc_xmallocarray((size_t)w * (size_t)px->channels, (size_t)h);
     row = arc_xmallocarray((size_t)w, (size_t)ch);
     while (cinfo.output_scanline < cinfo.output_height) {
         JSAMPROW rows[1] = {row};
         uint8_t *dst = pixels + (size_t)cinfo.output_scanline * (size_t)w * (size_t)px->channels;
         jpeg_read_scanlines(&cinfo, rows, 1);
+        arc__icc_row(icc, row, w);
         if (cmyk) {
             /* Adobe CMYK JPEGs store inverted ink; R = C * K / 255 on the
              * stored values, as browsers do. */
@@ -144,6 +155,7 @@ int arc__image_decode_jpeg(const uint8_t *buf, size_t len, arc__pixels_t *px, ar
 out:
     if (created)
         jpeg_destroy_decompress(&cinfo);
+    arc__icc_free(icc);
     free(row);
     free(pixels);
     return rc;

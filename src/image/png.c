@@ -43,29 +43,16 @@ static void on_warning(png_structp png, png_const_charp msg)
     (void)msg;
 }
 
-/* One decoded row (3 or 4 channels) to the caller's pixels. */
-static void put_row(const uint8_t *src, int ch, int width, int channels, uint8_t *dst)
-{
-    if (channels == 1) {
-        arc__image_grey_row(src, ch, width, dst);
-        return;
-    }
-    for (int x = 0; x < width; x++) {
-        const uint8_t *p = src + (size_t)x * (size_t)ch;
-        unsigned a = ch == 4 ? p[3] : 255u;
-        for (int c = 0; c < 3; c++)
-            dst[3 * x + c] = (uint8_t)((p[c] * a + 255u * (255u - a) + 127u) / 255u);
-    }
-}
-
 int arc__image_decode_png(const uint8_t *buf, size_t len, arc__pixels_t *px, arc_err_t *err)
 {
     png_src_t src = {.buf = buf, .len = len};
     png_structp png = NULL;
     png_infop info = NULL;
-    uint8_t *volatile grey = NULL;
+    /* On the heap: what libpng's longjmp leaves of it is then defined. */
+    arc__rows_t *const out = arc_xcalloc(1, sizeof(*out));
     uint8_t *volatile rgba = NULL;
     png_bytep *volatile rows = NULL; /* interlaced: every row until the last pass */
+    arc__icc_t *volatile icc = NULL;
     int rc = 0;
 
     /* libpng's png_read_info() reads on to the first IDAT; the size sits at a
@@ -77,11 +64,13 @@ int arc__image_decode_png(const uint8_t *buf, size_t len, arc__pixels_t *px, arc
         uint32_t h =
             (uint32_t)buf[20] << 24 | (uint32_t)buf[21] << 16 | (uint32_t)buf[22] << 8 | buf[23];
         if (w != 0 && h != 0 && (rc = arc__image_check_size(w, h, px->max_pixels, err)) != 0)
-            return rc;
+            goto out;
     }
     png = png_create_read_struct(PNG_LIBPNG_VER_STRING, &src, on_error, on_warning);
-    if (png == NULL)
-        return arc_err_set(err, ARC_EINTERNAL, "libpng: cannot create a reader");
+    if (png == NULL) {
+        rc = arc_err_set(err, ARC_EINTERNAL, "libpng: cannot create a reader");
+        goto out;
+    }
     info = png_create_info_struct(png);
     if (info == NULL) {
         rc = arc_err_set(err, ARC_EINTERNAL, "libpng: cannot create an info struct");
@@ -114,9 +103,15 @@ int arc__image_decode_png(const uint8_t *buf, size_t len, arc__pixels_t *px, arc
         rc = arc_err_set(err, ARC_ECORRUPT, "PNG decodes to %d channels", ch);
         goto out;
     }
+    /* An embedded profile (iCCP): its colours converted to sRGB. */
+    png_charp icc_name = NULL;
+    int icc_comp = 0;
+    png_bytep icc_data = NULL;
+    png_uint_32 icc_len = 0;
+    if (png_get_iCCP(png, info, &icc_name, &icc_comp, &icc_data, &icc_len) != 0)
+        icc = arc__icc_new(icc_data, icc_len, ch, (uint64_t)w * h);
     size_t stride = (size_t)w * (size_t)ch;
-    size_t out_stride = (size_t)w * (size_t)px->channels;
-    grey = arc_xmallocarray(out_stride, (size_t)h);
+    arc__rows_begin(out, px, (int)w, (int)h, ch);
     if (passes > 1) {
         /* Interlaced images need every row in memory until the last pass. */
         rgba = arc_xmallocarray(stride, h);
@@ -124,14 +119,16 @@ int arc__image_decode_png(const uint8_t *buf, size_t len, arc__pixels_t *px, arc
         for (png_uint_32 y = 0; y < h; y++)
             rows[y] = rgba + (size_t)y * stride;
         png_read_image(png, rows);
-        for (png_uint_32 y = 0; y < h; y++)
-            put_row(rgba + (size_t)y * stride, ch, (int)w, px->channels,
-                    grey + (size_t)y * out_stride);
+        for (png_uint_32 y = 0; y < h; y++) {
+            arc__icc_row(icc, rgba + (size_t)y * stride, (int)w);
+            arc__rows_put(out, rgba + (size_t)y * stride);
+        }
     } else {
         rgba = arc_xmalloc(stride);
         for (png_uint_32 y = 0; y < h; y++) {
             png_read_row(png, rgba, NULL);
-            put_row(rgba, ch, (int)w, px->channels, grey + (size_t)y * out_stride);
+            arc__icc_row(icc, rgba, (int)w);
+            arc__rows_put(out, rgba);
         }
     }
     png_read_end(png, info);
@@ -142,15 +139,14 @@ int arc__image_decode_png(const uint8_t *buf, size_t len, arc__pixels_t *px, arc
     if (px->channels == 3 && png_get_eXIf_1(png, info, &exif_len, &exif) != 0 && exif != NULL)
         px->orientation = arc__image_exif_orientation(exif, exif_len);
 #endif
-    px->width = (int)w;
-    px->height = (int)h;
-    px->data = grey;
-    grey = NULL;
+    arc__rows_end(out);
 out:
     png_destroy_read_struct(&png, info ? &info : NULL, NULL);
+    arc__icc_free(icc);
+    arc__rows_dispose(out);
+    free(out);
     free(rows);
     free(rgba);
-    free(grey);
     return rc;
 }
 

@@ -187,11 +187,12 @@ static json_t *job_encode(const arc_job_msg_t *j)
             json_array_append_new(stages, json_string(stage_names[i]));
     const arc_job_media_t *m = &j->media;
     json_t *media = json_pack(
-        "{s:i, s:b, s:f, s:i, s:i, s:i, s:I, s:i, s:s, s:b, s:i}", "maxSide", m->max_side, "border",
-        m->border, "borderRatio", m->border_ratio, "jpegQuality", m->jpeg_quality, "videoMaxSide",
-        m->video_max_side, "videoMaxSeconds", m->video_max_seconds, "videoMaxPixels",
-        (json_int_t)m->video_max_pixels, "videoCrf", m->video_crf, "videoPreset", m->video_preset,
-        "videoCopy", m->video_copy, "videoThreads", m->video_threads);
+        "{s:i, s:b, s:f, s:i, s:I, s:i, s:i, s:I, s:i, s:s, s:b, s:i}", "maxSide", m->max_side,
+        "border", m->border, "borderRatio", m->border_ratio, "jpegQuality", m->jpeg_quality,
+        "photoMaxPixels", (json_int_t)m->photo_max_pixels, "videoMaxSide", m->video_max_side,
+        "videoMaxSeconds", m->video_max_seconds, "videoMaxPixels", (json_int_t)m->video_max_pixels,
+        "videoCrf", m->video_crf, "videoPreset", m->video_preset, "videoCopy", m->video_copy,
+        "videoThreads", m->video_threads);
     json_t *viewer = json_pack("{s:s, s:s, s:f, s:f}", "template", j->viewer.template_path,
                                "vendorUrl", j->viewer.vendor_url, "filterMinCF",
                                j->viewer.filter_min_cf, "filterBeta", j->viewer.filter_beta);
@@ -254,7 +255,7 @@ static int media_decode(const json_t *o, arc_job_media_t *m, arc_err_t *err)
 {
     const char *w = "job media";
     char *preset = NULL;
-    int64_t pixels = 0;
+    int64_t pixels = 0, photo_pixels = 0;
     int rc;
 
     if (!json_is_object(o))
@@ -263,6 +264,7 @@ static int media_decode(const json_t *o, arc_job_media_t *m, arc_err_t *err)
         (rc = get_bool(o, w, "border", &m->border, err)) != 0 ||
         (rc = get_num(o, w, "borderRatio", 0, 1, &m->border_ratio, err)) != 0 ||
         (rc = get_i32(o, w, "jpegQuality", 1, 100, &m->jpeg_quality, err)) != 0 ||
+        (rc = get_int(o, w, "photoMaxPixels", 1, (int64_t)1 << 40, &photo_pixels, err)) != 0 ||
         (rc = get_i32(o, w, "videoMaxSide", 16, 8192, &m->video_max_side, err)) != 0 ||
         (rc = get_i32(o, w, "videoMaxSeconds", 1, 86400, &m->video_max_seconds, err)) != 0 ||
         (rc = get_int(o, w, "videoMaxPixels", 1, (int64_t)1 << 40, &pixels, err)) != 0 ||
@@ -274,6 +276,7 @@ static int media_decode(const json_t *o, arc_job_media_t *m, arc_err_t *err)
         return rc;
     }
     m->video_max_pixels = (uint64_t)pixels;
+    m->photo_max_pixels = (uint64_t)photo_pixels;
     snprintf(m->video_preset, sizeof(m->video_preset), "%s", preset);
     free(preset);
     return 0;

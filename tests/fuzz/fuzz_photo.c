@@ -1,7 +1,8 @@
 /*
  * libFuzzer harness for photo decoding (src/image/): the grey decoder that
  * `arcd compile` uses and the colour path of the worker (DCT scaling, EXIF
- * orientation through libexif, the area filter), on JPEG, PNG and PGM.
+ * orientation through libexif, the area filter, colour profiles), on JPEG,
+ * PNG, PGM and WebP (seeds in tests/fuzz/photo/; HEIF is not seeded).
  */
 #include <stdint.h>
 #include <stdlib.h>

@@ -418,6 +418,28 @@ try:
           f"a body arriving at 1 byte/s is cut off with 408 after the 10 s grace "
           f"({slow_result.get('secs', 0):.1f} s)")
 
+    # Photos as phones make them: HEIC (iPhones), AVIF and WebP are taken,
+    # stored under their own extension and decoded by a sandboxed worker.
+    # (They were refused with 415.) A HEIC sent as the video is refused.
+    tmp = tempfile.mkdtemp()
+    src = os.path.join(DATA, "pictarize.jpg")
+    made = {"heic": ["heif-enc", "-q", "60", src, "-o"], "avif": ["heif-enc", "-A", "-q", "50", src, "-o"],
+            "webp": ["cwebp", "-quiet", "-q", "70", src, "-o"]}
+    for ext, cmd in made.items():
+        out = os.path.join(tmp, "p." + ext)
+        subprocess.run(cmd + [out], check=True, capture_output=True, timeout=120)
+        with open(out, "rb") as f:
+            data = f.read()
+        st, _, js = d.upload(data, video, photo_name="IMG_0001." + ext.upper())
+        final = d.wait_status(js["arId"], timeout=90) if st == 202 else {}
+        stored = os.path.exists(os.path.join(d.storage, "ar-storage", js.get("arId", "-"), "photo." + ext))
+        check(st == 202 and final.get("status") == "ready" and stored,
+              f"a {ext.upper()} photo: 202, stored as photo.{ext}, ready ({st} {final.get('status')} "
+              f"{final.get('errorMessage')} {final.get('photo')})")
+        if ext == "heic":
+            st, _, js = d.upload(photo, data, video_name="clip.mov")
+            err(st, js, 415, "unsupported_video", "a HEIC photo as the video")
+
     # A second daemon on a taken port stops at once, saying why.
     with tempfile.NamedTemporaryFile("w", suffix=".json", delete=False) as f:
         json.dump({"server": {"listen": f"127.0.0.1:{d.port}"}, "storage": {"dir": d.storage},

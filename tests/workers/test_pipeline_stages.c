@@ -98,6 +98,7 @@ static void job_make(arc_msg_t *m, const char *dir, size_t n, unsigned stages)
     j->media.border = 1;
     j->media.border_ratio = 0.12;
     j->media.jpeg_quality = 92;
+    j->media.photo_max_pixels = 200000000;
     j->media.video_max_side = 1280;
     j->media.video_max_seconds = 120;
     j->media.video_max_pixels = 16777216;

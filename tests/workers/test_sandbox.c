@@ -408,6 +408,14 @@ static void do_keyctl(probe_t *p)
     syscall(SYS_keyctl, 0 /* KEYCTL_GET_KEYRING_ID */, -3 /* session */, 0);
 }
 
+#if !defined(__SANITIZE_ADDRESS__)
+static void do_prctl_dumpable(probe_t *p)
+{
+    (void)p;
+    prctl(PR_SET_DUMPABLE, 1, 0, 0, 0); /* only PR_SET_NAME is allowed */
+}
+#endif
+
 static void do_add_key(probe_t *p)
 {
     (void)p;
@@ -514,6 +522,9 @@ TEST(test_sandbox_refuses_new_processes_and_kernel_interfaces)
     CHECK_KILLED(do_userfaultfd, SETUP_NOTHING);
     CHECK_KILLED(do_keyctl, SETUP_NOTHING);
     CHECK_KILLED(do_add_key, SETUP_NOTHING);
+#if !defined(__SANITIZE_ADDRESS__)
+    CHECK_KILLED(do_prctl_dumpable, SETUP_NOTHING);
+#endif
 }
 
 TEST(test_sandbox_covers_threads_started_before)
@@ -648,6 +659,56 @@ TEST(test_sandbox_allows_what_a_job_does)
     CHECK_MSG(o.status != -1 && WIFSIGNALED(o.status) && WTERMSIG(o.status) == SIGABRT,
               "abort() in the sandbox: the child was %s, not killed by SIGABRT",
               describe(o.status));
+}
+
+/* ---- allowed: decoding the photos phones make ---- */
+
+/* Made before the probe forks (heif-enc, cwebp: libheif-examples, webp). */
+static char phone_dir[64];
+
+static void do_decode_phone_photos(probe_t *p)
+{
+    static const char *const names[] = {"p.heic", "p.avif", "p.webp"};
+
+    (void)p;
+    for (int i = 0; i < 3; i++) {
+        char path[160];
+        arc_photo_t photo;
+        arc_photo_info_t info;
+        arc_err_t err = {{0}};
+        snprintf(path, sizeof(path), "%s/%s", phone_dir, names[i]);
+        if (arc_photo_load(path, 0, 400, &photo, &info, &err) != 0) {
+            fprintf(stderr, "%s: %s\n", path, err.msg);
+            _exit(10 + i);
+        }
+        if (photo.width != 400 || info.stored_width != 800)
+            _exit(20 + i);
+        arc_photo_dispose(&photo);
+    }
+}
+
+/* HEIC (libheif with libde265, its threads), AVIF (libaom or dav1d) and
+ * WebP decode inside the sandbox, as a worker decodes an upload. */
+TEST(test_sandbox_allows_decoding_phone_photos)
+{
+    char cmd[1024];
+
+    snprintf(phone_dir, sizeof(phone_dir), "/tmp/arcd-phone-XXXXXX");
+    CHECK(mkdtemp(phone_dir) != NULL);
+    const char *src = test_path("pictarize.jpg");
+    snprintf(cmd, sizeof(cmd),
+             "heif-enc -q 60 '%s' -o %s/p.heic >/dev/null 2>&1 && "
+             "heif-enc -A -q 50 '%s' -o %s/p.avif >/dev/null 2>&1 && "
+             "cwebp -quiet -q 70 '%s' -o %s/p.webp",
+             src, phone_dir, src, phone_dir, src, phone_dir);
+    CHECK_MSG(system(cmd) == 0, "making HEIC, AVIF and WebP files (heif-enc, cwebp) failed");
+    CHECK_LIVES(do_decode_phone_photos, SETUP_NOTHING);
+    static const char *const names[] = {"p.heic", "p.avif", "p.webp"};
+    for (int i = 0; i < 3; i++) {
+        snprintf(cmd, sizeof(cmd), "%s/%s", phone_dir, names[i]);
+        unlink(cmd);
+    }
+    rmdir(phone_dir);
 }
 
 /* ---- allowed: what glibc does on paths a job can take ---- */

@@ -68,6 +68,7 @@ static const struct {
     {"photo.border", NULL, 1, 0, 1},
     {"photo.borderRatio", NULL, 0.12, 0, 1},
     {"photo.jpegQuality", NULL, 92, 50, 100},
+    {"photo.maxPixels", NULL, 200000000, 1, (int64_t)1 << 40},
     {"video.maxSide", NULL, 1280, 160, 1920},
     {"video.maxSeconds", NULL, 120, 1, 3600},
     {"video.maxPixels", NULL, 16777216, 1, (int64_t)1 << 32},
@@ -1282,7 +1283,7 @@ TEST(test_job_media_copies_photo_and_video)
     arc_job_media_t m;
 
     int rc = load_text("{\"photo\": {\"maxSide\": 1000, \"border\": true, \"borderRatio\": 0.05,"
-                       " \"jpegQuality\": 77},\n"
+                       " \"jpegQuality\": 77, \"maxPixels\": 48000000},\n"
                        " \"video\": {\"maxSide\": 640, \"maxSeconds\": 30, \"maxPixels\": "
                        "4294967296, \"crf\": 30, \"preset\": \"slow\", \"copy\": \"off\"}}",
                        &cfg, &err);
@@ -1293,6 +1294,7 @@ TEST(test_job_media_copies_photo_and_video)
     CHECK_EQ_INT(m.border, 1);
     CHECK(m.border_ratio == 0.05);
     CHECK_EQ_INT(m.jpeg_quality, 77);
+    CHECK(m.photo_max_pixels == 48000000ULL);
     CHECK_EQ_INT(m.video_max_side, 640);
     CHECK_EQ_INT(m.video_max_seconds, 30);
     CHECK(m.video_max_pixels == 4294967296ULL);
@@ -1309,6 +1311,7 @@ TEST(test_job_media_copies_photo_and_video)
     CHECK_EQ_INT(m.border, 1);
     CHECK(m.border_ratio == 0.12);
     CHECK_EQ_INT(m.jpeg_quality, 92);
+    CHECK(m.photo_max_pixels == 200000000ULL);
     CHECK_EQ_INT(m.video_max_side, 1280);
     CHECK_EQ_INT(m.video_max_seconds, 120);
     CHECK(m.video_max_pixels == 16777216ULL);

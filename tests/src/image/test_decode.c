@@ -47,6 +47,27 @@ TEST(test_sniffing)
     CHECK(arc_image_sniff((const uint8_t *)"P5\n1 1\n255\n", 11) == ARC_IMAGE_PGM);
     CHECK(arc_image_sniff((const uint8_t *)"P6\n1 1\n255\n", 11) == ARC_IMAGE_UNKNOWN);
     CHECK(arc_image_sniff((const uint8_t *)"GIF89a", 6) == ARC_IMAGE_UNKNOWN);
+    /* Phones' photos: HEIF by its ftyp brand (HEVC or AV1), WebP by RIFF. */
+    static const uint8_t heic[] = "\0\0\0\x18"
+                                  "ftypheic\0\0\0\0";
+    static const uint8_t mif1[] = "\0\0\0\x18"
+                                  "ftypmif1\0\0\0\0";
+    static const uint8_t avif[] = "\0\0\0\x1c"
+                                  "ftypavif\0\0\0\0";
+    static const uint8_t webp[] = "RIFF\x10\0\0\0WEBPVP8 ";
+    static const uint8_t mp4[] = "\0\0\0\x18"
+                                 "ftypisom\0\0\0\0";
+    CHECK(arc_image_sniff(heic, 16) == ARC_IMAGE_HEIC);
+    CHECK(arc_image_sniff(mif1, 16) == ARC_IMAGE_HEIC);
+    CHECK(arc_image_sniff(avif, 16) == ARC_IMAGE_AVIF);
+    CHECK(arc_image_sniff(webp, 16) == ARC_IMAGE_WEBP);
+    CHECK(arc_image_sniff(mp4, 16) == ARC_IMAGE_UNKNOWN);
+    CHECK(strcmp(arc_image_format_ext(ARC_IMAGE_HEIC), "heic") == 0 &&
+          strcmp(arc_image_format_ext(ARC_IMAGE_JPEG), "jpg") == 0 &&
+          arc_image_format_ext(ARC_IMAGE_UNKNOWN) == NULL);
+    /* A HEIF photo is an ISO media file, but not a video. */
+    CHECK(arc_video_sniff(heic, 16) == NULL && arc_video_sniff(avif, 16) == NULL);
+    CHECK(arc_video_sniff(mp4, 16) != NULL && strcmp(arc_video_sniff(mp4, 16), "mp4") == 0);
 }
 
 static int decode(const void *buf, size_t len, uint64_t limit, arc_image_t *img, arc_err_t *err)

@@ -3,7 +3,12 @@
 #include <stdint.h>
 #include <stdlib.h>
 
+#include <stdio.h>
+
+#include <jpeglib.h>
+#include <lcms2.h>
 #include <png.h>
+#include <webp/encode.h>
 
 #include "../../test.h"
 #include "arcd/image.h"
@@ -347,4 +352,174 @@ TEST(test_drawing_is_clipped)
     arc_photo_blit(&p, &p, 15, 8);
     CHECK(p.data[0] == 1 && p.data[(20 * 10 - 1) * 3 + 2] == 3);
     arc_photo_dispose(&p);
+}
+
+/* ---- phones' photos: colour profiles, WebP, shrinking while decoding ---- */
+
+/* The pixel at (x, y) is (r, g, b) within tol. */
+static int pixel_is(const arc_photo_t *p, int x, int y, int r, int g, int b, int tol)
+{
+    const uint8_t *q = p->data + ((size_t)y * (size_t)p->width + (size_t)x) * 3;
+    return abs(q[0] - r) <= tol && abs(q[1] - g) <= tol && abs(q[2] - b) <= tol;
+}
+
+/* A flat JPEG of (r, g, b), quality 100, with the ICC profile of the given
+ * primaries (Display P3's, or sRGB's) and sRGB's tone curve embedded. */
+static void flat_jpeg_with_profile(int p3, uint8_t r, uint8_t g, uint8_t b, uint8_t **out,
+                                   size_t *len)
+{
+    static const cmsFloat64Number srgb_tf[5] = {2.4, 1 / 1.055, 0.055 / 1.055, 1 / 12.92, 0.04045};
+    cmsCIExyY d65 = {0.3127, 0.3290, 1.0};
+    cmsCIExyYTRIPLE prim =
+        p3 ? (cmsCIExyYTRIPLE){{0.680, 0.320, 1}, {0.265, 0.690, 1}, {0.150, 0.060, 1}}
+           : (cmsCIExyYTRIPLE){{0.640, 0.330, 1}, {0.300, 0.600, 1}, {0.150, 0.060, 1}};
+    cmsToneCurve *tc = cmsBuildParametricToneCurve(NULL, 4, srgb_tf);
+    cmsToneCurve *tcs[3] = {tc, tc, tc};
+    cmsHPROFILE prof = cmsCreateRGBProfile(&d65, &prim, tcs);
+    cmsMLU *desc = cmsMLUalloc(NULL, 1);
+    cmsMLUsetASCII(desc, "en", "US", p3 ? "Display P3 (test)" : "sRGB-like (test)");
+    cmsWriteTag(prof, cmsSigProfileDescriptionTag, desc);
+    cmsUInt32Number plen = 0;
+    cmsSaveProfileToMem(prof, NULL, &plen);
+    uint8_t *icc = malloc(plen);
+    cmsSaveProfileToMem(prof, icc, &plen);
+
+    struct jpeg_compress_struct c;
+    struct jpeg_error_mgr jerr;
+    unsigned char *mem = NULL;
+    unsigned long mlen = 0;
+    uint8_t row[64 * 3];
+    for (int x = 0; x < 64; x++)
+        row[3 * x] = r, row[3 * x + 1] = g, row[3 * x + 2] = b;
+    c.err = jpeg_std_error(&jerr);
+    jpeg_create_compress(&c);
+    jpeg_mem_dest(&c, &mem, &mlen);
+    c.image_width = c.image_height = 64;
+    c.input_components = 3;
+    c.in_color_space = JCS_RGB;
+    jpeg_set_defaults(&c);
+    jpeg_set_quality(&c, 100, TRUE);
+    jpeg_start_compress(&c, TRUE);
+    jpeg_write_icc_profile(&c, icc, plen);
+    while (c.next_scanline < 64) {
+        JSAMPROW rows[1] = {row};
+        jpeg_write_scanlines(&c, rows, 1);
+    }
+    jpeg_finish_compress(&c);
+    jpeg_destroy_compress(&c);
+    *out = mem;
+    *len = mlen;
+    free(icc);
+    cmsMLUfree(desc);
+    cmsCloseProfile(prof);
+    cmsFreeToneCurve(tc);
+}
+
+/* A photo's embedded profile is applied: Display P3's (0, 148, 198), an
+ * iPhone's sky, is sRGB's (0, 150, 203); the same numbers untagged stay as
+ * they are. (Photos were decoded as if every one were sRGB.) */
+TEST(test_regression_colour_profiles_are_applied)
+{
+    arc_photo_t got;
+    arc_err_t err = {{0}};
+    uint8_t *jpg;
+    size_t len;
+
+    flat_jpeg_with_profile(1, 0, 148, 198, &jpg, &len);
+    CHECK_MSG(arc_photo_decode(jpg, len, 0, 0, &got, NULL, &err) == 0, "%s", err.msg);
+    CHECK_MSG(got.data != NULL && pixel_is(&got, 32, 32, 0, 150, 203, 2),
+              "a Display P3 JPEG: (%d, %d, %d), not sRGB's (0, 150, 203)", got.data[0], got.data[1],
+              got.data[2]);
+    arc_photo_dispose(&got);
+    free(jpg);
+    /* An sRGB-like profile changes nothing to speak of. */
+    flat_jpeg_with_profile(0, 0, 148, 198, &jpg, &len);
+    CHECK(arc_photo_decode(jpg, len, 0, 0, &got, NULL, &err) == 0);
+    CHECK_MSG(got.data != NULL && pixel_is(&got, 32, 32, 0, 148, 198, 2),
+              "an sRGB-tagged JPEG moved: (%d, %d, %d)", got.data[0], got.data[1], got.data[2]);
+    arc_photo_dispose(&got);
+    free(jpg);
+    /* MindAR's card.png carries Apple's Display profile (iCCP). */
+    CHECK(arc_photo_load(test_path("card.png"), 0, 0, &got, NULL, &err) == 0);
+    long k = 100000;
+    CHECK_MSG(got.data != NULL &&
+                  pixel_is(&got, (int)(k % got.width), (int)(k / got.width), 0, 150, 203, 1),
+              "card.png's sky: (%d, %d, %d)", got.data[3 * k], got.data[3 * k + 1],
+              got.data[3 * k + 2]);
+    arc_photo_dispose(&got);
+}
+
+TEST(test_webp_lossless_scaled_and_with_alpha)
+{
+    arc_photo_t up, got;
+    arc_photo_info_t info;
+    arc_err_t err = {{0}};
+    uint8_t *webp = NULL;
+
+    upright(&up, 800, 600);
+    size_t len = WebPEncodeLosslessRGB(up.data, up.width, up.height, up.width * 3, &webp);
+    CHECK(len > 0);
+    CHECK_MSG(arc_photo_decode(webp, len, 0, 0, &got, &info, &err) == 0, "%s", err.msg);
+    CHECK(info.format == ARC_IMAGE_WEBP && got.width == 800 && got.height == 600 &&
+          memcmp(got.data, up.data, (size_t)800 * 600 * 3) == 0);
+    arc_photo_dispose(&got);
+    /* Scaled by libwebp while decoding: never at full size. */
+    CHECK(arc_photo_decode(webp, len, 0, 200, &got, &info, &err) == 0);
+    CHECK_MSG(info.decoded_width == 200 && info.decoded_height == 150 && got.width == 200,
+              "decoded at %dx%d", info.decoded_width, info.decoded_height);
+    for (int q = 0; q < 4; q++)
+        CHECK_MSG(quadrant_is(&got, q, 6), "quadrant %d of the scaled WebP", q);
+    arc_photo_dispose(&got);
+    CHECK(arc_photo_decode(webp, len, 100000, 0, &got, NULL, &err) == ARC_ETOOBIG);
+    CHECK(arc_photo_decode(webp, len / 2, 0, 0, &got, NULL, &err) == ARC_ECORRUPT);
+    WebPFree(webp);
+    /* Transparent pixels lie over white, as on paper. */
+    uint8_t rgba[4 * 4 * 4] = {0};
+    for (int i = 0; i < 16; i++)
+        rgba[4 * i] = 200, rgba[4 * i + 3] = i < 8 ? 0 : 255;
+    len = WebPEncodeLosslessRGBA(rgba, 4, 4, 16, &webp);
+    CHECK(arc_photo_decode(webp, len, 0, 0, &got, NULL, &err) == 0);
+    CHECK(got.data != NULL && pixel_is(&got, 0, 0, 255, 255, 255, 0) &&
+          pixel_is(&got, 0, 3, 200, 0, 0, 0));
+    arc_photo_dispose(&got);
+    WebPFree(webp);
+    arc_photo_dispose(&up);
+}
+
+/* A PNG far larger than the photo wanted is shrunk by a whole factor as its
+ * rows come (a box filter), never held at full size. */
+TEST(test_large_png_is_shrunk_while_decoding)
+{
+    arc_photo_t up, got;
+    arc_photo_info_t info;
+    arc_err_t err = {{0}};
+    uint8_t *png;
+    size_t len;
+
+    upright(&up, 2100, 1400);
+    CHECK(arc_photo_encode_png(&up, 1, &png, &len, &err) == 0);
+    /* 2100 / 400: a factor of 5, 420x280 decoded, 400x267 after the area filter. */
+    CHECK_MSG(arc_photo_decode(png, len, 0, 400, &got, &info, &err) == 0, "%s", err.msg);
+    CHECK_MSG(info.decoded_width == 420 && info.decoded_height == 280, "decoded at %dx%d",
+              info.decoded_width, info.decoded_height);
+    CHECK_MSG(got.width == 400 && got.height == 267, "resized to %dx%d", got.width, got.height);
+    for (int q = 0; q < 4; q++)
+        CHECK_MSG(quadrant_is(&got, q, 4), "quadrant %d of the shrunk PNG", q);
+    arc_photo_dispose(&got);
+    /* A partial last block: 1001 px wide by 3 is 334, its last column one
+     * pixel's mean. */
+    arc_photo_t odd;
+    arc_photo_create(&odd, 1001, 10, 10, 20, 30);
+    arc_photo_fill_rect(&odd, 1000, 0, 1, 10, (const uint8_t[3]){250, 250, 250});
+    uint8_t *png2;
+    size_t len2;
+    CHECK(arc_photo_encode_png(&odd, 1, &png2, &len2, &err) == 0);
+    CHECK(arc_photo_decode(png2, len2, 0, 300, &got, &info, &err) == 0);
+    CHECK_MSG(info.decoded_width == 334 && info.decoded_height == 4, "decoded at %dx%d",
+              info.decoded_width, info.decoded_height);
+    free(png2);
+    arc_photo_dispose(&odd);
+    arc_photo_dispose(&got);
+    free(png);
+    arc_photo_dispose(&up);
 }

@@ -72,6 +72,7 @@ static void job_fill(arc_msg_t *m, arc_fit_t fit, const char *cache_dir)
     md->border = (int)fit % 2;
     md->border_ratio = 0.12;
     md->jpeg_quality = 92;
+    md->photo_max_pixels = ((uint64_t)1 << 34) + 3;
     md->video_max_side = 1280;
     md->video_max_seconds = 120;
     md->video_max_pixels = ((uint64_t)1 << 33) + 7;
@@ -152,6 +153,7 @@ static void check_job_equal(const arc_job_msg_t *a, const arc_job_msg_t *b)
     CHECK_EQ_INT(b->media.video_max_side, a->media.video_max_side);
     CHECK_EQ_INT(b->media.video_max_seconds, a->media.video_max_seconds);
     CHECK_EQ_INT(b->media.video_max_pixels, a->media.video_max_pixels);
+    CHECK_EQ_INT(b->media.photo_max_pixels, a->media.photo_max_pixels);
     CHECK_EQ_INT(b->media.video_crf, a->media.video_crf);
     CHECK_STR(b->media.video_preset, a->media.video_preset);
     CHECK_EQ_INT(b->media.video_copy, a->media.video_copy);
@@ -989,6 +991,7 @@ TEST(test_job_out_of_range_numbers)
     bad(base, "media/videoMaxSeconds", json_integer(0), "'videoMaxSeconds'");
     bad(base, "media/videoMaxSeconds", json_integer(86401), "'videoMaxSeconds'");
     bad(base, "media/videoMaxPixels", json_integer(0), "'videoMaxPixels'");
+    bad(base, "media/photoMaxPixels", json_integer(0), "'photoMaxPixels'");
     bad(base, "media/videoThreads", json_integer(-1), "'videoThreads'");
     bad(base, "media/videoThreads", json_integer(257), "'videoThreads'");
     bad(base, "media/videoPreset", json_str_of('f', 16), "'videoPreset'");

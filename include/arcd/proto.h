@@ -1,5 +1,5 @@
 /*
- * proto.h: the daemon-worker protocol, version 2: its messages as C structs,
+ * proto.h: the daemon-worker protocol, version 3: its messages as C structs,
  * with one encode and one decode for each, used by every side (the daemon's
  * queue and worker pool, `arcd process`, and the worker).
  *
@@ -7,10 +7,10 @@
  * carries messages from the daemon and its stdout messages to the daemon
  * (stderr is the daemon's, for logs). Each message is one frame: a 4-byte
  * big-endian length N (1 to ARC_PROTO_MAX_FRAME) and N bytes of a UTF-8
- * JSON object with "v": 2 and a "type":
+ * JSON object with "v": 3 and a "type":
  *
- *   worker -> daemon  {"v":2,"type":"hello","pid":123}   once, when ready
- *   daemon -> worker  {"v":2,"type":"job","id":"<uuid>","dir":"/abs/project/dir",
+ *   worker -> daemon  {"v":3,"type":"hello","pid":123}   once, when ready
+ *   daemon -> worker  {"v":3,"type":"job","id":"<uuid>","dir":"/abs/project/dir",
  *                      "items":[{"photo":"photo.jpg","video":"video.webm"},
  *                               {"photo":"photo-1.png","video":""}],
  *                      "stages":["photo","border","marker","features","video","viewer","qr"],
@@ -25,13 +25,13 @@
  *                               "videoPreset":"veryfast","videoCopy":true,"videoThreads":0},
  *                      "viewer":{"template":"/abs/viewer.html","vendorUrl":"/vendor",
  *                                "filterMinCF":0.0001,"filterBeta":0.001}}
- *   worker -> daemon  {"v":2,"type":"progress","id":"...","stage":"marker","progress":40}
- *   worker -> daemon  {"v":2,"type":"done","id":"...","ok":true,"files":["marker.mind",...],
+ *   worker -> daemon  {"v":3,"type":"progress","id":"...","stage":"marker","progress":40}
+ *   worker -> daemon  {"v":3,"type":"done","id":"...","ok":true,"files":["marker.mind",...],
  *                      "photo":{"width":..,"height":..},"video":{...}|null,
  *                      "rating":{...}|null,"items":[{"photo":{..},"rating":{..},
  *                      "video":{..},"videoFile":"ar-video.mp4"}],
  *                      "timings":{"photo":12,...},"ms":345,"markerCache":"hit"|"miss"}
- *   worker -> daemon  {"v":2,"type":"done","id":"...","ok":false,"error":"a readable
+ *   worker -> daemon  {"v":3,"type":"done","id":"...","ok":false,"error":"a readable
  *                      reason","permanent":true,"timings":{...}}
  *
  * A job that runs only some stages (a video replaced after the photo was
@@ -60,7 +60,7 @@
 #include "arcd/error.h"
 #include "arcd/limits.h"
 
-#define ARC_PROTO_VERSION 2
+#define ARC_PROTO_VERSION 3
 #define ARC_PROTO_MAX_FRAME (1u << 20)
 /* The longest reason a failed "done" may give. */
 #define ARC_PROTO_MAX_REASON 2000

@@ -77,7 +77,7 @@ static void rows_flush(arc__rows_t *r, int oy, int rows)
 
     for (int ox = 0; ox < r->out_w; ox++) {
         int cols = r->width - ox * r->k < r->k ? r->width - ox * r->k : r->k;
-        uint32_t n = (uint32_t)(cols * rows);
+        uint64_t n = (uint64_t)cols * (uint64_t)rows;
         for (int c = 0; c < 3; c++)
             dst[3 * ox + c] = (uint8_t)((r->sum[3 * ox + c] + n / 2) / n);
     }
@@ -98,7 +98,7 @@ void arc__rows_put(arc__rows_t *r, const uint8_t *row)
     }
     arc__image_put_row(row, r->ch, r->width, 3, r->rgb);
     for (int x = 0; x < r->width; x++) {
-        uint32_t *s = r->sum + 3 * (x / r->k);
+        uint64_t *s = r->sum + 3 * (x / r->k);
         s[0] += r->rgb[3 * x];
         s[1] += r->rgb[3 * x + 1];
         s[2] += r->rgb[3 * x + 2];

@@ -117,17 +117,45 @@ static int is_srgb(cmsHPROFILE p)
     return strncmp(desc, "sRGB", 4) == 0 && strstr(desc, "Linear") == NULL;
 }
 
+/* The largest profile taken: phones' and cameras' are a few kilobytes,
+ * printers' up to a few hundred. */
+#define MAX_PROFILE_BYTES (1u << 20)
+
+/* The most stages a profile's lookup pipeline may have. lcms2 runs every
+ * stage for every pixel (in full precision): a crafted profile of ten
+ * thousand matrices, 25 KB compressed in a PNG, held a worker for minutes
+ * on a 2-megapixel photo. Real ones have up to five. */
+#define MAX_STAGES 16
+
+/* 1 when one of the profile's lookup tables (AToB, DToB) is unreadable or
+ * too long to run per pixel: the profile is then ignored. */
+static int too_costly(cmsHPROFILE p)
+{
+    static const cmsTagSignature luts[] = {cmsSigAToB0Tag, cmsSigAToB1Tag, cmsSigAToB2Tag,
+                                           cmsSigDToB0Tag, cmsSigDToB1Tag, cmsSigDToB2Tag,
+                                           cmsSigDToB3Tag};
+
+    for (size_t i = 0; i < sizeof(luts) / sizeof(luts[0]); i++) {
+        if (!cmsIsTag(p, luts[i]))
+            continue;
+        const cmsPipeline *pl = cmsReadTag(p, luts[i]);
+        if (pl == NULL || cmsPipelineStageCount(pl) > MAX_STAGES)
+            return 1;
+    }
+    return 0;
+}
+
 arc__icc_t *arc__icc_new(const uint8_t *profile, size_t len, int channels, uint64_t pixels)
 {
     cmsHPROFILE in = NULL, out = NULL;
     arc__icc_t *icc = NULL;
 
-    if (profile == NULL || len < 132 || len > (64u << 20) || (channels != 3 && channels != 4))
+    if (profile == NULL || len < 132 || len > MAX_PROFILE_BYTES || (channels != 3 && channels != 4))
         return NULL;
     in = cmsOpenProfileFromMem(profile, (cmsUInt32Number)len);
     /* Only RGB profiles: a grey or CMYK one describes data the decoders have
      * already turned into RGB their own way. */
-    if (in == NULL || cmsGetColorSpace(in) != cmsSigRgbData || is_srgb(in))
+    if (in == NULL || cmsGetColorSpace(in) != cmsSigRgbData || is_srgb(in) || too_costly(in))
         goto out;
     if (pixels <= EXACT_MAX_PIXELS && cmsIsMatrixShaper(in)) {
         icc = arc_xcalloc(1, sizeof(*icc));

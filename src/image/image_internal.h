@@ -73,7 +73,7 @@ typedef struct arc__rows_s {
     int y;         /* rows received */
     uint8_t *data; /* out_w x out_h x px->channels */
     uint8_t *rgb;  /* k > 1: one row as RGB */
-    uint32_t *sum; /* k > 1: the current block row's sums */
+    uint64_t *sum; /* k > 1: the current block row's sums (k * k * 255 may pass 2^32) */
 } arc__rows_t;
 
 void arc__rows_begin(arc__rows_t *r, arc__pixels_t *px, int width, int height, int ch);

@@ -2,6 +2,7 @@
  * PNG, PNG variants, DCT scaling, the area filter, drawing, and limits. */
 #include <stdint.h>
 #include <stdlib.h>
+#include <unistd.h>
 
 #include <stdio.h>
 
@@ -522,4 +523,97 @@ TEST(test_large_png_is_shrunk_while_decoding)
     arc_photo_dispose(&got);
     free(png);
     arc_photo_dispose(&up);
+}
+
+/* The box filter's sums: a 4200x4200 white photo shrunk to one pixel sums
+ * 17.6 million values of 255, past 2^32. (They were 32-bit and wrapped: the
+ * pixel came out dark. Reachable with photo.maxSide and borderRatio set low.) */
+TEST(test_regression_box_filter_sums_do_not_wrap)
+{
+    arc_photo_t white, got;
+    arc_photo_info_t info;
+    arc_err_t err = {{0}};
+    uint8_t *png;
+    size_t len;
+
+    arc_photo_create(&white, 4200, 4200, 255, 255, 255);
+    CHECK(arc_photo_encode_png(&white, 1, &png, &len, &err) == 0);
+    arc_photo_dispose(&white);
+    CHECK_MSG(arc_photo_decode(png, len, 0, 1, &got, &info, &err) == 0, "%s", err.msg);
+    CHECK_MSG(info.decoded_width == 1 && info.decoded_height == 1, "decoded at %dx%d",
+              info.decoded_width, info.decoded_height);
+    CHECK_MSG(got.data != NULL && pixel_is(&got, 0, 0, 255, 255, 255, 0),
+              "a white photo shrunk to one pixel is (%d, %d, %d)", got.data[0], got.data[1],
+              got.data[2]);
+    arc_photo_dispose(&got);
+    free(png);
+}
+
+/* An 8x8 PNG of (0, 148, 198) carrying profile (len bytes) in iCCP. */
+static void flat_png_with_profile(const uint8_t *profile, size_t plen, uint8_t **out, size_t *len)
+{
+    char path[] = "/tmp/arcd-icc-XXXXXX";
+    int fd = mkstemp(path);
+    FILE *f = fd >= 0 ? fdopen(fd, "wb") : NULL;
+    png_structp png = png_create_write_struct(PNG_LIBPNG_VER_STRING, NULL, NULL, NULL);
+    png_infop info = png_create_info_struct(png);
+    uint8_t row[8 * 3];
+
+    for (int x = 0; x < 8; x++)
+        row[3 * x] = 0, row[3 * x + 1] = 148, row[3 * x + 2] = 198;
+    png_init_io(png, f);
+    png_set_IHDR(png, info, 8, 8, 8, PNG_COLOR_TYPE_RGB, PNG_INTERLACE_NONE,
+                 PNG_COMPRESSION_TYPE_DEFAULT, PNG_FILTER_TYPE_DEFAULT);
+    png_set_iCCP(png, info, "crafted", PNG_COMPRESSION_TYPE_BASE, profile, (png_uint_32)plen);
+    png_write_info(png, info);
+    for (int y = 0; y < 8; y++)
+        png_write_row(png, row);
+    png_write_end(png, info);
+    png_destroy_write_struct(&png, &info);
+    fclose(f);
+    arc_err_t err;
+    CHECK(arc_file_read_all(path, 1u << 26, out, len, &err) == 0);
+    unlink(path);
+}
+
+/* A profile whose float lookup table (DToB0) is a chain of 2,001 matrices:
+ * lcms2 runs each for every pixel, and ten thousand held a worker for
+ * minutes on a 2-megapixel photo. It is ignored now (the pixels are taken
+ * as sRGB); it used to be applied (the channels came out swapped). */
+TEST(test_regression_a_profile_too_costly_to_run_is_ignored)
+{
+    static const cmsFloat64Number swap[9] = {0, 0, 1, 0, 1, 0, 1, 0, 0};
+    cmsHPROFILE p = cmsCreateProfilePlaceholder(NULL);
+    cmsPipeline *pl = cmsPipelineAlloc(NULL, 3, 3);
+    arc_photo_t got;
+    arc_err_t err = {{0}};
+    uint8_t *png = NULL;
+    size_t len = 0;
+
+    cmsSetProfileVersion(p, 4.3);
+    cmsSetDeviceClass(p, cmsSigInputClass);
+    cmsSetColorSpace(p, cmsSigRgbData);
+    cmsSetPCS(p, cmsSigXYZData);
+    for (int i = 0; i < 2001; i++)
+        cmsPipelineInsertStage(pl, cmsAT_END, cmsStageAllocMatrix(NULL, 3, 3, swap, NULL));
+    cmsMLU *desc = cmsMLUalloc(NULL, 1);
+    cmsMLUsetASCII(desc, "en", "US", "crafted");
+    cmsWriteTag(p, cmsSigProfileDescriptionTag, desc);
+    cmsWriteTag(p, cmsSigDToB0Tag, pl);
+    cmsUInt32Number plen = 0;
+    CHECK(cmsSaveProfileToMem(p, NULL, &plen) && plen > 0);
+    uint8_t *icc = malloc(plen);
+    CHECK(cmsSaveProfileToMem(p, icc, &plen));
+    flat_png_with_profile(icc, plen, &png, &len);
+    CHECK_MSG(arc_photo_decode(png, len, 0, 0, &got, NULL, &err) == 0, "%s", err.msg);
+    CHECK_MSG(got.data != NULL && pixel_is(&got, 4, 4, 0, 148, 198, 0),
+              "a photo with a 2,001-stage profile decodes to (%d, %d, %d), not as it is stored",
+              got.data ? got.data[0] : -1, got.data ? got.data[1] : -1,
+              got.data ? got.data[2] : -1);
+    arc_photo_dispose(&got);
+    free(png);
+    free(icc);
+    cmsMLUfree(desc);
+    cmsPipelineFree(pl);
+    cmsCloseProfile(p);
 }

@@ -473,7 +473,7 @@ TEST(test_done_without_timings_decodes_empty_timings)
 TEST(test_hello_frame_is_the_documented_bytes)
 {
     /* The header's example, byte for byte: big-endian length, compact JSON. */
-    static const char body[] = "{\"v\":2,\"type\":\"hello\",\"pid\":123}";
+    static const char body[] = "{\"v\":3,\"type\":\"hello\",\"pid\":123}";
     arc_msg_t m = {.type = ARC_MSG_HELLO};
     arc_buf_t frame = ARC_BUF_INIT;
     arc_err_t err = {{0}};
@@ -661,11 +661,15 @@ TEST(test_other_versions_are_refused)
         json_t *base = makers[i]();
         accepted(base, "the valid message");
         bad(base, "v", json_integer(1), "version");
-        bad(base, "v", json_integer(3), "version");
+        /* Version 2 lacked media.photoMaxPixels: a worker of that version
+         * and a daemon of this one must not talk (an upgrade in place
+         * without a restart used to fail every job as a damaged message). */
+        bad(base, "v", json_integer(2), "version");
+        bad(base, "v", json_integer(4), "version");
         bad(base, "v", json_integer(0), "version");
         bad(base, "v", NULL, "version");
-        bad(base, "v", json_string("2"), "version");
-        bad(base, "v", json_real(2.0), "version");
+        bad(base, "v", json_string("3"), "version");
+        bad(base, "v", json_real(3.0), "version");
         bad(base, "v", json_null(), "version");
         bad(base, "v", json_true(), "version");
         json_decref(base);
@@ -1400,18 +1404,18 @@ TEST(test_reader_refuses_bodies_that_are_not_a_json_object)
         const char *needle;
     } cases[] = {
         {LIT("abc"), "not JSON"},
-        {LIT("{\"v\":2,"), "not JSON"},
+        {LIT("{\"v\":3,"), "not JSON"},
         {LIT("[1,2]"), "not a JSON object"},
         {LIT("[]"), "not a JSON object"},
         {LIT("2"), "not JSON"},
         {LIT("\"hello\""), "not JSON"},
         {LIT("null"), "not JSON"},
-        {LIT("{\"v\":2,\"type\":\"hello\",\"pid\":1} x"), "not JSON"},
-        {LIT("{\"v\":2,\"type\":\"hello\",\"pid\":1}{}"), "not JSON"},
-        {LIT("{\"v\":2,\"v\":2,\"type\":\"hello\",\"pid\":1}"), "not JSON"},
-        {LIT("{\"v\":2,\"type\":\"hello\",\"pid\":1,\"x\":\"\xff\"}"), "not JSON"},
-        {LIT("{\"v\":2,\"type\":\"hello\",\"pid\":1,\"x\":\"\\u0000\"}"), "not JSON"},
-        {LIT("{\"v\":2,\"type\":\"hel\0lo\",\"pid\":1}"), "not JSON"},
+        {LIT("{\"v\":3,\"type\":\"hello\",\"pid\":1} x"), "not JSON"},
+        {LIT("{\"v\":3,\"type\":\"hello\",\"pid\":1}{}"), "not JSON"},
+        {LIT("{\"v\":3,\"v\":2,\"type\":\"hello\",\"pid\":1}"), "not JSON"},
+        {LIT("{\"v\":3,\"type\":\"hello\",\"pid\":1,\"x\":\"\xff\"}"), "not JSON"},
+        {LIT("{\"v\":3,\"type\":\"hello\",\"pid\":1,\"x\":\"\\u0000\"}"), "not JSON"},
+        {LIT("{\"v\":3,\"type\":\"hel\0lo\",\"pid\":1}"), "not JSON"},
     };
     arc_err_t err;
 
@@ -1425,7 +1429,7 @@ TEST(test_reader_refuses_bodies_that_are_not_a_json_object)
     }
     /* The same bytes, made valid, pass (the cases fail for their reason). */
     arc_buf_t b = ARC_BUF_INIT;
-    frame_raw(&b, 30, LIT("{\"v\":2,\"type\":\"hello\",\"pid\":1}"));
+    frame_raw(&b, 30, LIT("{\"v\":3,\"type\":\"hello\",\"pid\":1}"));
     CHECK_EQ_INT(reader_says(b.data, b.len, &err), 1);
     arc_buf_dispose(&b);
 }

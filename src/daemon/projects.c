@@ -26,12 +26,6 @@
 #define Q_MAX 200 /* characters of a search */
 
 /* The visibility of project $1 to owner $2 ('' for an admin). */
-/* A project a route may see: its owner's (or any, for an admin), not
- * expired, not being deleted (sql/003: deleting_at). */
-#define VISIBLE                                                                                    \
-    "id = $1::uuid AND ($2 = '' OR owner = $2) AND (expires_at IS NULL OR expires_at > now())"     \
-    " AND deleting_at IS NULL"
-
 /* ---- pure helpers ---- */
 
 static int digits(const char *s, int n, int *out)
@@ -679,7 +673,8 @@ out:
     params[2] = expiry[0] ? "t" : "f";
     arc_buf_t sql = {0};
     arc_buf_printf(&sql,
-                   "WITH t AS (SELECT id, is_demo FROM ar_projects WHERE " VISIBLE " FOR UPDATE),"
+                   "WITH t AS (SELECT id, is_demo FROM ar_projects WHERE " ARC_PROJECT_VISIBLE
+                   " FOR UPDATE),"
                    " u AS (UPDATE ar_projects p SET %supdated_at = now() FROM t"
                    "   WHERE p.id = t.id AND (NOT $3::boolean OR t.is_demo)"
                    "   RETURNING arcd_project_doc(p)::text AS doc)"
@@ -745,7 +740,7 @@ void arc_projects_on_rerun(arc_http_req_t *req)
     const char *params[2] = {p->id, p->owner};
     p->query = arc_pg_query(
         p->d->pool,
-        "WITH t AS (SELECT id, status FROM ar_projects WHERE " VISIBLE " FOR UPDATE),"
+        "WITH t AS (SELECT id, status FROM ar_projects WHERE " ARC_PROJECT_VISIBLE " FOR UPDATE),"
         " u AS (UPDATE ar_projects p SET status = 'pending', stage = 'queued', progress = 0,"
         "   attempts = 0, error_message = NULL, run_after = now(), job_kind = 'full',"
         "   video_targets = NULL, started_at = NULL, finished_at = NULL, updated_at = now()"

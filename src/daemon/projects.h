@@ -24,6 +24,14 @@
 
 #include "core.h"
 
+/* The SQL condition on ar_projects for the project a /:id route may see,
+ * with $1 the id and $2 the token's owner ('' for an admin): its owner's,
+ * not expired, not being deleted (sql/003: deleting_at). Every route that
+ * reads or changes one project (PATCH, re-run, a new video) uses it. */
+#define ARC_PROJECT_VISIBLE                                                                        \
+    "id = $1::uuid AND ($2 = '' OR owner = $2) AND (expires_at IS NULL OR expires_at > now())"     \
+    " AND deleting_at IS NULL"
+
 void arc_projects_on_list(arc_http_req_t *req);
 void arc_projects_patch_head(arc_http_req_t *req);
 void arc_projects_on_patch(arc_http_req_t *req);

@@ -37,6 +37,7 @@
 #include "arcd/multipart.h"
 #include "arcd/sniff.h"
 #include "fields.h"
+#include "projects.h"
 #include "status.h"
 #include "upload.h"
 
@@ -860,8 +861,7 @@ static void video_check(upload_t *u)
         u->d->pool,
         "SELECT p.status,"
         "  (SELECT count(*) FROM ar_project_items i WHERE i.project_id = p.id) AS items"
-        " FROM ar_projects p WHERE p.id = $1::uuid AND ($2 = '' OR p.owner = $2)"
-        "  AND (p.expires_at IS NULL OR p.expires_at > now()) AND p.deleting_at IS NULL",
+        " FROM ar_projects p WHERE " ARC_PROJECT_VISIBLE,
         2, params, on_video_checked, u);
 }
 
@@ -969,9 +969,7 @@ static void video_swap(upload_t *u)
     u->query = arc_pg_query(
         u->d->pool,
         "WITH t AS (SELECT id, status, result FROM ar_projects"
-        "           WHERE id = $1::uuid AND ($2 = '' OR owner = $2)"
-        "             AND (expires_at IS NULL OR expires_at > now())"
-        "             AND deleting_at IS NULL FOR UPDATE),"
+        "           WHERE " ARC_PROJECT_VISIBLE " FOR UPDATE),"
         /* The upload replaced, as the statement sees it: a replacement that
          * committed before this statement began is seen, and one that commits
          * while this waits for t's lock leaves the project pending, which

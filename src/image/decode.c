@@ -12,13 +12,30 @@ int arc__image_check_size(uint64_t width, uint64_t height, uint64_t max_pixels, 
     if (width == 0 || height == 0)
         return arc_err_set(err, ARC_ECORRUPT, "image has a zero dimension (%llux%llu)",
                            (unsigned long long)width, (unsigned long long)height);
-    if (width > 1000000 || height > 1000000 || width * height > max_pixels)
+    if (width > ARC__IMAGE_MAX_SIDE || height > ARC__IMAGE_MAX_SIDE || width * height > max_pixels)
         return arc_err_set(err, ARC_ETOOBIG,
                            "image is %llux%llu (%.1f megapixels), over the limit of %.1f "
                            "megapixels",
                            (unsigned long long)width, (unsigned long long)height,
                            (double)width * (double)height / 1e6, (double)max_pixels / 1e6);
     return 0;
+}
+
+void arc__image_fit(int width, int height, int side, int *w, int *h)
+{
+    int longest = width > height ? width : height;
+
+    *w = width;
+    *h = height;
+    if (side <= 0 || longest <= side)
+        return;
+    double f = (double)side / longest;
+    *w = width >= height ? side : (int)(width * f + 0.5);
+    *h = height > width ? side : (int)(height * f + 0.5);
+    if (*w < 1)
+        *w = 1;
+    if (*h < 1)
+        *h = 1;
 }
 
 void arc__image_grey_row(const uint8_t *src, int channels, int width, uint8_t *dst)

@@ -64,8 +64,8 @@ int arc__image_decode_heif(const uint8_t *buf, size_t len, arc__pixels_t *px, ar
      * crafted file stating 64x64 can still decode a far larger frame, which
      * only the worker's memory limit (workers.memoryMb) then bounds. */
     uint64_t max_pixels = px->max_pixels ? px->max_pixels : ARC_IMAGE_DEFAULT_MAX_PIXELS;
-    heif_context_set_maximum_image_size_limit(ctx,
-                                              max_pixels < 1000000 ? (int)max_pixels : 1000000);
+    heif_context_set_maximum_image_size_limit(
+        ctx, max_pixels < ARC__IMAGE_MAX_SIDE ? (int)max_pixels : ARC__IMAGE_MAX_SIDE);
     e = heif_context_read_from_memory_without_copy(ctx, buf, len, NULL);
     if (e.code != heif_error_Ok) {
         rc = heif_fail(err, e, "not a HEIF image arcd can read");

@@ -19,6 +19,13 @@ typedef struct arc__pixels_s {
     int orientation;                 /* EXIF orientation 1-8; 1 when the file has none */
 } arc__pixels_t;
 
+/* The longest side arcd decodes, whatever the pixel limit. */
+#define ARC__IMAGE_MAX_SIDE 1000000
+
+/* The size of a width x height image scaled so that its long side is side
+ * (each at least 1), into *w and *h; the size itself when it is no longer. */
+void arc__image_fit(int width, int height, int side, int *w, int *h);
+
 /* Returns 0 if width x height is decodable under max_pixels (0: the default). */
 int arc__image_check_size(uint64_t width, uint64_t height, uint64_t max_pixels, arc_err_t *err);
 

@@ -201,14 +201,12 @@ int arc_photo_decode(const uint8_t *buf, size_t len, uint64_t max_pixels, int ma
         info->decoded_width = px.width;
         info->decoded_height = px.height;
     }
-    int side = out->width > out->height ? out->width : out->height;
-    if (max_side > 0 && side > max_side) {
+    int w, h;
+    arc__image_fit(out->width, out->height, max_side, &w, &h);
+    if (w != out->width || h != out->height) {
         /* Resize before turning: fewer pixels to move. */
-        double f = (double)max_side / side;
-        int w = out->width >= out->height ? max_side : (int)(out->width * f + 0.5);
-        int h = out->height > out->width ? max_side : (int)(out->height * f + 0.5);
         arc_photo_t small;
-        arc_photo_resize(out, w < 1 ? 1 : w, h < 1 ? 1 : h, &small);
+        arc_photo_resize(out, w, h, &small);
         arc_photo_dispose(out);
         *out = small;
     }

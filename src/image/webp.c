@@ -57,17 +57,9 @@ int arc__image_decode_webp(const uint8_t *buf, size_t len, arc__pixels_t *px, ar
     int ch = config.input.has_alpha ? 4 : 3;
     /* The smallest sufficient decode: libwebp scales while decoding (an
      * area filter when shrinking) to the long side wanted. */
-    int side = w > h ? w : h;
-    if (px->min_side > 0 && side > px->min_side) {
-        double f = (double)px->min_side / side;
-        config.options.use_scaling = 1;
-        config.options.scaled_width = w >= h ? px->min_side : (int)(w * f + 0.5);
-        config.options.scaled_height = h > w ? px->min_side : (int)(h * f + 0.5);
-        if (config.options.scaled_width < 1)
-            config.options.scaled_width = 1;
-        if (config.options.scaled_height < 1)
-            config.options.scaled_height = 1;
-    }
+    arc__image_fit(w, h, px->min_side, &config.options.scaled_width, &config.options.scaled_height);
+    config.options.use_scaling =
+        config.options.scaled_width != w || config.options.scaled_height != h;
     config.output.colorspace = ch == 4 ? MODE_RGBA : MODE_RGB;
     st = WebPDecode(buf, len, &config);
     if (st != VP8_STATUS_OK) {

@@ -50,12 +50,14 @@
 #include <libavformat/avformat.h>
 #include <libavutil/avutil.h>
 #include <libavutil/display.h>
+#include <libavutil/mastering_display_metadata.h>
 #include <libavutil/opt.h>
 #include <libavutil/pixdesc.h>
 #include <libswscale/swscale.h>
 #include <openssl/evp.h>
 
 #include "arcd/worker.h"
+#include "video_internal.h"
 
 /* What the probe learnt of an upload. */
 typedef struct probe_s {
@@ -65,11 +67,15 @@ typedef struct probe_s {
     int dw, dh;   /* as displayed: rotation and pixel aspect applied */
     int rotation; /* clockwise degrees the picture must turn: 0, 90, 180, 270 */
     double duration, fps, max_key_gap;
+    arc__video_colour_t colour;
 } probe_t;
 
 /* The output's geometry and how it is made. */
 typedef struct plan_s {
     int crop_w, crop_h; /* 0: no crop */
+    int crop_x, crop_y; /* the window's top-left corner in the upright frame */
+    int crop_smart;     /* 1: placed by the samples' salience, 0: centred */
+    double peak;        /* HDR: the tone map's peak, in SDR-white units */
     int out_w, out_h;
     int fps_cap;
     int copy; /* streams copied as they are */
@@ -301,6 +307,13 @@ static int probe(arc_job_t *job, const char *path, probe_t *pr, arc_err_t *err)
     if (pr->duration > max_s + 0.5)
         return arc_err_set(err, ARC_ETOOBIG, "the video lasts %.1f s, over the limit of %.0f s",
                            pr->duration, max_s);
+    arc__video_colour_of(vs, &pr->colour);
+    if (pr->colour.dv_no_base)
+        return arc_err_set(err, ARC_EFORMAT,
+                           "the video is Dolby Vision profile %d, which has no picture other "
+                           "players can show in true colours: export it as HDR (HLG or HDR10) "
+                           "or SDR",
+                           pr->colour.dv_profile);
     return 0;
 }
 
@@ -328,6 +341,9 @@ static void plan_make(const arc_job_t *job, const arc_item_t *it, const probe_t 
             pl->crop_w = even(pr->dh * pa), pl->crop_h = pr->dh;
         else
             pl->crop_w = pr->dw, pl->crop_h = even(pr->dw / pa);
+        /* Centred until the samples say better (place_crop). */
+        pl->crop_x = (pr->dw - pl->crop_w) / 2 & ~1;
+        pl->crop_y = (pr->dh - pl->crop_h) / 2 & ~1;
         w = pl->crop_w;
         h = pl->crop_h;
     } else if (job->in->fit == ARC_FIT_FILL && fabs(va - pa) / pa > 0.01) {
@@ -349,12 +365,15 @@ static void plan_make(const arc_job_t *job, const arc_item_t *it, const probe_t 
     pl->out_w = even(w);
     pl->out_h = even(h);
     pl->fps_cap = pr->fps > 30.5 ? 30 : 0;
+    pl->peak = 1.0;
 
     const AVCodecParameters *cp = pr->in->streams[pr->vi]->codecpar;
     const AVCodecParameters *ap = pr->ai >= 0 ? pr->in->streams[pr->ai]->codecpar : NULL;
     const char *why = NULL;
     if (!h264_fits(cp))
         why = "not H.264 4:2:0 Main level 4.0 or below";
+    else if (!arc__video_colour_is_web(&pr->colour))
+        why = pr->colour.hdr ? "HDR, tone-mapped to SDR" : "colours not BT.709";
     else if (pr->rotation != 0)
         why = "recorded rotated";
     else if (pl->crop_w != 0 || pl->out_w != pr->width || pl->out_h != pr->height)
@@ -476,33 +495,176 @@ static int build_graph(const char *source, const char *args, const char *chain,
     return rc;
 }
 
+/* ---- the sample pass (video_internal.h) ---- */
+
+/* The transposition that turns pictures upright, as a filter ("" for none). */
+static const char *upright_filter(int rotation)
+{
+    switch (rotation) {
+    case 90: return "transpose=clock,";
+    case 180: return "hflip,vflip,";
+    case 270: return "transpose=cclock,";
+    default: return "";
+    }
+}
+
+/* One sample from the graph's output (gbrpf32le: planes G, B, R). */
+static void sample_keep(arc__video_samples_t *set, const AVFrame *f)
+{
+    arc__video_sample_t *s = &set->s[set->n++];
+    s->w = f->width;
+    s->h = f->height;
+    s->rgb = arc_xmallocarray((size_t)f->width * f->height, 3 * sizeof(float));
+    for (int y = 0; y < f->height; y++) {
+        const float *g = (const float *)(f->data[0] + (size_t)y * f->linesize[0]);
+        const float *b = (const float *)(f->data[1] + (size_t)y * f->linesize[1]);
+        const float *r = (const float *)(f->data[2] + (size_t)y * f->linesize[2]);
+        float *o = s->rgb + (size_t)y * f->width * 3;
+        for (int x = 0; x < f->width; x++) {
+            o[3 * x] = r[x];
+            o[3 * x + 1] = g[x];
+            o[3 * x + 2] = b[x];
+        }
+    }
+}
+
+/* HEVC carries its HDR metadata in SEI messages (phones write them there,
+ * not in the MP4's mdcv/clli boxes): the decoder gives them per frame. */
+static void metadata_peak(const AVFrame *f, arc__video_colour_t *colour)
+{
+    const AVFrameSideData *sd = av_frame_get_side_data(f, AV_FRAME_DATA_CONTENT_LIGHT_LEVEL);
+    if (colour->meta_nits > 0)
+        return;
+    if (sd != NULL && sd->size >= sizeof(AVContentLightMetadata) &&
+        ((const AVContentLightMetadata *)sd->data)->MaxCLL > 0) {
+        colour->meta_nits = ((const AVContentLightMetadata *)sd->data)->MaxCLL;
+        return;
+    }
+    sd = av_frame_get_side_data(f, AV_FRAME_DATA_MASTERING_DISPLAY_METADATA);
+    if (sd != NULL && sd->size >= sizeof(AVMasteringDisplayMetadata)) {
+        const AVMasteringDisplayMetadata *md = (const AVMasteringDisplayMetadata *)sd->data;
+        if (md->has_luminance && md->max_luminance.den > 0 && av_q2d(md->max_luminance) > 0)
+            colour->meta_nits = fmin(av_q2d(md->max_luminance), 10000);
+    }
+}
+
+/* Decodes up to ARC__VIDEO_SAMPLES frames spread over the clip, on a
+ * reading of its own (the conversion's is untouched), each upright, small,
+ * in linear light. What it cannot read it leaves out: the samples only
+ * refine the crop and the tone map, the conversion itself finds damage. */
+static void sample_frames(const char *path, probe_t *pr, arc__video_samples_t *set)
+{
+    AVFormatContext *in = NULL;
+    AVCodecContext *dec = NULL;
+    AVFilterGraph *graph = NULL;
+    AVFilterContext *src = NULL, *sink = NULL;
+    AVFrame *frame = av_frame_alloc(), *out = av_frame_alloc();
+    AVPacket *pkt = av_packet_alloc();
+    char args[512], chain[1024];
+    int sw, sh, n;
+
+    set->n = 0;
+    if (avformat_open_input(&in, path, NULL, NULL) < 0 || avformat_find_stream_info(in, NULL) < 0)
+        goto out;
+    const AVStream *st = in->streams[pr->vi];
+    const AVCodec *codec = avcodec_find_decoder(st->codecpar->codec_id);
+    if (codec == NULL || (dec = avcodec_alloc_context3(codec)) == NULL)
+        goto out;
+    avcodec_parameters_to_context(dec, st->codecpar);
+    dec->pkt_timebase = st->time_base;
+    if (avcodec_open2(dec, codec, NULL) < 0)
+        goto out;
+    double f = (double)ARC__VIDEO_SAMPLE_SIDE / (pr->dw > pr->dh ? pr->dw : pr->dh);
+    sw = f < 1 ? even(pr->dw * f) : pr->dw;
+    sh = f < 1 ? even(pr->dh * f) : pr->dh;
+    snprintf(args, sizeof(args), "video_size=%dx%d:pix_fmt=%d:time_base=%d/%d:pixel_aspect=1/1",
+             dec->width, dec->height, dec->pix_fmt, st->time_base.num, st->time_base.den);
+    size_t len = (size_t)snprintf(chain, sizeof(chain), "%sscale=%d:%d:flags=area,",
+                                  upright_filter(pr->rotation), sw, sh);
+    if (pr->colour.depth > 8)
+        len += (size_t)snprintf(chain + len, sizeof(chain) - len, "format=%s,",
+                                av_get_pix_fmt_name(dec->pix_fmt));
+    if (arc__video_colour_linear_chain(&pr->colour, chain, sizeof(chain), &len) != 0 ||
+        build_graph("buffer", args, chain, &graph, &src, &sink) < 0)
+        goto out;
+
+    n = pr->duration >= 4 ? ARC__VIDEO_SAMPLES : pr->duration >= 1 ? 4 : 1;
+    double start = st->start_time != AV_NOPTS_VALUE ? (double)st->start_time : 0;
+    for (int k = 0; k < n; k++) {
+        double t = pr->duration * (k + 0.5) / n;
+        int64_t target = (int64_t)(start + t / av_q2d(st->time_base));
+        /* From the keyframe before t, decode to t: at most a second of frames. */
+        int budget = (int)ceil(pr->fps) + 1, got = 0;
+        if (av_seek_frame(in, pr->vi, target, AVSEEK_FLAG_BACKWARD) < 0 && k > 0)
+            break;
+        avcodec_flush_buffers(dec);
+        while (!got && budget > 0) {
+            int rc = av_read_frame(in, pkt);
+            if (rc >= 0 && pkt->stream_index != pr->vi) {
+                av_packet_unref(pkt);
+                continue;
+            }
+            rc = avcodec_send_packet(dec, rc >= 0 ? pkt : NULL);
+            av_packet_unref(pkt);
+            while (!got && avcodec_receive_frame(dec, frame) >= 0) {
+                budget--;
+                int64_t pts = frame->best_effort_timestamp;
+                if (pts != AV_NOPTS_VALUE && pts < target && budget > 0) {
+                    av_frame_unref(frame);
+                    continue;
+                }
+                frame->pts = pts;
+                metadata_peak(frame, &pr->colour);
+                if (av_buffersrc_add_frame_flags(src, frame, AV_BUFFERSRC_FLAG_KEEP_REF) >= 0 &&
+                    av_buffersink_get_frame(sink, out) >= 0) {
+                    sample_keep(set, out);
+                    av_frame_unref(out);
+                    got = 1;
+                }
+                av_frame_unref(frame);
+            }
+            if (rc < 0)
+                break; /* the decoder is drained or broken: next position */
+        }
+    }
+out:
+    av_frame_free(&frame);
+    av_frame_free(&out);
+    av_packet_free(&pkt);
+    avfilter_graph_free(&graph);
+    avcodec_free_context(&dec);
+    avformat_close_input(&in);
+}
+
 static int video_filters(conv_t *c, arc_err_t *err)
 {
     const AVStream *st = c->pr->in->streams[c->pr->vi];
     const AVRational sar = c->vdec->sample_aspect_ratio;
-    char args[512], chain[512];
+    char args[512], chain[1536];
     int n = 0, rc;
 
     snprintf(args, sizeof(args), "video_size=%dx%d:pix_fmt=%d:time_base=%d/%d:pixel_aspect=%d/%d",
              c->vdec->width, c->vdec->height, c->vdec->pix_fmt, st->time_base.num,
              st->time_base.den, sar.num > 0 ? sar.num : 1, sar.den > 0 ? sar.den : 1);
     /* Turn upright (and square pixels), crop, scale, cap the rate. */
-    switch (c->pr->rotation) {
-    case 90: n += snprintf(chain + n, sizeof(chain) - (size_t)n, "transpose=clock,"); break;
-    case 180: n += snprintf(chain + n, sizeof(chain) - (size_t)n, "hflip,vflip,"); break;
-    case 270: n += snprintf(chain + n, sizeof(chain) - (size_t)n, "transpose=cclock,"); break;
-    default: break;
-    }
+    n += snprintf(chain + n, sizeof(chain) - (size_t)n, "%s", upright_filter(c->pr->rotation));
     n += snprintf(chain + n, sizeof(chain) - (size_t)n, "scale=%d:%d:flags=bicubic,setsar=1,",
                   c->pr->dw, c->pr->dh);
     if (c->plan->crop_w)
-        n += snprintf(chain + n, sizeof(chain) - (size_t)n, "crop=%d:%d,", c->plan->crop_w,
-                      c->plan->crop_h);
+        n += snprintf(chain + n, sizeof(chain) - (size_t)n, "crop=%d:%d:%d:%d,", c->plan->crop_w,
+                      c->plan->crop_h, c->plan->crop_x, c->plan->crop_y);
     n += snprintf(chain + n, sizeof(chain) - (size_t)n, "scale=%d:%d:flags=bicubic,",
                   c->plan->out_w, c->plan->out_h);
     if (c->plan->fps_cap)
         n += snprintf(chain + n, sizeof(chain) - (size_t)n, "fps=%d,", c->plan->fps_cap);
-    snprintf(chain + n, sizeof(chain) - (size_t)n, "format=yuv420p");
+    /* Geometry in the upload's own depth (10 or 12 bits stay so), then
+     * the colours (video_colour.c). */
+    if (c->pr->colour.depth > 8)
+        n += snprintf(chain + n, sizeof(chain) - (size_t)n, "format=%s,",
+                      av_get_pix_fmt_name(c->vdec->pix_fmt));
+    size_t len = (size_t)n;
+    if (arc__video_colour_chain(&c->pr->colour, c->plan->peak, chain, sizeof(chain), &len) != 0)
+        return arc_err_set(err, ARC_EINTERNAL, "the video filter chain is too long");
     rc = build_graph("buffer", args, chain, &c->vgraph, &c->vsrc, &c->vsink);
     return rc < 0 ? av_fail(err, ARC_EINTERNAL, "the video filters do not build", rc) : 0;
 }
@@ -555,6 +717,9 @@ static int open_video_encoder(conv_t *c, arc_err_t *err)
     c->venc->profile = FF_PROFILE_H264_MAIN;
     c->venc->level = 40;
     c->venc->color_range = AVCOL_RANGE_MPEG;
+    c->venc->color_primaries = AVCOL_PRI_BT709;
+    c->venc->color_trc = AVCOL_TRC_BT709;
+    c->venc->colorspace = AVCOL_SPC_BT709;
     if (c->out->oformat->flags & AVFMT_GLOBALHEADER)
         c->venc->flags |= AV_CODEC_FLAG_GLOBAL_HEADER;
     const char *preset = c->job->in->media.video_preset;
@@ -1009,6 +1174,14 @@ static int copy_streams(conv_t *c, arc_err_t *err)
         outs[k] = avformat_new_stream(c->out, NULL);
         avcodec_parameters_copy(outs[k]->codecpar, in->codecpar);
         outs[k]->codecpar->codec_tag = 0;
+        if (k == 0) {
+            /* Copied only when its colours are BT.709, stated or (for HD)
+             * assumed; stated in the MP4 (colr) either way. */
+            outs[k]->codecpar->color_primaries = AVCOL_PRI_BT709;
+            outs[k]->codecpar->color_trc = AVCOL_TRC_BT709;
+            outs[k]->codecpar->color_space = AVCOL_SPC_BT709;
+            outs[k]->codecpar->color_range = AVCOL_RANGE_MPEG;
+        }
         outs[k]->time_base = in->time_base;
     }
     if ((rc = open_decoder(c, c->pr->vi, &c->vdec, err)) != 0)
@@ -1092,6 +1265,15 @@ static json_t *info_json(const probe_t *pr, const plan_t *pl, const char *name, 
                   pr->ai >= 0 ? "aac" : NULL, "bytes", (json_int_t)bytes, "copied", pl->copy);
     if (!pl->copy)
         json_object_set_new(out, "reencodedBecause", json_string(pl->why_encode));
+    json_object_set_new(in, "colour", arc__video_colour_json(&pr->colour, pl->peak));
+    json_object_set_new(out, "colour",
+                        json_pack("{s:s, s:s, s:s, s:s}", "primaries", "bt709", "transfer", "bt709",
+                                  "matrix", "bt709", "range", "tv"));
+    if (pl->crop_w != 0)
+        json_object_set_new(out, "crop",
+                            json_pack("{s:i, s:i, s:i, s:i, s:s}", "x", pl->crop_x, "y", pl->crop_y,
+                                      "width", pl->crop_w, "height", pl->crop_h, "placedBy",
+                                      pl->crop_smart ? "salience" : "centre"));
     return json_pack("{s:o, s:o, s:s?}", "input", in, "output", out, "poster", poster);
 }
 
@@ -1190,6 +1372,19 @@ static int convert_item(arc_job_t *job, arc_item_t *it, const char *live, arc_er
         if ((rc = probe_open(in_path, &pr, err)) != 0)
             goto out;
         plan_make(job, it, &pr, &plan);
+    }
+    if (!plan.copy) {
+        int smart = plan.crop_w != 0 && job->in->media.video_smart_crop;
+        if (pr.colour.hdr || smart) {
+            arc__video_samples_t samples = {0};
+            sample_frames(in_path, &pr, &samples);
+            plan.peak = arc__video_colour_peak(&pr.colour, &samples);
+            if (smart)
+                plan.crop_smart = arc__video_crop_place(&samples, pr.dw, pr.dh, plan.crop_w,
+                                                        plan.crop_h, &plan.crop_x, &plan.crop_y);
+            arc__video_samples_dispose(&samples);
+            log_forget(); /* the samples' complaints are not the conversion's */
+        }
     }
     c.job = job;
     c.pr = &pr;

@@ -103,6 +103,7 @@ typedef struct arc_config_s {
         int crf;             /* x264's quality (lower is better) */
         char *preset;        /* x264's speed preset */
         int copy;            /* copy streams that already fit (1) or always re-encode (0) */
+        int smart_crop;      /* cover: place the crop by salience (1) or centre it (0) */
     } video;
     struct {
         char *webhook_url;    /* every event also goes here; "": none */

@@ -1,5 +1,5 @@
 /*
- * proto.h: the daemon-worker protocol, version 3: its messages as C structs,
+ * proto.h: the daemon-worker protocol, version 4: its messages as C structs,
  * with one encode and one decode for each, used by every side (the daemon's
  * queue and worker pool, `arcd process`, and the worker).
  *
@@ -7,10 +7,10 @@
  * carries messages from the daemon and its stdout messages to the daemon
  * (stderr is the daemon's, for logs). Each message is one frame: a 4-byte
  * big-endian length N (1 to ARC_PROTO_MAX_FRAME) and N bytes of a UTF-8
- * JSON object with "v": 3 and a "type":
+ * JSON object with "v": 4 and a "type":
  *
- *   worker -> daemon  {"v":3,"type":"hello","pid":123}   once, when ready
- *   daemon -> worker  {"v":3,"type":"job","id":"<uuid>","dir":"/abs/project/dir",
+ *   worker -> daemon  {"v":4,"type":"hello","pid":123}   once, when ready
+ *   daemon -> worker  {"v":4,"type":"job","id":"<uuid>","dir":"/abs/project/dir",
  *                      "items":[{"photo":"photo.jpg","video":"video.webm"},
  *                               {"photo":"photo-1.png","video":""}],
  *                      "stages":["photo","border","marker","features","video","viewer","qr"],
@@ -22,16 +22,17 @@
  *                               "jpegQuality":92,"photoMaxPixels":200000000,
  *                               "videoMaxSide":1280,"videoMaxSeconds":120,
  *                               "videoMaxPixels":16777216,"videoCrf":23,
- *                               "videoPreset":"veryfast","videoCopy":true,"videoThreads":0},
+ *                               "videoPreset":"veryfast","videoCopy":true,"videoThreads":0,
+ *                               "videoSmartCrop":true},
  *                      "viewer":{"template":"/abs/viewer.html","vendorUrl":"/vendor",
  *                                "filterMinCF":0.0001,"filterBeta":0.001}}
- *   worker -> daemon  {"v":3,"type":"progress","id":"...","stage":"marker","progress":40}
- *   worker -> daemon  {"v":3,"type":"done","id":"...","ok":true,"files":["marker.mind",...],
+ *   worker -> daemon  {"v":4,"type":"progress","id":"...","stage":"marker","progress":40}
+ *   worker -> daemon  {"v":4,"type":"done","id":"...","ok":true,"files":["marker.mind",...],
  *                      "photo":{"width":..,"height":..},"video":{...}|null,
  *                      "rating":{...}|null,"items":[{"photo":{..},"rating":{..},
  *                      "video":{..},"videoFile":"ar-video.mp4"}],
  *                      "timings":{"photo":12,...},"ms":345,"markerCache":"hit"|"miss"}
- *   worker -> daemon  {"v":3,"type":"done","id":"...","ok":false,"error":"a readable
+ *   worker -> daemon  {"v":4,"type":"done","id":"...","ok":false,"error":"a readable
  *                      reason","permanent":true,"timings":{...}}
  *
  * A job that runs only some stages (a video replaced after the photo was
@@ -60,7 +61,7 @@
 #include "arcd/error.h"
 #include "arcd/limits.h"
 
-#define ARC_PROTO_VERSION 3
+#define ARC_PROTO_VERSION 4
 #define ARC_PROTO_MAX_FRAME (1u << 20)
 /* The longest reason a failed "done" may give. */
 #define ARC_PROTO_MAX_REASON 2000
@@ -92,6 +93,7 @@ typedef struct arc_job_media_s {
     int video_crf;             /* x264's quality */
     char video_preset[16];     /* x264's speed preset */
     int video_copy;            /* copy streams that already fit (1) */
+    int video_smart_crop;      /* cover: place the crop by salience (1) or centre it (0) */
     int video_threads;         /* 0: FFmpeg picks by the cores */
 } arc_job_media_t;
 

@@ -53,7 +53,8 @@ static int usage(void)
 {
     fprintf(stderr, "usage: arcd process --photo P [--video V] [--photo P2 --video V2 ...] -o DIR\n"
                     "         [--fit contain|cover|fill|exact] [--scale WxH] [--id ID]\n"
-                    "         [--border on|off] [--threads N] [--config FILE]\n");
+                    "         [--border on|off] [--smart-crop on|off] [--threads N]\n"
+                    "         [--config FILE]\n");
     return 2;
 }
 
@@ -101,7 +102,7 @@ int arc_cli_process(int argc, char **argv)
 {
     arc_opt_list_t photos = {{0}, 0}, videos = {{0}, 0};
     const char *dir = NULL, *fit = "contain", *id = "00000000-0000-4000-8000-000000000000";
-    const char *border = NULL, *scale = NULL, *config_path = NULL;
+    const char *border = NULL, *smart_crop = NULL, *scale = NULL, *config_path = NULL;
     uint64_t threads = 0;
     arc_msg_t job = {.type = ARC_MSG_JOB}, reply = {.type = ARC_MSG_DONE};
     arc_config_t cfg;
@@ -116,6 +117,7 @@ int arc_cli_process(int argc, char **argv)
         {"--scale", NULL, ARC_OPT_STR, &scale, 0, 0},
         {"--id", NULL, ARC_OPT_STR, &id, 0, 0},
         {"--border", NULL, ARC_OPT_STR, &border, 0, 0},
+        {"--smart-crop", NULL, ARC_OPT_STR, &smart_crop, 0, 0},
         {"--threads", NULL, ARC_OPT_U64, &threads, 1, 256},
         {"--config", NULL, ARC_OPT_STR, &config_path, 0, 0},
     };
@@ -149,6 +151,10 @@ int arc_cli_process(int argc, char **argv)
         fprintf(stderr, "arcd process: --border must be on or off\n");
         return 2;
     }
+    if (smart_crop != NULL && strcmp(smart_crop, "on") != 0 && strcmp(smart_crop, "off") != 0) {
+        fprintf(stderr, "arcd process: --smart-crop must be on or off\n");
+        return 2;
+    }
     if ((status = arc_cli_load_config(config_path, "process", &cfg)) != 0)
         return status;
     if ((mkdir(dir, 0755) != 0 && errno != EEXIST) || realpath(dir, abs_dir) == NULL) {
@@ -163,6 +169,8 @@ int arc_cli_process(int argc, char **argv)
     job.u.job.threads = threads > 0 ? (int)threads : (int)sysconf(_SC_NPROCESSORS_ONLN);
     if (border != NULL)
         job.u.job.media.border = strcmp(border, "on") == 0;
+    if (smart_crop != NULL)
+        job.u.job.media.video_smart_crop = strcmp(smart_crop, "on") == 0;
     /* Checked by the protocol's codec, as a worker receives it: what a
      * daemon could not send is refused here too. */
     if (arc_job_msg_check(&job.u.job, &err) != 0) {

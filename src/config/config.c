@@ -100,6 +100,7 @@ static const key_t_ keys[] = {
     K("video", "crf", T_INT32, video.crf, 0, 51),
     K("video", "preset", T_STR, video.preset, 0, 0),
     K("video", "copy", T_ONOFF, video.copy, 0, 1),
+    K("video", "smartCrop", T_ONOFF, video.smart_crop, 0, 1),
     K("notify", "webhookUrl", T_STR, notify.webhook_url, 0, 0),
     K("notify", "webhookSecret", T_STR, notify.webhook_secret, 0, 0),
     K("notify", "allowPrivateTargets", T_ONOFF, notify.allow_private, 0, 1),
@@ -187,6 +188,7 @@ void arc_config_defaults(arc_config_t *cfg)
     cfg->video.crf = 23;
     set_str(&cfg->video.preset, "veryfast");
     cfg->video.copy = 1;
+    cfg->video.smart_crop = 1;
     set_str(&cfg->notify.webhook_url, "");
     set_str(&cfg->notify.webhook_secret, "");
     cfg->notify.allow_private = 0;
@@ -651,5 +653,6 @@ void arc_config_job_media(const arc_config_t *c, arc_job_media_t *m)
     m->video_crf = c->video.crf;
     snprintf(m->video_preset, sizeof(m->video_preset), "%s", c->video.preset);
     m->video_copy = c->video.copy;
+    m->video_smart_crop = c->video.smart_crop;
     m->video_threads = 0;
 }

@@ -605,6 +605,9 @@ static int job_message(arc_queue_t *q, PGresult *res, const int *col, arc_job_ms
     json_t *border = json_object_get(config, "border");
     if (json_is_boolean(border))
         m->media.border = json_is_true(border);
+    json_t *smart = json_object_get(config, "useSmartCrop");
+    if (json_is_boolean(smart))
+        m->media.video_smart_crop = json_is_true(smart);
     json_decref(config);
     m->viewer.template_path = arc_xstrdup(d->template_path);
     m->viewer.vendor_url = arc_xstrdup(cfg->viewer.vendor_url);

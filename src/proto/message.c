@@ -187,12 +187,12 @@ static json_t *job_encode(const arc_job_msg_t *j)
             json_array_append_new(stages, json_string(stage_names[i]));
     const arc_job_media_t *m = &j->media;
     json_t *media = json_pack(
-        "{s:i, s:b, s:f, s:i, s:I, s:i, s:i, s:I, s:i, s:s, s:b, s:i}", "maxSide", m->max_side,
+        "{s:i, s:b, s:f, s:i, s:I, s:i, s:i, s:I, s:i, s:s, s:b, s:i, s:b}", "maxSide", m->max_side,
         "border", m->border, "borderRatio", m->border_ratio, "jpegQuality", m->jpeg_quality,
         "photoMaxPixels", (json_int_t)m->photo_max_pixels, "videoMaxSide", m->video_max_side,
         "videoMaxSeconds", m->video_max_seconds, "videoMaxPixels", (json_int_t)m->video_max_pixels,
         "videoCrf", m->video_crf, "videoPreset", m->video_preset, "videoCopy", m->video_copy,
-        "videoThreads", m->video_threads);
+        "videoThreads", m->video_threads, "videoSmartCrop", m->video_smart_crop);
     json_t *viewer = json_pack("{s:s, s:s, s:f, s:f}", "template", j->viewer.template_path,
                                "vendorUrl", j->viewer.vendor_url, "filterMinCF",
                                j->viewer.filter_min_cf, "filterBeta", j->viewer.filter_beta);
@@ -271,7 +271,8 @@ static int media_decode(const json_t *o, arc_job_media_t *m, arc_err_t *err)
         (rc = get_i32(o, w, "videoCrf", 0, 51, &m->video_crf, err)) != 0 ||
         (rc = get_str(o, w, "videoPreset", sizeof(m->video_preset) - 1, &preset, err)) != 0 ||
         (rc = get_bool(o, w, "videoCopy", &m->video_copy, err)) != 0 ||
-        (rc = get_i32(o, w, "videoThreads", 0, 256, &m->video_threads, err)) != 0) {
+        (rc = get_i32(o, w, "videoThreads", 0, 256, &m->video_threads, err)) != 0 ||
+        (rc = get_bool(o, w, "videoSmartCrop", &m->video_smart_crop, err)) != 0) {
         free(preset);
         return rc;
     }

@@ -102,9 +102,12 @@ ffmpeg("-i", clip("landscape.mp4"), "-c", "copy", "-metadata:s:v:0", "rotate=90"
 ffmpeg("-f", "lavfi", "-i", "testsrc2=size=320x240:rate=25", "-f", "lavfi", "-i", "sine=frequency=300:sample_rate=48000",
        "-t", "2", "-c:v", "libvpx-vp9", "-b:v", "300k", "-c:a", "libopus", clip("clip.webm"))
 ffmpeg("-f", "lavfi", "-i", "sine=frequency=300", "-t", "2", "-c:a", "aac", clip("audio.m4a"))
-# Already fit for the web: H.264 Main 4:2:0, AAC, one keyframe, 1 s.
+# Already fit for the web: H.264 Main 4:2:0 in BT.709 (an untagged SD clip
+# is taken for BT.601 and converted: test_media_colour.py), AAC, one
+# keyframe, 1 s.
 ffmpeg("-f", "lavfi", "-i", "testsrc2=size=480x320:rate=30", "-f", "lavfi", "-i", "sine=frequency=500:sample_rate=48000",
        "-t", "1", "-c:v", "libx264", "-profile:v", "main", "-level", "3.1", "-pix_fmt", "yuv420p", "-g", "30",
+       "-colorspace", "bt709", "-color_primaries", "bt709", "-color_trc", "bt709", "-color_range", "tv",
        "-c:a", "aac", clip("ready.mp4"))
 ffmpeg("-f", "lavfi", "-i", "testsrc2=size=1920x1080:rate=60", "-t", "2", "-c:v", "libx264", "-preset", "ultrafast",
        "-g", "600", "-pix_fmt", "yuv420p", clip("hd60.mp4"))

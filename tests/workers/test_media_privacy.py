@@ -245,11 +245,12 @@ check({"eXIf", "tEXt", "iTXt", "zTXt"} <= set(png_chunks(at("tagged.png"))),
       "the tagged PNG has eXIf, tEXt, iTXt and zTXt")
 
 # ---- the tagged videos ----
-# Web-ready (H.264 Main 3.1, 4:2:0, AAC, a keyframe a second): copied. HRD
+# Web-ready (H.264 Main 3.1, 4:2:0, BT.709, AAC, a keyframe a second): copied. HRD
 # timing SEI is there to show that SEI other than user data stays.
 ffmpeg("-f", "lavfi", "-i", "testsrc2=size=480x320:rate=30", "-f", "lavfi", "-i",
        "sine=frequency=500:sample_rate=48000", "-t", "2", "-c:v", "libx264", "-profile:v", "main", "-level", "3.1",
        "-pix_fmt", "yuv420p", "-g", "30", "-x264-params", "nal-hrd=vbr:vbv-maxrate=1500:vbv-bufsize=3000",
+       "-colorspace", "bt709", "-color_primaries", "bt709", "-color_trc", "bt709", "-color_range", "tv",
        "-c:a", "aac", "-bsf:v", SEI_USER_DATA, *VIDEO_META, at("tagged.mp4"))
 # As an iPhone writes: High profile, portrait by a display matrix, QuickTime keys: re-encoded.
 ffmpeg("-f", "lavfi", "-i", "testsrc2=size=640x360:rate=30", "-f", "lavfi", "-i",

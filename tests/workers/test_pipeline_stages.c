@@ -105,6 +105,7 @@ static void job_make(arc_msg_t *m, const char *dir, size_t n, unsigned stages)
     j->media.video_crf = 23;
     snprintf(j->media.video_preset, sizeof(j->media.video_preset), "veryfast");
     j->media.video_copy = 1;
+    j->media.video_smart_crop = 1;
     j->media.video_threads = 0;
     CHECK(realpath(ARCD_TEST_DATA "/../../config/viewer.html", tpl) != NULL);
     j->viewer.template_path = arc_xstrdup(tpl);

@@ -1285,7 +1285,8 @@ TEST(test_job_media_copies_photo_and_video)
     int rc = load_text("{\"photo\": {\"maxSide\": 1000, \"border\": true, \"borderRatio\": 0.05,"
                        " \"jpegQuality\": 77, \"maxPixels\": 48000000},\n"
                        " \"video\": {\"maxSide\": 640, \"maxSeconds\": 30, \"maxPixels\": "
-                       "4294967296, \"crf\": 30, \"preset\": \"slow\", \"copy\": \"off\"}}",
+                       "4294967296, \"crf\": 30, \"preset\": \"slow\", \"copy\": \"off\","
+                       " \"smartCrop\": false}}",
                        &cfg, &err);
     CHECK_MSG(rc == 0, "%s", err.msg);
     memset(&m, 0xa5, sizeof(m));
@@ -1301,6 +1302,7 @@ TEST(test_job_media_copies_photo_and_video)
     CHECK_EQ_INT(m.video_crf, 30);
     CHECK_STR(m.video_preset, "slow");
     CHECK_EQ_INT(m.video_copy, 0);
+    CHECK_EQ_INT(m.video_smart_crop, 0);
     CHECK_EQ_INT(m.video_threads, 0);
     arc_config_dispose(&cfg);
 
@@ -1318,6 +1320,7 @@ TEST(test_job_media_copies_photo_and_video)
     CHECK_EQ_INT(m.video_crf, 23);
     CHECK_STR(m.video_preset, "veryfast");
     CHECK_EQ_INT(m.video_copy, 1);
+    CHECK_EQ_INT(m.video_smart_crop, 1);
     arc_config_dispose(&cfg);
 }
 

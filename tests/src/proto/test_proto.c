@@ -80,6 +80,7 @@ static void job_fill(arc_msg_t *m, arc_fit_t fit, const char *cache_dir)
     snprintf(md->video_preset, sizeof(md->video_preset), "%s", "veryfast");
     md->video_copy = !((int)fit % 2);
     md->video_threads = 3;
+    md->video_smart_crop = (int)fit % 3 == 1;
     j->viewer.template_path = arc_xstrdup("/srv/arcd/share/viewer.html");
     j->viewer.vendor_url = arc_xstrdup("/vendor");
     j->viewer.filter_min_cf = 0.0001;
@@ -158,6 +159,7 @@ static void check_job_equal(const arc_job_msg_t *a, const arc_job_msg_t *b)
     CHECK_STR(b->media.video_preset, a->media.video_preset);
     CHECK_EQ_INT(b->media.video_copy, a->media.video_copy);
     CHECK_EQ_INT(b->media.video_threads, a->media.video_threads);
+    CHECK_EQ_INT(b->media.video_smart_crop, a->media.video_smart_crop);
     CHECK_STR(b->viewer.template_path, a->viewer.template_path);
     CHECK_STR(b->viewer.vendor_url, a->viewer.vendor_url);
     CHECK(b->viewer.filter_min_cf == a->viewer.filter_min_cf);
@@ -473,7 +475,7 @@ TEST(test_done_without_timings_decodes_empty_timings)
 TEST(test_hello_frame_is_the_documented_bytes)
 {
     /* The header's example, byte for byte: big-endian length, compact JSON. */
-    static const char body[] = "{\"v\":3,\"type\":\"hello\",\"pid\":123}";
+    static const char body[] = "{\"v\":4,\"type\":\"hello\",\"pid\":123}";
     arc_msg_t m = {.type = ARC_MSG_HELLO};
     arc_buf_t frame = ARC_BUF_INIT;
     arc_err_t err = {{0}};
@@ -665,11 +667,13 @@ TEST(test_other_versions_are_refused)
          * and a daemon of this one must not talk (an upgrade in place
          * without a restart used to fail every job as a damaged message). */
         bad(base, "v", json_integer(2), "version");
-        bad(base, "v", json_integer(4), "version");
+        /* Version 3 lacked media.videoSmartCrop. */
+        bad(base, "v", json_integer(3), "version");
+        bad(base, "v", json_integer(5), "version");
         bad(base, "v", json_integer(0), "version");
         bad(base, "v", NULL, "version");
-        bad(base, "v", json_string("3"), "version");
-        bad(base, "v", json_real(3.0), "version");
+        bad(base, "v", json_string("4"), "version");
+        bad(base, "v", json_real(4.0), "version");
         bad(base, "v", json_null(), "version");
         bad(base, "v", json_true(), "version");
         json_decref(base);
@@ -1237,6 +1241,7 @@ TEST(test_decode_failure_leaves_the_output_empty)
     bad(job, "viewer/vendorUrl", NULL, "'vendorUrl'");
     bad(job, "viewer", NULL, "'viewer'");
     bad(job, "media/videoThreads", NULL, "'videoThreads'");
+    bad(job, "media/videoSmartCrop", NULL, "'videoSmartCrop'");
     bad(job, "media/videoPreset", json_integer(1), "'videoPreset'");
     bad(job, "items/2/video", json_string("a/b"), "'video'");
     bad(job, "cacheDir", json_string("x"), "'cacheDir'");
@@ -1404,18 +1409,18 @@ TEST(test_reader_refuses_bodies_that_are_not_a_json_object)
         const char *needle;
     } cases[] = {
         {LIT("abc"), "not JSON"},
-        {LIT("{\"v\":3,"), "not JSON"},
+        {LIT("{\"v\":4,"), "not JSON"},
         {LIT("[1,2]"), "not a JSON object"},
         {LIT("[]"), "not a JSON object"},
         {LIT("2"), "not JSON"},
         {LIT("\"hello\""), "not JSON"},
         {LIT("null"), "not JSON"},
-        {LIT("{\"v\":3,\"type\":\"hello\",\"pid\":1} x"), "not JSON"},
-        {LIT("{\"v\":3,\"type\":\"hello\",\"pid\":1}{}"), "not JSON"},
-        {LIT("{\"v\":3,\"v\":2,\"type\":\"hello\",\"pid\":1}"), "not JSON"},
-        {LIT("{\"v\":3,\"type\":\"hello\",\"pid\":1,\"x\":\"\xff\"}"), "not JSON"},
-        {LIT("{\"v\":3,\"type\":\"hello\",\"pid\":1,\"x\":\"\\u0000\"}"), "not JSON"},
-        {LIT("{\"v\":3,\"type\":\"hel\0lo\",\"pid\":1}"), "not JSON"},
+        {LIT("{\"v\":4,\"type\":\"hello\",\"pid\":1} x"), "not JSON"},
+        {LIT("{\"v\":4,\"type\":\"hello\",\"pid\":1}{}"), "not JSON"},
+        {LIT("{\"v\":4,\"v\":2,\"type\":\"hello\",\"pid\":1}"), "not JSON"},
+        {LIT("{\"v\":4,\"type\":\"hello\",\"pid\":1,\"x\":\"\xff\"}"), "not JSON"},
+        {LIT("{\"v\":4,\"type\":\"hello\",\"pid\":1,\"x\":\"\\u0000\"}"), "not JSON"},
+        {LIT("{\"v\":4,\"type\":\"hel\0lo\",\"pid\":1}"), "not JSON"},
     };
     arc_err_t err;
 
@@ -1429,7 +1434,7 @@ TEST(test_reader_refuses_bodies_that_are_not_a_json_object)
     }
     /* The same bytes, made valid, pass (the cases fail for their reason). */
     arc_buf_t b = ARC_BUF_INIT;
-    frame_raw(&b, 30, LIT("{\"v\":3,\"type\":\"hello\",\"pid\":1}"));
+    frame_raw(&b, 30, LIT("{\"v\":4,\"type\":\"hello\",\"pid\":1}"));
     CHECK_EQ_INT(reader_says(b.data, b.len, &err), 1);
     arc_buf_dispose(&b);
 }

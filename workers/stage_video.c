@@ -572,6 +572,10 @@ static void sample_frames(const char *path, probe_t *pr, arc__video_samples_t *s
         goto out;
     avcodec_parameters_to_context(dec, st->codecpar);
     dec->pkt_timebase = st->time_base;
+    /* Keyframes only: one decode per sample, however long the GOP (a 4K
+     * HEVC frame after its keyframe costs as much as the keyframe). */
+    dec->skip_frame = AVDISCARD_NONKEY;
+    dec->thread_count = 1;
     if (avcodec_open2(dec, codec, NULL) < 0)
         goto out;
     double f = (double)ARC__VIDEO_SAMPLE_SIDE / (pr->dw > pr->dh ? pr->dw : pr->dh);
@@ -590,37 +594,37 @@ static void sample_frames(const char *path, probe_t *pr, arc__video_samples_t *s
 
     n = pr->duration >= 4 ? ARC__VIDEO_SAMPLES : pr->duration >= 1 ? 4 : 1;
     double start = st->start_time != AV_NOPTS_VALUE ? (double)st->start_time : 0;
+    int64_t last = AV_NOPTS_VALUE;
     for (int k = 0; k < n; k++) {
         double t = pr->duration * (k + 0.5) / n;
         int64_t target = (int64_t)(start + t / av_q2d(st->time_base));
-        /* From the keyframe before t, decode to t: at most a second of frames. */
-        int budget = (int)ceil(pr->fps) + 1, got = 0;
+        int got = 0, packets = 0;
+        /* The keyframe at or before t; a keyframe already sampled (a GOP
+         * longer than the spacing) is not taken twice. */
         if (av_seek_frame(in, pr->vi, target, AVSEEK_FLAG_BACKWARD) < 0 && k > 0)
             break;
         avcodec_flush_buffers(dec);
-        while (!got && budget > 0) {
+        while (!got && packets < 600) {
             int rc = av_read_frame(in, pkt);
             if (rc >= 0 && pkt->stream_index != pr->vi) {
                 av_packet_unref(pkt);
                 continue;
             }
+            packets++;
             rc = avcodec_send_packet(dec, rc >= 0 ? pkt : NULL);
             av_packet_unref(pkt);
-            while (!got && avcodec_receive_frame(dec, frame) >= 0) {
-                budget--;
+            if (avcodec_receive_frame(dec, frame) >= 0) {
+                got = 1;
                 int64_t pts = frame->best_effort_timestamp;
-                if (pts != AV_NOPTS_VALUE && pts < target && budget > 0) {
-                    av_frame_unref(frame);
-                    continue;
-                }
                 frame->pts = pts;
                 metadata_peak(frame, &pr->colour);
-                if (av_buffersrc_add_frame_flags(src, frame, AV_BUFFERSRC_FLAG_KEEP_REF) >= 0 &&
+                if ((pts == AV_NOPTS_VALUE || pts != last) &&
+                    av_buffersrc_add_frame_flags(src, frame, AV_BUFFERSRC_FLAG_KEEP_REF) >= 0 &&
                     av_buffersink_get_frame(sink, out) >= 0) {
                     sample_keep(set, out);
                     av_frame_unref(out);
-                    got = 1;
                 }
+                last = pts;
                 av_frame_unref(frame);
             }
             if (rc < 0)

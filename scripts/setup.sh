@@ -10,7 +10,7 @@ packages=(
   clang-format clang
   libjpeg62-turbo-dev libpng-dev libmsgpack-dev libjansson-dev
   libuv1-dev libhttp-parser-dev libpq-dev libssl-dev libqrencode-dev libexif-dev
-  libseccomp-dev libcurl4-openssl-dev
+  libseccomp-dev libcurl4-openssl-dev libbrotli-dev zlib1g-dev brotli
   libheif-dev libwebp-dev liblcms2-dev libheif-examples webp
   libavformat-dev libavcodec-dev libavfilter-dev libswscale-dev libswresample-dev libavutil-dev
   ffmpeg

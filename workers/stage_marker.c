@@ -9,6 +9,11 @@
  * compile; a hit is linked (or copied) into the project and sets the entry's
  * mtime to now: the daemon's sweep (src/daemon/sweep.c) prunes the cache by
  * that mtime, the entry's last use.
+ *
+ * Beside marker.mind go marker.mind.br and marker.mind.gz, its brotli and
+ * gzip forms, which the daemon serves to phones that take them (a 720 KB
+ * marker is 300 KB in brotli). The old forms are removed before the new
+ * marker is written, so a form never stands beside a marker it is not.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -18,7 +23,9 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <brotli/encode.h>
 #include <openssl/evp.h>
+#include <zlib.h>
 
 #include "arcd/compiler.h"
 #include "arcd/worker.h"
@@ -48,6 +55,53 @@ static void cache_key(const arc_job_t *job, char hex[65])
     EVP_MD_CTX_free(ctx);
     for (unsigned i = 0; i < 32; i++)
         snprintf(hex + 2 * i, 3, "%02x", md[i]);
+}
+
+/* Brotli's quality 7: within 1% of quality 9's size at two thirds of its
+ * time (0.13 s for a 720 KB marker); 11 saves 8% more for 12 times the time. */
+#define BROTLI_QUALITY 7
+
+static void compressed_drop(const char *path)
+{
+    char side[4200];
+    snprintf(side, sizeof(side), "%s.br", path);
+    unlink(side);
+    snprintf(side, sizeof(side), "%s.gz", path);
+    unlink(side);
+}
+
+/* Writes path.br and path.gz for data. A form that fails is left out (the
+ * daemon then serves the marker as it is): it costs bytes, not the job. */
+static void compressed_write(const char *path, const uint8_t *data, size_t len)
+{
+    char side[4200];
+    arc_err_t ignored;
+    size_t cap = BrotliEncoderMaxCompressedSize(len), n = cap;
+    uint8_t *out = cap > 0 ? arc_xmalloc(cap) : NULL;
+
+    if (out != NULL && BrotliEncoderCompress(BROTLI_QUALITY, BROTLI_DEFAULT_WINDOW,
+                                             BROTLI_MODE_GENERIC, len, data, &n, out)) {
+        snprintf(side, sizeof(side), "%s.br", path);
+        arc_file_write_atomic(side, out, n, &ignored);
+    }
+    free(out);
+
+    z_stream z = {0};
+    /* 15 + 16: a gzip wrapper, as Content-Encoding: gzip means. */
+    if (deflateInit2(&z, 9, Z_DEFLATED, 15 + 16, 8, Z_DEFAULT_STRATEGY) != Z_OK)
+        return;
+    cap = deflateBound(&z, len);
+    out = arc_xmalloc(cap);
+    z.next_in = (Bytef *)data;
+    z.avail_in = (uInt)len;
+    z.next_out = out;
+    z.avail_out = (uInt)cap;
+    if (len <= UINT32_MAX && deflate(&z, Z_FINISH) == Z_STREAM_END) {
+        snprintf(side, sizeof(side), "%s.gz", path);
+        arc_file_write_atomic(side, out, z.total_out, &ignored);
+    }
+    deflateEnd(&z);
+    free(out);
 }
 
 /* Puts the cached marker at dst: a hard link, or a copy across file systems.
@@ -108,6 +162,7 @@ int arc_stage_marker(arc_job_t *job, arc_err_t *err)
 
     char key[65], cached[4200];
     snprintf(path, sizeof(path), "%s/marker.mind", job->dir);
+    compressed_drop(path);
     cached[0] = '\0';
     if (job->in->cache_dir[0] != '\0') {
         cache_key(job, key);
@@ -123,6 +178,8 @@ int arc_stage_marker(arc_job_t *job, arc_err_t *err)
             utimensat(AT_FDCWD, cached, NULL, 0);
             job->marker_cached = 1;
             json_array_append_new(job->files, json_string("marker.mind"));
+            if (arc_file_read_all(path, 1u << 30, &buf, &len, &ignored) == 0)
+                compressed_write(path, buf, len);
             rc = 0;
             goto rated;
         }
@@ -139,6 +196,7 @@ int arc_stage_marker(arc_job_t *job, arc_err_t *err)
     if (rc != 0)
         goto out;
     json_array_append_new(job->files, json_string("marker.mind"));
+    compressed_write(path, buf, len);
     if (cached[0] != '\0') {
         arc_err_t ignored;
         /* A failed cache write only costs a later compile. */

@@ -101,18 +101,23 @@ int arc_stage_viewer(arc_job_t *job, arc_err_t *err)
             double bw = it->inner_w / W, bh = it->inner_h / W;
             double cx = (it->inner_x + it->inner_w / 2.0) / W - 0.5;
             double cy = (0.5 - (it->inner_y + it->inner_h / 2.0) / H) * (H / W);
-            arc_buf_printf(&pg.videos, "    <video id=\"video%zu\" src=\"", i);
+            /* No src and no poster yet: the page sets them once the AR
+             * engine is ready, so the scripts and the marker have the
+             * phone's bandwidth first (preload="none" also keeps a-assets
+             * from waiting for the video). */
+            arc_buf_printf(&pg.videos, "    <video id=\"video%zu\" data-src=\"", i);
             arc_buf_put_html(&pg.videos, it->video_out);
             if (poster[0] != '\0') {
-                arc_buf_puts(&pg.videos, "\" poster=\"");
+                arc_buf_puts(&pg.videos, "\" data-poster=\"");
                 arc_buf_put_html(&pg.videos, poster);
             }
-            arc_buf_puts(&pg.videos, "\" preload=\"auto\" muted playsinline webkit-playsinline "
+            arc_buf_puts(&pg.videos, "\" preload=\"none\" muted playsinline webkit-playsinline "
                                      "loop crossorigin=\"anonymous\"></video>\n");
             arc_buf_printf(&pg.targets,
-                           "    <a-video src=\"#video%zu\" width=\"%.6f\" height=\"%.6f\" "
+                           "    <a-video src=\"#video%zu\" data-video=\"#video%zu\" "
+                           "width=\"%.6f\" height=\"%.6f\" "
                            "position=\"%.6f %.6f 0\" data-box=\"%.6f %.6f\"></a-video>\n",
-                           i, bw, bh, cx, cy, bw, bh);
+                           i, i, bw, bh, cx, cy, bw, bh);
         }
         arc_buf_puts(&pg.targets, "  </a-entity>\n");
     }

@@ -103,6 +103,7 @@ static const arc_route_t routes[] = {
     {"GET", "/ar/view/:id", "view", NULL, arc_status_on_view, 0},
     {"GET", "/objects/ar-storage/:id/:file", "objects", NULL, arc_files_on_object, 0},
     {"GET", "/vendor/:file", "vendor", NULL, arc_files_on_vendor, 0},
+    {"GET", "/vendor/:version/:file", "vendor", NULL, arc_files_on_vendor, 0},
     {"GET", "/healthz", "healthz", NULL, on_healthz, WHILE_STOPPING},
     {"GET", "/readyz", "readyz", NULL, on_readyz, 0},
     {"GET", "/metrics", "metrics", NULL, on_metrics, NEEDS_TOKEN | NEEDS_ADMIN},

@@ -39,6 +39,8 @@ struct arc_daemon_s {
     char *storage;           /* absolute storage folder */
     char *template_path;     /* absolute path of the viewer template */
     char *vendor;            /* absolute folder of the viewer's scripts */
+    char vendor_version[17]; /* the scripts' version: 16 hex digits of their SHA-256, or "" */
+    char *vendor_url;        /* where pages load the scripts: "/vendor/<version>" or the config's */
     char node[96];           /* this daemon's name in leases: host:pid:random */
     int worker_user;         /* workers run as worker_uid/worker_gid (workers.user) */
     unsigned worker_uid, worker_gid;

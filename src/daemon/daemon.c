@@ -22,6 +22,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include <openssl/evp.h>
 #include <openssl/rand.h>
 
 #include "arcd/assert.h"
@@ -90,6 +91,37 @@ static void sweep_tmp(const char *tmpdir)
  * already). The storage folders become traversable (0711) but not listable,
  * the marker cache the workers' own; each project's folder and uploads are
  * handed over as they are made (arc_daemon_hand_to_workers). */
+/* The viewer scripts' version: the first 16 hex digits of the SHA-256 of
+ * both, so that pages load them from a URL that changes with them and
+ * phones may keep them for a year (files.c). Read at start-up, before the
+ * loop runs; "" when they are missing. */
+static void vendor_version(arc_daemon_t *d)
+{
+    static const char *const names[] = {"aframe.min.js", "mindar-image-aframe.prod.js"};
+    EVP_MD_CTX *md = EVP_MD_CTX_new();
+    unsigned char sum[EVP_MAX_MD_SIZE];
+    unsigned n = 0;
+
+    d->vendor_version[0] = '\0';
+    EVP_DigestInit_ex(md, EVP_sha256(), NULL);
+    for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++) {
+        char path[PATH_MAX + 64];
+        uint8_t *data = NULL;
+        size_t len = 0;
+        arc_err_t err;
+        snprintf(path, sizeof(path), "%s/%s", d->vendor, names[i]);
+        if (arc_file_read_all(path, 64u << 20, &data, &len, &err) != 0)
+            goto out;
+        EVP_DigestUpdate(md, data, len);
+        free(data);
+    }
+    EVP_DigestFinal_ex(md, sum, &n);
+    for (int i = 0; i < 8; i++)
+        snprintf(d->vendor_version + 2 * i, 3, "%02x", sum[i]);
+out:
+    EVP_MD_CTX_free(md);
+}
+
 static int worker_user(arc_daemon_t *d)
 {
     struct passwd *pw = getpwnam(d->cfg->workers.user);
@@ -342,6 +374,13 @@ static int prepare_files(arc_daemon_t *d)
                 "arcd: warning: the viewer's scripts are not in %s (run scripts/vendor.sh); "
                 "viewer pages will not load\n",
                 d->vendor);
+    vendor_version(d);
+    if (d->vendor_version[0] != '\0' && strcmp(cfg->viewer.vendor_url, "/vendor") == 0) {
+        snprintf(sub, sizeof(sub), "/vendor/%s", d->vendor_version);
+        d->vendor_url = arc_xstrdup(sub);
+    } else {
+        d->vendor_url = arc_xstrdup(cfg->viewer.vendor_url);
+    }
     /* The pages live beside the viewer template unless told otherwise. */
     if (cfg->viewer.pages_dir[0] != '\0')
         snprintf(sub, sizeof(sub), "%s", cfg->viewer.pages_dir);
@@ -371,6 +410,7 @@ static void daemon_dispose(arc_daemon_t *d)
     free(d->storage);
     free(d->template_path);
     free(d->vendor);
+    free(d->vendor_url);
 }
 
 int arc_daemon_run(const arc_config_t *cfg)

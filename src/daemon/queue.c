@@ -610,7 +610,7 @@ static int job_message(arc_queue_t *q, PGresult *res, const int *col, arc_job_ms
         m->media.video_smart_crop = json_is_true(smart);
     json_decref(config);
     m->viewer.template_path = arc_xstrdup(d->template_path);
-    m->viewer.vendor_url = arc_xstrdup(cfg->viewer.vendor_url);
+    m->viewer.vendor_url = arc_xstrdup(d->vendor_url);
     m->viewer.filter_min_cf = cfg->viewer.filter_min_cf;
     m->viewer.filter_beta = cfg->viewer.filter_beta;
 

@@ -4,8 +4,10 @@ Range and ETag, and bad requests of every kind with their status, JSON error
 and no temporary file left behind.
 usage (inside pg_virtualenv): 10_api.py ARCD"""
 import http.client
+import gzip
 import json
 import os
+import re
 import socket
 import subprocess
 import tempfile
@@ -92,19 +94,52 @@ try:
     check(final["viewerHtmlUrl"] and final["viewerHtmlUrl"].endswith("/index.html"), "status lists viewerHtmlUrl")
     st, h, page = d.request("GET", f"/objects/ar-storage/{ar}/index.html")
     page = page.decode()
-    check(st == 200 and h["content-type"].startswith("text/html")
-          and '<script src="/vendor/aframe.min.js"></script>' in page
-          and '<script src="/vendor/mindar-image-aframe.prod.js"></script>' in page
-          and "imageTargetSrc: marker.mind" in page and 'src="ar-video.mp4"' in page
-          and "playsinline" in page and 'crossorigin="anonymous"' in page and "{{" not in page,
-          "index.html loads the vendored scripts, the marker and the video")
+    m = re.search(r'<script src="/vendor/([0-9a-f]{16})/aframe.min.js"></script>', page)
+    version = m.group(1) if m else "none"
+    check(st == 200 and h["content-type"].startswith("text/html") and m is not None
+          and f'<script src="/vendor/{version}/mindar-image-aframe.prod.js"></script>' in page
+          and "imageTargetSrc: marker.mind" in page and 'data-src="ar-video.mp4"' in page
+          and 'preload="none"' in page and "playsinline" in page and 'crossorigin="anonymous"' in page
+          and "{{" not in page,
+          "index.html loads the vendored scripts by version, the marker, and the video once AR is ready")
     check("filterMinCF: 0.0001" in page and 'var fitMode = "cover"' in page, "filters and fit mode in the page")
+    scripts = {}
     for name in ("aframe.min.js", "mindar-image-aframe.prod.js"):
         st, h, js_body = d.request("GET", f"/vendor/{name}")
-        check(st == 200 and h["content-type"].startswith("application/javascript") and len(js_body) > 100000,
-              f"/vendor/{name} is served")
+        scripts[name] = js_body
+        check(st == 200 and h["content-type"].startswith("application/javascript") and len(js_body) > 100000
+              and h.get("cache-control") == "public, max-age=300" and "content-encoding" not in h,
+              f"/vendor/{name} is served, as it is to a client that takes no compression ({h.get('cache-control')})")
     st, _, _ = d.request("GET", "/vendor/../config/arcd.json")
     check(st == 404, "/vendor/ serves nothing else")
+
+    # Precompressed and versioned: brotli or gzip by Accept-Encoding, with
+    # Vary; the versioned URL cached for a year, immutable.
+    def unbrotli(data):
+        return subprocess.run(["brotli", "-d", "-c"], input=data, capture_output=True, check=True).stdout
+    url = f"/vendor/{version}/mindar-image-aframe.prod.js"
+    plain = scripts["mindar-image-aframe.prod.js"]
+    for ae, want in (("gzip, deflate, br", "br"), ("br;q=0, gzip", "gzip"), ("gzip;q=0.5", "gzip"),
+                     ("identity", None), ("*", "br"), ("br;q=0,gzip;q=0", None)):
+        st, h, body = d.request("GET", url, headers={"Accept-Encoding": ae})
+        got = body if want is None else unbrotli(body) if want == "br" else gzip.decompress(body)
+        check(st == 200 and h.get("content-encoding") == want and h.get("vary") == "Accept-Encoding"
+              and got == plain and h.get("cache-control") == "public, max-age=31536000, immutable",
+              f"Accept-Encoding {ae!r}: {want or 'identity'}, {len(body)} of {len(plain)} bytes, "
+              f"Vary and immutable ({h.get('content-encoding')}, {h.get('vary')}, {h.get('cache-control')})")
+    st, h, body = d.request("GET", "/vendor/0123456789abcdef/aframe.min.js", headers={"Accept-Encoding": "br"})
+    check(st == 200 and h.get("cache-control") == "public, max-age=300" and unbrotli(body) == scripts["aframe.min.js"],
+          "another version's URL (a page from before an upgrade) gets today's scripts, for 5 minutes")
+    st, hb, mb = d.request("GET", f"/objects/ar-storage/{ar}/marker.mind", headers={"Accept-Encoding": "br, gzip"})
+    st2, hp, mp = d.request("GET", f"/objects/ar-storage/{ar}/marker.mind")
+    check(st == 200 and hb.get("content-encoding") == "br" and unbrotli(mb) == mp and len(mb) < len(mp) * 0.7
+          and hb.get("vary") == "Accept-Encoding" and hp.get("vary") == "Accept-Encoding" and hb["etag"] != hp["etag"],
+          f"marker.mind in brotli: {len(mb)} of {len(mp)} bytes, its own ETag")
+    st, _, _ = d.request("GET", f"/objects/ar-storage/{ar}/marker.mind",
+                         headers={"Accept-Encoding": "br", "If-None-Match": hb["etag"]})
+    check(st == 304, "the brotli marker's ETag revalidates")
+    st, hg, mg = d.request("GET", f"/objects/ar-storage/{ar}/marker.mind", headers={"Accept-Encoding": "gzip"})
+    check(hg.get("content-encoding") == "gzip" and gzip.decompress(mg) == mp, "and in gzip")
 
     # The same photo again: its marker comes from the cache, the same bytes.
     # Each project's border is its own, so the same photo makes the same print

@@ -67,6 +67,9 @@ try:
     found = r.get("targetFound")
     check(found is not None,
           f"targetFound fires for the printed image ({found} s, {None if found is None or r.get('arReady') is None else round(found - r['arReady'], 2)} s after arReady)")
+    req, ready = r.get("videoRequestedAt"), r.get("arReady")
+    check(req is not None and ready is not None and req >= ready - 0.05,
+          f"the overlay video is fetched only once the AR engine is ready (requested at {req} s, arReady {ready} s)")
     times = [t for t in r.get("currentTimes", []) if t is not None]
     # The clip loops (3 s): its clock advances between samples, or wraps.
     check(len(times) >= 2 and any(b > a for a, b in zip(times, times[1:])) and r.get("paused") is False,

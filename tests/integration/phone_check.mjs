@@ -1,7 +1,9 @@
 // Plays the phone: opens a viewer URL in headless Debian Chromium
 // (playwright-core) whose camera is a clip (a .y4m file), with software
 // WebGL, and reports as one JSON line when MindAR was ready, whether and when
-// targetFound fired, and how the overlay video's currentTime moved after it.
+// targetFound fired, and how the overlay video's currentTime moved after it;
+// when the overlay video's download started (videoRequestedAt, seconds like
+// the rest) and what its plane showed at targetFound (planeAtFound).
 // usage: ARCD_NODE=DIR node phone_check.mjs URL CAMERA.y4m SECONDS [SCREENSHOT.png]
 import { createRequire } from 'module';
 const require = createRequire(`${process.env.ARCD_NODE}/`);
@@ -33,7 +35,12 @@ try {
       scene.addEventListener('arReady', () => { window.__arcd.ready = at(); });
       scene.addEventListener('arError', (e) => { window.__arcd.error = JSON.stringify(e.detail || 'arError'); });
       document.querySelectorAll('[mindar-image-target]').forEach((t) => {
-        t.addEventListener('targetFound', () => { if (window.__arcd.found === null) window.__arcd.found = at(); });
+        t.addEventListener('targetFound', () => {
+          if (window.__arcd.found !== null) return;
+          window.__arcd.found = at();
+          const plane = t.querySelector('a-video');
+          window.__arcd.planeAtFound = plane ? plane.getAttribute('src') : null;
+        });
         t.addEventListener('targetLost', () => { window.__arcd.lost = at(); });
       });
     });
@@ -49,6 +56,11 @@ try {
   }
   result.arReady = state.ready;
   result.targetFound = state.found;
+  result.planeAtFound = state.planeAtFound;
+  result.videoRequestedAt = await page.evaluate(() => {
+    const e = performance.getEntriesByType('resource').find((r) => /ar-video[^/]*\.mp4/.test(r.name));
+    return e ? (e.startTime - window.__arcd.t0) / 1000 : null;
+  });
   result.arError = state.error;
   if (state.found !== null) {
     // The overlay plays: sample its clock for two seconds.

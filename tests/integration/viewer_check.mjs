@@ -33,9 +33,12 @@ try {
   result.arReady = !!outcome.ready;
   result.arError = outcome.error || null;
   await page.waitForTimeout(1000); // errors raised right after start-up count too
+  // The overlay videos start loading at arReady: give them a moment.
+  await page.waitForFunction(() => Array.from(document.querySelectorAll('a-assets video'))
+    .every((v) => v.readyState >= 1), null, { timeout: 10000 }).catch(() => {});
   // Each overlay video: did it load, and how did the page size its plane?
   result.videos = await page.evaluate(() => Array.from(document.querySelectorAll('a-video')).map((p) => {
-    const v = document.querySelector(p.getAttribute('src'));
+    const v = document.querySelector(p.getAttribute('data-video'));
     return { src: v.getAttribute('src'), readyState: v.readyState, videoWidth: v.videoWidth,
              videoHeight: v.videoHeight, muted: v.muted, playsInline: v.playsInline,
              box: p.getAttribute('data-box'), width: Number(p.getAttribute('width')),

@@ -451,9 +451,9 @@ TEST(test_a_two_pair_job_keeps_the_video_of_the_pair_not_replaced)
     check_plays(dir, video1);
 
     char *page = read_text(dir, "index.html");
-    CHECK(strstr(page, "<video id=\"video0\" src=\"ar-video.mp4\" poster=\"poster.jpg\"") != NULL);
+    CHECK(strstr(page, "<video id=\"video0\" data-src=\"ar-video.mp4\" data-poster=\"poster.jpg\"") != NULL);
     char want[256];
-    snprintf(want, sizeof(want), "<video id=\"video1\" src=\"%s\" poster=\"%s\"", video1, poster);
+    snprintf(want, sizeof(want), "<video id=\"video1\" data-src=\"%s\" data-poster=\"%s\"", video1, poster);
     CHECK_MSG(strstr(page, want) != NULL, "no %s in\n%s", want, page);
     char *a = replaced(page, video1, "ar-video-1.mp4"), *b = replaced(a, poster, "poster-1.jpg");
     CHECK_MSG(strcmp(b, page_before) == 0, "the page changed beyond pair 1's names:\n%s", page);

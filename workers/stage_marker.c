@@ -70,9 +70,11 @@ static void compressed_drop(const char *path)
     unlink(side);
 }
 
-/* Writes path.br and path.gz for data. A form that fails is left out (the
- * daemon then serves the marker as it is): it costs bytes, not the job. */
-static void compressed_write(const char *path, const uint8_t *data, size_t len)
+/* Writes path.br and path.gz for data, and lists each (named name.br,
+ * name.gz) in the job's files. A form that fails is left out (the daemon
+ * then serves the marker as it is): it costs bytes, not the job. */
+static void compressed_write(arc_job_t *job, const char *path, const char *name,
+                             const uint8_t *data, size_t len)
 {
     char side[4200];
     arc_err_t ignored;
@@ -82,7 +84,8 @@ static void compressed_write(const char *path, const uint8_t *data, size_t len)
     if (out != NULL && BrotliEncoderCompress(BROTLI_QUALITY, BROTLI_DEFAULT_WINDOW,
                                              BROTLI_MODE_GENERIC, len, data, &n, out)) {
         snprintf(side, sizeof(side), "%s.br", path);
-        arc_file_write_atomic(side, out, n, &ignored);
+        if (arc_file_write_atomic(side, out, n, &ignored) == 0)
+            json_array_append_new(job->files, json_sprintf("%s.br", name));
     }
     free(out);
 
@@ -98,7 +101,8 @@ static void compressed_write(const char *path, const uint8_t *data, size_t len)
     z.avail_out = (uInt)cap;
     if (len <= UINT32_MAX && deflate(&z, Z_FINISH) == Z_STREAM_END) {
         snprintf(side, sizeof(side), "%s.gz", path);
-        arc_file_write_atomic(side, out, z.total_out, &ignored);
+        if (arc_file_write_atomic(side, out, z.total_out, &ignored) == 0)
+            json_array_append_new(job->files, json_sprintf("%s.gz", name));
     }
     deflateEnd(&z);
     free(out);
@@ -179,7 +183,7 @@ int arc_stage_marker(arc_job_t *job, arc_err_t *err)
             job->marker_cached = 1;
             json_array_append_new(job->files, json_string("marker.mind"));
             if (arc_file_read_all(path, 1u << 30, &buf, &len, &ignored) == 0)
-                compressed_write(path, buf, len);
+                compressed_write(job, path, "marker.mind", buf, len);
             rc = 0;
             goto rated;
         }
@@ -196,7 +200,7 @@ int arc_stage_marker(arc_job_t *job, arc_err_t *err)
     if (rc != 0)
         goto out;
     json_array_append_new(job->files, json_string("marker.mind"));
-    compressed_write(path, buf, len);
+    compressed_write(job, path, "marker.mind", buf, len);
     if (cached[0] != '\0') {
         arc_err_t ignored;
         /* A failed cache write only costs a later compile. */

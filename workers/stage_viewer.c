@@ -53,6 +53,13 @@ static int page_field(void *arg, const char *key, arc_buf_t *out)
         arc_buf_printf(out, "%d", job->in->scale_width);
     } else if (strcmp(key, "scaleHeight") == 0) {
         arc_buf_printf(out, "%d", job->in->scale_height);
+    } else if (strcmp(key, "shopName") == 0) {
+        arc_buf_put_html(out, v->shop_name);
+    } else if (strcmp(key, "logoUrl") == 0) {
+        arc_buf_put_html(out, v->logo_url);
+    } else if (strcmp(key, "accentColor") == 0) {
+        /* Checked as "#rrggbb" by the protocol: safe in CSS as it is. */
+        arc_buf_puts(out, v->accent_color);
     } else if (strcmp(key, "videos") == 0) {
         arc_buf_append(out, pg->videos.data, pg->videos.len);
     } else if (strcmp(key, "targets") == 0) {
@@ -113,11 +120,16 @@ int arc_stage_viewer(arc_job_t *job, arc_err_t *err)
             }
             arc_buf_puts(&pg.videos, "\" preload=\"none\" muted playsinline webkit-playsinline "
                                      "loop crossorigin=\"anonymous\"></video>\n");
+            /* data-print and data-inner (the photo's place in the print,
+             * as fractions) for the page's fallback without AR. */
             arc_buf_printf(&pg.targets,
                            "    <a-video src=\"#video%zu\" data-video=\"#video%zu\" "
                            "width=\"%.6f\" height=\"%.6f\" "
-                           "position=\"%.6f %.6f 0\" data-box=\"%.6f %.6f\"></a-video>\n",
-                           i, i, bw, bh, cx, cy, bw, bh);
+                           "position=\"%.6f %.6f 0\" data-box=\"%.6f %.6f\" "
+                           "data-print=\"enhanced-photo%s.jpg\" "
+                           "data-inner=\"%.6f %.6f %.6f %.6f\"></a-video>\n",
+                           i, i, bw, bh, cx, cy, bw, bh, it->suffix, it->inner_x / W,
+                           it->inner_y / H, it->inner_w / W, it->inner_h / H);
         }
         arc_buf_puts(&pg.targets, "  </a-entity>\n");
     }

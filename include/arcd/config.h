@@ -88,6 +88,9 @@ typedef struct arc_config_s {
         char *pages_dir;      /* the daemon's own pages; "": pages/ beside the template */
         double filter_min_cf; /* MindAR's One Euro filter: jitter vs lag */
         double filter_beta;
+        char *shop_name;    /* the shop's name on the customer's page ("": none) */
+        char *logo_url;     /* its logo's URL ("": none) */
+        char *accent_color; /* its colour, "#rrggbb" */
     } viewer;
     struct {
         int max_side;        /* the print's long side at most, border included */

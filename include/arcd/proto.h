@@ -25,7 +25,8 @@
  *                               "videoPreset":"veryfast","videoCopy":true,"videoThreads":0,
  *                               "videoSmartCrop":true},
  *                      "viewer":{"template":"/abs/viewer.html","vendorUrl":"/vendor",
- *                                "filterMinCF":0.0001,"filterBeta":0.001}}
+ *                                "filterMinCF":0.0001,"filterBeta":0.001,
+ *                                "shopName":"","logoUrl":"","accentColor":"#1e88e5"}}
  *   worker -> daemon  {"v":4,"type":"progress","id":"...","stage":"marker","progress":40}
  *   worker -> daemon  {"v":4,"type":"done","id":"...","ok":true,"files":["marker.mind",...],
  *                      "photo":{"width":..,"height":..},"video":{...}|null,
@@ -102,6 +103,9 @@ typedef struct arc_job_viewer_s {
     char *template_path; /* absolute path of the viewer template (owned) */
     char *vendor_url;    /* where the page loads A-Frame and MindAR (owned) */
     double filter_min_cf, filter_beta;
+    char *shop_name;    /* the shop's name on the page, "" for none (owned) */
+    char *logo_url;     /* its logo, "" for none (owned) */
+    char *accent_color; /* "#rrggbb" (owned) */
 } arc_job_viewer_t;
 
 /* One photo/video pair: file names inside the job's folder (owned). */

@@ -31,4 +31,8 @@ int arc_tpl_render(const char *tpl, arc_tpl_field_cb field, void *arg, arc_buf_t
  * Returns 0 or ARC_EINVAL naming the first unknown field. */
 int arc_tpl_check(const char *tpl, const char *const *names, arc_err_t *err);
 
+/* 1 when s is a colour "#rrggbb" (hex digits, either case): a value a page
+ * may put in its CSS as it is. */
+int arc_tpl_color_valid(const char *s);
+
 #endif

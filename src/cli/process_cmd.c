@@ -95,6 +95,9 @@ static int build_job(arc_job_msg_t *j, const arc_config_t *cfg, const char *id, 
     j->viewer.vendor_url = arc_xstrdup(cfg->viewer.vendor_url);
     j->viewer.filter_min_cf = cfg->viewer.filter_min_cf;
     j->viewer.filter_beta = cfg->viewer.filter_beta;
+    j->viewer.shop_name = arc_xstrdup(cfg->viewer.shop_name);
+    j->viewer.logo_url = arc_xstrdup(cfg->viewer.logo_url);
+    j->viewer.accent_color = arc_xstrdup(cfg->viewer.accent_color);
     return 0;
 }
 

@@ -18,6 +18,7 @@
 #include "arcd/config.h"
 #include "arcd/limits.h"
 #include "arcd/net.h"
+#include "arcd/tpl.h"
 
 #define T_INT ARC_CONFIG_INT
 #define T_U64 ARC_CONFIG_U64
@@ -89,6 +90,9 @@ static const key_t_ keys[] = {
     K("viewer", "pagesDir", T_STR, viewer.pages_dir, 0, 0),
     K("viewer", "filterMinCF", T_DBL, viewer.filter_min_cf, 0, 1),
     K("viewer", "filterBeta", T_DBL, viewer.filter_beta, 0, 100000),
+    K("viewer", "shopName", T_STR, viewer.shop_name, 0, 200),
+    K("viewer", "logoUrl", T_STR, viewer.logo_url, 0, 512),
+    K("viewer", "accentColor", T_STR, viewer.accent_color, 0, 0), /* "#rrggbb": str_ok */
     K("photo", "maxSide", T_INT32, photo.max_side, 64, 8192),
     K("photo", "border", T_ONOFF, photo.border, 0, 1),
     K("photo", "borderRatio", T_DBL, photo.border_ratio, 0, 1),
@@ -178,6 +182,9 @@ void arc_config_defaults(arc_config_t *cfg)
     set_str(&cfg->viewer.pages_dir, "");
     cfg->viewer.filter_min_cf = 0.0001;
     cfg->viewer.filter_beta = 0.001;
+    set_str(&cfg->viewer.shop_name, "");
+    set_str(&cfg->viewer.logo_url, "");
+    set_str(&cfg->viewer.accent_color, "#1e88e5");
     cfg->photo.max_side = 1920;
     cfg->photo.border = 1;
     cfg->photo.border_ratio = 0.12;
@@ -429,6 +436,10 @@ static int str_ok(const key_t_ *k, const char *v, char *why, size_t size)
         snprintf(why, size,
                  "must be one of x264's presets (ultrafast, superfast, veryfast, faster, fast, "
                  "medium, slow, slower, veryslow, placebo)");
+        return 0;
+    }
+    if (k->offset == offsetof(arc_config_t, viewer.accent_color) && !arc_tpl_color_valid(v)) {
+        snprintf(why, size, "must be a colour #rrggbb (it is '%.80s')", v);
         return 0;
     }
     if ((k->offset == offsetof(arc_config_t, server.listen) ||

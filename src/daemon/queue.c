@@ -613,6 +613,9 @@ static int job_message(arc_queue_t *q, PGresult *res, const int *col, arc_job_ms
     m->viewer.vendor_url = arc_xstrdup(d->vendor_url);
     m->viewer.filter_min_cf = cfg->viewer.filter_min_cf;
     m->viewer.filter_beta = cfg->viewer.filter_beta;
+    m->viewer.shop_name = arc_xstrdup(cfg->viewer.shop_name);
+    m->viewer.logo_url = arc_xstrdup(cfg->viewer.logo_url);
+    m->viewer.accent_color = arc_xstrdup(cfg->viewer.accent_color);
 
     const char *items_s = arc_pg_value(res, 0, col[C_ITEMS]);
     items = items_s ? json_loads(items_s, 0, &jerr) : NULL;

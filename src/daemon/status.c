@@ -553,12 +553,44 @@ void arc_status_heartbeat(arc_status_t *s)
 
 /* ---- the view route: a redirect or a page ---- */
 
+/* A ready project opened in an app's built-in browser (Instagram, Telegram,
+ * ...): how to open it in Safari or Chrome, with the link to copy, an
+ * intent: link that opens Chrome on Android, and the viewer to try anyway. */
+static void in_app_page(arc_watch_t *w)
+{
+    const char *pub = w->s->d->cfg->server.public_url;
+    const char *rest = strstr(pub, "://");
+    char url[700], intent[1600], viewer[200], scheme[16];
+    arc_buf_t fallback = ARC_BUF_INIT;
+
+    snprintf(url, sizeof(url), "%s/ar/view/%s", pub, w->id);
+    snprintf(scheme, sizeof(scheme), "%.*s", rest ? (int)(rest - pub) : 5, rest ? pub : "https");
+    /* browser_fallback_url: where Android goes without Chrome, encoded. */
+    for (const char *c = url; *c != '\0'; c++) {
+        if ((*c >= 'a' && *c <= 'z') || (*c >= 'A' && *c <= 'Z') || (*c >= '0' && *c <= '9') ||
+            strchr("-._~", *c) != NULL)
+            arc_buf_printf(&fallback, "%c", *c);
+        else
+            arc_buf_printf(&fallback, "%%%02X", (unsigned char)*c);
+    }
+    snprintf(intent, sizeof(intent),
+             "intent://%s/ar/view/%s#Intent;scheme=%s;package=com.android.chrome;"
+             "S.browser_fallback_url=%.*s;end",
+             rest ? rest + 3 : pub, w->id, scheme, (int)fallback.len, fallback.data);
+    snprintf(viewer, sizeof(viewer), "/objects/ar-storage/%s/index.html", w->id);
+    arc_page_fields_t f = {.url = url, .intent_url = intent, .viewer_url = viewer};
+    arc_pages_respond(w->s->d->pages, w->req, ARC_PAGE_IN_APP, &f);
+    arc_buf_dispose(&fallback);
+}
+
 static void view_row(arc_watch_t *w, const row_t *r)
 {
     const char *st = doc_str(r, "status");
 
     if (get(r, C_EXPIRED)[0] == 't') {
-        arc_pages_respond(w->s->d->pages, w->req, ARC_PAGE_GONE, 0);
+        arc_pages_respond(w->s->d->pages, w->req, ARC_PAGE_GONE, NULL);
+    } else if (viewable(r) && arc_pages_in_app(arc_http_header(w->req, "user-agent")) != NULL) {
+        in_app_page(w);
     } else if (viewable(r)) {
         /* Ready, or running again (a new video, a re-run) with the last
          * run's viewer still in place: the printed photo keeps working. */
@@ -566,9 +598,10 @@ static void view_row(arc_watch_t *w, const row_t *r)
         snprintf(loc, sizeof(loc), "Location: /objects/ar-storage/%s/index.html\r\n", w->id);
         arc_http_respond(w->req, 302, "text/plain; charset=utf-8", loc, "", 0);
     } else if (strcmp(st, "error") == 0) {
-        arc_pages_respond(w->s->d->pages, w->req, ARC_PAGE_ERROR, 0);
+        arc_pages_respond(w->s->d->pages, w->req, ARC_PAGE_ERROR, NULL);
     } else {
-        arc_pages_respond(w->s->d->pages, w->req, ARC_PAGE_PENDING, doc_int(r, "progress"));
+        arc_page_fields_t f = {.progress = doc_int(r, "progress")};
+        arc_pages_respond(w->s->d->pages, w->req, ARC_PAGE_PENDING, &f);
     }
     watch_free(w);
 }
@@ -583,7 +616,7 @@ static void view_none(arc_watch_t *w, const row_t *r)
                       removed == NULL                   ? ARC_PAGE_NOT_FOUND
                       : strcmp(removed, "deleted") == 0 ? ARC_PAGE_REMOVED
                                                         : ARC_PAGE_GONE,
-                      0);
+                      NULL);
     watch_free(w);
 }
 
@@ -722,7 +755,7 @@ void arc_status_on_view(arc_http_req_t *req)
     const char *id = arc_http_param(req, "id");
 
     if (!arc_daemon_valid_id(id)) {
-        arc_pages_respond(ARC_DAEMON(req)->pages, req, ARC_PAGE_NOT_FOUND, 0);
+        arc_pages_respond(ARC_DAEMON(req)->pages, req, ARC_PAGE_NOT_FOUND, NULL);
         return;
     }
     watch_start(req, &view_ops, id, 0);

@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "arcd/proto.h"
+#include "arcd/tpl.h"
 
 /* The protocol's ranges: what a sane job or answer can hold. */
 #define MAX_ID 64
@@ -193,9 +194,11 @@ static json_t *job_encode(const arc_job_msg_t *j)
         "videoMaxSeconds", m->video_max_seconds, "videoMaxPixels", (json_int_t)m->video_max_pixels,
         "videoCrf", m->video_crf, "videoPreset", m->video_preset, "videoCopy", m->video_copy,
         "videoThreads", m->video_threads, "videoSmartCrop", m->video_smart_crop);
-    json_t *viewer = json_pack("{s:s, s:s, s:f, s:f}", "template", j->viewer.template_path,
-                               "vendorUrl", j->viewer.vendor_url, "filterMinCF",
-                               j->viewer.filter_min_cf, "filterBeta", j->viewer.filter_beta);
+    json_t *viewer =
+        json_pack("{s:s, s:s, s:f, s:f, s:s, s:s, s:s}", "template", j->viewer.template_path,
+                  "vendorUrl", j->viewer.vendor_url, "filterMinCF", j->viewer.filter_min_cf,
+                  "filterBeta", j->viewer.filter_beta, "shopName", j->viewer.shop_name, "logoUrl",
+                  j->viewer.logo_url, "accentColor", j->viewer.accent_color);
     return json_pack("{s:i, s:s, s:s, s:s, s:o, s:o, s:s, s:i, s:i, s:I, s:i, s:s, s:s, s:o, s:o}",
                      "v", ARC_PROTO_VERSION, "type", "job", "id", j->id, "dir", j->dir, "items",
                      items, "stages", stages, "fitMode", arc_fit_name(j->fit), "scaleWidth",
@@ -340,8 +343,13 @@ static int job_decode(const json_t *js, arc_job_msg_t *j, arc_err_t *err)
     if ((rc = get_abs_path(viewer, w, "template", 0, &j->viewer.template_path, err)) != 0 ||
         (rc = get_str(viewer, w, "vendorUrl", MAX_URL, &j->viewer.vendor_url, err)) != 0 ||
         (rc = get_num(viewer, w, "filterMinCF", 0, 1, &j->viewer.filter_min_cf, err)) != 0 ||
-        (rc = get_num(viewer, w, "filterBeta", 0, 100000, &j->viewer.filter_beta, err)) != 0)
+        (rc = get_num(viewer, w, "filterBeta", 0, 100000, &j->viewer.filter_beta, err)) != 0 ||
+        (rc = get_str(viewer, w, "shopName", 200, &j->viewer.shop_name, err)) != 0 ||
+        (rc = get_str(viewer, w, "logoUrl", MAX_URL, &j->viewer.logo_url, err)) != 0 ||
+        (rc = get_str(viewer, w, "accentColor", 7, &j->viewer.accent_color, err)) != 0)
         return rc;
+    if (!arc_tpl_color_valid(j->viewer.accent_color))
+        return bad(err, w, "accentColor", "is not a colour #rrggbb");
     return 0;
 }
 
@@ -359,6 +367,9 @@ static void job_dispose(arc_job_msg_t *j)
     free(j->cache_dir);
     free(j->viewer.template_path);
     free(j->viewer.vendor_url);
+    free(j->viewer.shop_name);
+    free(j->viewer.logo_url);
+    free(j->viewer.accent_color);
 }
 
 int arc_job_msg_check(const arc_job_msg_t *m, arc_err_t *err)

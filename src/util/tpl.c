@@ -1,4 +1,5 @@
 /* `{{name}}` templates (see include/arcd/tpl.h). */
+#include <ctype.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -49,4 +50,14 @@ int arc_tpl_check(const char *tpl, const char *const *names, arc_err_t *err)
 
     arc_buf_dispose(&scratch);
     return rc;
+}
+
+int arc_tpl_color_valid(const char *s)
+{
+    if (s == NULL || s[0] != '#' || strlen(s) != 7)
+        return 0;
+    for (int i = 1; i < 7; i++)
+        if (!isxdigit((unsigned char)s[i]))
+            return 0;
+    return 1;
 }

@@ -110,6 +110,9 @@ static void job_make(arc_msg_t *m, const char *dir, size_t n, unsigned stages)
     CHECK(realpath(ARCD_TEST_DATA "/../../config/viewer.html", tpl) != NULL);
     j->viewer.template_path = arc_xstrdup(tpl);
     j->viewer.vendor_url = arc_xstrdup("/vendor");
+    j->viewer.shop_name = arc_xstrdup("Фото & Co <shop>");
+    j->viewer.logo_url = arc_xstrdup("https://shop.example/logo.png");
+    j->viewer.accent_color = arc_xstrdup("#e91e63");
     j->viewer.filter_min_cf = 0.0001;
     j->viewer.filter_beta = 0.001;
 }
@@ -310,9 +313,9 @@ static void check_files(const arc_done_msg_t *d, const char *const *names, size_
 
 TEST(test_a_replaced_video_leaves_the_print_marker_and_qr_untouched)
 {
-    static const char *const kept[] = {"marker.mind",  "enhanced-photo.jpg", "thumbnail.jpg",
-                                       "qr-code.png",  "qr-code.svg",        "features.png",
-                                       "ar-video.mp4", "poster.jpg"};
+    static const char *const kept[] = {
+        "marker.mind", "marker.mind.br", "marker.mind.gz", "enhanced-photo.jpg", "thumbnail.jpg",
+        "qr-code.png", "qr-code.svg",    "features.png",   "ar-video.mp4",       "poster.jpg"};
     enum { N_KEPT = sizeof(kept) / sizeof(kept[0]) };
     snap_t before[N_KEPT];
     arc_msg_t job, first, second;
@@ -451,9 +454,12 @@ TEST(test_a_two_pair_job_keeps_the_video_of_the_pair_not_replaced)
     check_plays(dir, video1);
 
     char *page = read_text(dir, "index.html");
-    CHECK(strstr(page, "<video id=\"video0\" data-src=\"ar-video.mp4\" data-poster=\"poster.jpg\"") != NULL);
+    CHECK(
+        strstr(page, "<video id=\"video0\" data-src=\"ar-video.mp4\" data-poster=\"poster.jpg\"") !=
+        NULL);
     char want[256];
-    snprintf(want, sizeof(want), "<video id=\"video1\" data-src=\"%s\" data-poster=\"%s\"", video1, poster);
+    snprintf(want, sizeof(want), "<video id=\"video1\" data-src=\"%s\" data-poster=\"%s\"", video1,
+             poster);
     CHECK_MSG(strstr(page, want) != NULL, "no %s in\n%s", want, page);
     char *a = replaced(page, video1, "ar-video-1.mp4"), *b = replaced(a, poster, "poster-1.jpg");
     CHECK_MSG(strcmp(b, page_before) == 0, "the page changed beyond pair 1's names:\n%s", page);
@@ -548,8 +554,8 @@ TEST(test_the_thumbnail_is_the_print_320_px_on_its_long_side)
     job_make(&job, dir, 1, ARC_STAGE_ALL);
     job_run(&job, &reply);
     CHECK_MSG(reply.u.done.ok, "%s", test_str_shown(reply.u.done.error));
-    const char *files[] = {"enhanced-photo.jpg", "thumbnail.jpg", "marker.mind",
-                           "features.png",       "ar-video.mp4",  "poster.jpg",
+    const char *files[] = {"enhanced-photo.jpg", "thumbnail.jpg", "marker.mind",  "marker.mind.br",
+                           "marker.mind.gz",     "features.png",  "ar-video.mp4", "poster.jpg",
                            "index.html",         "qr-code.png",   "qr-code.svg"};
     check_files(&reply.u.done, files, sizeof(files) / sizeof(files[0]));
 

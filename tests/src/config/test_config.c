@@ -672,9 +672,11 @@ TEST(test_every_string_and_onoff_key_is_stored)
     for (size_t i = 0; i < n; i++) {
         const arc_config_key_t *k = &keys[i];
         /* video.preset takes only x264's presets (test_video_preset), the
-         * listen addresses only addresses (test_listen_addresses). */
+         * listen addresses only addresses (test_listen_addresses), the
+         * accent colour only colours (test_accent_color). */
         if (k->type == ARC_CONFIG_STR && strcmp(k->name, "preset") != 0 &&
-            strcmp(k->name, "listen") != 0 && strcmp(k->name, "metricsListen") != 0) {
+            strcmp(k->name, "listen") != 0 && strcmp(k->name, "metricsListen") != 0 &&
+            strcmp(k->name, "accentColor") != 0) {
             int rc = load_value(k, json_string("some value/é"), &cfg, &err);
             CHECK_MSG(rc == 0, "%s.%s: %s", k->section, k->name, err.msg);
             CHECK_STR(field_str(&cfg, k), "some value/é");
@@ -693,6 +695,30 @@ TEST(test_every_string_and_onoff_key_is_stored)
                 arc_config_dispose(&cfg);
             }
         }
+    }
+}
+
+/* The shop's colour goes into the customer's page's CSS as it is: only
+ * "#rrggbb" gets there. */
+TEST(test_accent_color)
+{
+    static const char *const good[] = {"#1e88e5", "#ABCDEF", "#000000"};
+    static const char *const bad[] = {"",        "red",          "#12345", "#1234567",
+                                      "#12345g", "#fff;}body{x", "1e88e5#"};
+    arc_config_t cfg;
+    arc_err_t err;
+    char text[128];
+
+    for (size_t i = 0; i < sizeof(good) / sizeof(good[0]); i++) {
+        snprintf(text, sizeof(text), "{\"viewer\": {\"accentColor\": \"%s\"}}", good[i]);
+        CHECK_MSG(load_text(text, &cfg, &err) == 0, "%s: %s", good[i], err.msg);
+        CHECK_STR(cfg.viewer.accent_color, good[i]);
+        arc_config_dispose(&cfg);
+    }
+    for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+        snprintf(text, sizeof(text), "{\"viewer\": {\"accentColor\": \"%s\"}}", bad[i]);
+        CHECK_MSG(load_text(text, &cfg, &err) != 0 && strstr(err.msg, "accentColor") != NULL,
+                  "%s accepted (%s)", bad[i], err.msg);
     }
 }
 

@@ -83,6 +83,9 @@ static void job_fill(arc_msg_t *m, arc_fit_t fit, const char *cache_dir)
     md->video_smart_crop = (int)fit % 3 == 1;
     j->viewer.template_path = arc_xstrdup("/srv/arcd/share/viewer.html");
     j->viewer.vendor_url = arc_xstrdup("/vendor");
+    j->viewer.shop_name = arc_xstrdup("Фото & Co <shop>");
+    j->viewer.logo_url = arc_xstrdup("https://shop.example/logo.png");
+    j->viewer.accent_color = arc_xstrdup("#e91e63");
     j->viewer.filter_min_cf = 0.0001;
     j->viewer.filter_beta = 0.001;
 }
@@ -162,6 +165,9 @@ static void check_job_equal(const arc_job_msg_t *a, const arc_job_msg_t *b)
     CHECK_EQ_INT(b->media.video_smart_crop, a->media.video_smart_crop);
     CHECK_STR(b->viewer.template_path, a->viewer.template_path);
     CHECK_STR(b->viewer.vendor_url, a->viewer.vendor_url);
+    CHECK_STR(b->viewer.shop_name, a->viewer.shop_name);
+    CHECK_STR(b->viewer.logo_url, a->viewer.logo_url);
+    CHECK_STR(b->viewer.accent_color, a->viewer.accent_color);
     CHECK(b->viewer.filter_min_cf == a->viewer.filter_min_cf);
     CHECK(b->viewer.filter_beta == a->viewer.filter_beta);
 }
@@ -1238,6 +1244,9 @@ TEST(test_decode_failure_leaves_the_output_empty)
     json_t *prog = encoded_progress();
 
     bad(job, "viewer/filterBeta", json_integer(-1), "'filterBeta'");
+    bad(job, "viewer/shopName", NULL, "'shopName'");
+    bad(job, "viewer/accentColor", json_string("red;}body{"), "'accentColor'");
+    bad(job, "viewer/accentColor", json_string("#12345g"), "'accentColor'");
     bad(job, "viewer/vendorUrl", NULL, "'vendorUrl'");
     bad(job, "viewer", NULL, "'viewer'");
     bad(job, "media/videoThreads", NULL, "'videoThreads'");

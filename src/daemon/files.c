@@ -40,6 +40,7 @@ static const struct {
     {"qr-code.png", "image/png"},
     {"qr-code.svg", "image/svg+xml"},
     {"enhanced-photo.jpg", "image/jpeg"},
+    {"print.jpg", "image/jpeg"},
     {"poster.jpg", "image/jpeg"},
     {"features.png", "image/png"},
     {"thumbnail.jpg", "image/jpeg"},

@@ -120,6 +120,7 @@ json_t *arc_status_doc_json(const arc_daemon_t *d, const json_t *doc)
     json_object_set_new(js, "videoUrl", file_url(d, id, files, web ? web : "ar-video.mp4"));
     json_object_set_new(js, "posterUrl", file_url(d, id, files, poster));
     json_object_set_new(js, "enhancedPhotoUrl", file_url(d, id, files, "enhanced-photo.jpg"));
+    json_object_set_new(js, "printUrl", file_url(d, id, files, "print.jpg"));
     json_object_set_new(js, "featuresUrl", file_url(d, id, files, "features.png"));
     json_object_set_new(js, "thumbnailUrl", file_url(d, id, files, "thumbnail.jpg"));
     json_object_set_new(js, "compilationTimeMs", member(doc, "compilation_time_ms"));

@@ -16,6 +16,9 @@ import harness  # noqa: E402
 work = tempfile.mkdtemp(prefix="arcd-load-")
 node_dir = os.path.join(root, "var", "node")
 profiles = [("none", "unthrottled"), ("fast4g", "Fast 4G"), ("slow4g", "Slow 4G")]
+if os.environ.get("ARCD_LOAD_PROFILES"):  # e.g. "none" (a quicker look)
+    profiles = [p for p in profiles if p[0] in os.environ["ARCD_LOAD_PROFILES"].split(",")]
+RUNS = int(os.environ.get("ARCD_LOAD_RUNS", "3"))  # each profile's runs; the median is printed
 
 
 def sh(*args):
@@ -57,18 +60,24 @@ def measure(label, exe, tree):
         camera_clip(img, cam)
         url = f"http://127.0.0.1:{d.port}/ar/view/{js['arId']}"
         for prof, _ in profiles:
-            out = subprocess.run(["node", os.path.join(root, "tests", "bench", "viewer_load.mjs"), url, cam, prof, "120"],
-                                 capture_output=True, text=True, cwd=node_dir, timeout=300,
-                                 env=dict(os.environ, ARCD_NODE=node_dir))
-            line = out.stdout.strip().splitlines()[-1] if out.stdout.strip() else "{}"
-            rows[prof] = json.loads(line)
-            print(f"  {label:>22} {prof:>8}: {line}", flush=True)
+            runs = []
+            for _ in range(RUNS):
+                out = subprocess.run(["node", os.path.join(root, "tests", "bench", "viewer_load.mjs"), url, cam, prof,
+                                      "120"], capture_output=True, text=True, cwd=node_dir, timeout=300,
+                                     env=dict(os.environ, ARCD_NODE=node_dir))
+                line = out.stdout.strip().splitlines()[-1] if out.stdout.strip() else "{}"
+                runs.append(json.loads(line))
+                print(f"  {label:>22} {prof:>8}: {line}", flush=True)
+            # The run with the median targetFound (a failed run counts as the slowest).
+            runs.sort(key=lambda r: r.get("targetFound") or 1e9)
+            rows[prof] = runs[len(runs) // 2]
     finally:
         d.cleanup()
     return rows
 
 
-print(f"the customer's page: {rev} (today's page) against this build; one run each", flush=True)
+print(f"the customer's page: {rev} (today's page) against this build; the median of {RUNS} runs each",
+      flush=True)
 old = measure(f"{rev}", os.path.join(base, "build", "arcd"), base)
 new = measure("this build", os.path.join(root, "build", "arcd"), root)
 

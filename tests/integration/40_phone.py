@@ -4,8 +4,10 @@ Debian Chromium whose camera is a clip made here from the project's own
 printed image (enhanced-photo.jpg) on a neutral background, turned and in
 perspective. Passes when MindAR's targetFound fires and the overlay video
 plays (its currentTime advances); a second run whose camera shows another
-photo must not fire targetFound within the same wait. A screenshot with the
-overlay is saved for the log.
+photo must not fire targetFound within the same wait; a third, of a project
+made from a 4000x3000 photo, whose camera shows its full-resolution
+print.jpg (not the enhanced-photo.jpg the marker is compiled from), must.
+A screenshot with the overlay is saved for the log.
 usage (inside pg_virtualenv): 40_phone.py ARCD MKIMAGE"""
 import json
 import os
@@ -87,6 +89,26 @@ try:
     r2 = phone(url, os.path.join(work, "other.y4m"), os.path.join(shots, "other.png"))
     check(r2.get("arReady") is not None and r2.get("targetFound") is None,
           f"another photo: no targetFound within {WAIT} s (arReady at {r2.get('arReady')} s)")
+
+    # The full-resolution print of a large photo is the same picture to the marker.
+    big = os.path.join(work, "big.jpg")
+    subprocess.run(["ffmpeg", "-v", "error", "-y", "-i", os.path.join(DATA, "pictarize.jpg"), "-vf",
+                    "scale=4000:3000:flags=lanczos", "-q:v", "3", big], check=True)
+    with open(big, "rb") as f:
+        st, _, js = d.upload(f.read(), sample_mp4())
+    final = d.wait_status(js["arId"], timeout=120)
+    check(final["status"] == "ready" and (final.get("printUrl") or "").endswith("/print.jpg"),
+          f"a 4000x3000 photo's demo is ready, with printUrl ({final.get('printUrl')})")
+    st, _, full = d.request("GET", f"/objects/ar-storage/{js['arId']}/print.jpg")
+    with open(os.path.join(work, "full.jpg"), "wb") as f:
+        f.write(full)
+    dims = subprocess.run(["ffprobe", "-v", "error", "-show_entries", "stream=width,height", "-of", "csv=p=0",
+                           os.path.join(work, "full.jpg")], capture_output=True, text=True).stdout.strip()
+    check(st == 200 and dims.startswith("4962,"), f"print.jpg is served at full resolution ({dims})")
+    camera_clip(os.path.join(work, "full.jpg"), os.path.join(work, "full.y4m"))
+    r3 = phone(final["viewUrl"], os.path.join(work, "full.y4m"), os.path.join(shots, "print-full.png"))
+    check(r3.get("targetFound") is not None,
+          f"a camera on print.jpg: targetFound ({r3.get('targetFound')} s, arReady {r3.get('arReady')} s)")
 finally:
     d.cleanup()
     shutil.rmtree(work, ignore_errors=True)

@@ -163,6 +163,39 @@ with open(os.path.join(out, "enhanced-photo.jpg"), "rb") as a, open(clip("out-ot
 rc, js3 = process(clip("out-plain"), None, "--border", "off")
 check(rc == 0 and js3["photo"] == {"width": 800, "height": 800}, "border off: the print is the photo")
 
+# ---- print.jpg: the print at the photo's own resolution ----
+def dims(path):
+    s = probe(path)["streams"][0]
+    return s["width"], s["height"]
+
+
+def psnr(a, b):
+    r = subprocess.run(["ffmpeg", "-i", a, "-i", b, "-lavfi", "[0][1]scale2ref=flags=area[x][y];[x][y]psnr", "-f",
+                        "null", "-"], capture_output=True, text=True)
+    m = [l for l in r.stderr.splitlines() if "PSNR" in l and "average:" in l]
+    return float(m[-1].split("average:")[1].split()[0]) if m else 0.0
+
+
+ffmpeg("-i", PHOTO, "-vf", "scale=4000:3000:flags=lanczos", "-q:v", "2", clip("big.jpg"))
+r = subprocess.run([ARCD, "process", "--photo", clip("big.jpg"), "-o", clip("out-big")], capture_output=True,
+                   text=True, cwd=ROOT)
+check(r.returncode == 0, f"a 4000x3000 photo's job succeeds ({r.stderr[-300:]})")
+if r.returncode == 0:
+    jb = json.loads(r.stdout)
+    pw, ph = dims(clip("out-big/print.jpg"))
+    ew, eh = dims(clip("out-big/enhanced-photo.jpg"))
+    check("print.jpg" in jb["files"] and pw > 4000 and pw <= 8000 and abs(pw / ph - ew / eh) < 0.002 * ew / eh,
+          f"print.jpg is {pw}x{ph}: the photo's 4000 px and its border, the shape of enhanced-photo.jpg's {ew}x{eh}")
+    db = psnr(clip("out-big/print.jpg"), clip("out-big/enhanced-photo.jpg"))
+    check(db >= 35, f"scaled down, print.jpg is enhanced-photo.jpg: {db:.1f} dB (the border in the same proportions)")
+rc, js = process(clip("out-small"), None)
+with open(clip("out-small/print.jpg"), "rb") as a, open(clip("out-small/enhanced-photo.jpg"), "rb") as b:
+    check(rc == 0 and a.read() == b.read(), "a photo no larger than the print: print.jpg is enhanced-photo.jpg")
+r = subprocess.run([ARCD, "process", "--photo", clip("big.jpg"), "-o", clip("out-big-plain"), "--border", "off"],
+                   capture_output=True, text=True, cwd=ROOT)
+check(r.returncode == 0 and dims(clip("out-big-plain/print.jpg")) == (4000, 3000),
+      "border off: print.jpg is the photo at its 4000x3000")
+
 # ---- VP9 WebM with Opus: H.264 and AAC ----
 rc, js = process(clip("out-webm"), clip("clip.webm"))
 check(rc == 0, f"the WebM's job succeeds ({js.get('error')})")

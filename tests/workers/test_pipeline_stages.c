@@ -313,9 +313,10 @@ static void check_files(const arc_done_msg_t *d, const char *const *names, size_
 
 TEST(test_a_replaced_video_leaves_the_print_marker_and_qr_untouched)
 {
-    static const char *const kept[] = {
-        "marker.mind", "marker.mind.br", "marker.mind.gz", "enhanced-photo.jpg", "thumbnail.jpg",
-        "qr-code.png", "qr-code.svg",    "features.png",   "ar-video.mp4",       "poster.jpg"};
+    static const char *const kept[] = {"marker.mind",        "marker.mind.br", "marker.mind.gz",
+                                       "enhanced-photo.jpg", "print.jpg",      "thumbnail.jpg",
+                                       "qr-code.png",        "qr-code.svg",    "features.png",
+                                       "ar-video.mp4",       "poster.jpg"};
     enum { N_KEPT = sizeof(kept) / sizeof(kept[0]) };
     snap_t before[N_KEPT];
     arc_msg_t job, first, second;
@@ -554,9 +555,9 @@ TEST(test_the_thumbnail_is_the_print_320_px_on_its_long_side)
     job_make(&job, dir, 1, ARC_STAGE_ALL);
     job_run(&job, &reply);
     CHECK_MSG(reply.u.done.ok, "%s", test_str_shown(reply.u.done.error));
-    const char *files[] = {"enhanced-photo.jpg", "thumbnail.jpg", "marker.mind",  "marker.mind.br",
-                           "marker.mind.gz",     "features.png",  "ar-video.mp4", "poster.jpg",
-                           "index.html",         "qr-code.png",   "qr-code.svg"};
+    const char *files[] = {"enhanced-photo.jpg", "print.jpg",      "thumbnail.jpg", "marker.mind",
+                           "marker.mind.br",     "marker.mind.gz", "features.png",  "ar-video.mp4",
+                           "poster.jpg",         "index.html",     "qr-code.png",   "qr-code.svg"};
     check_files(&reply.u.done, files, sizeof(files) / sizeof(files[0]));
 
     snprintf(path, sizeof(path), "%s/thumbnail.jpg", dir);

@@ -10,14 +10,15 @@ root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 dest="${1:-$root/var/vendor}"
 files=(aframe.min.js mindar-image-aframe.prod.js)
 
-# The compressed forms of what is there, made again when older than it.
+# The compressed forms of what is there, made again unless they hold
+# exactly it (a script replaced with an older date, as cp -p does, too).
 compress() {
   command -v brotli >/dev/null || { echo "vendor: brotli is needed (scripts/setup.sh installs it)" >&2; exit 1; }
   for f in "${files[@]}"; do
-    if [ ! -s "$dest/$f.br" ] || [ "$dest/$f" -nt "$dest/$f.br" ]; then
+    if ! { [ -s "$dest/$f.br" ] && brotli -d -c "$dest/$f.br" 2>/dev/null | cmp -s - "$dest/$f"; }; then
       brotli -q 11 -f -o "$dest/$f.br.tmp" "$dest/$f" && mv -f "$dest/$f.br.tmp" "$dest/$f.br"
     fi
-    if [ ! -s "$dest/$f.gz" ] || [ "$dest/$f" -nt "$dest/$f.gz" ]; then
+    if ! { [ -s "$dest/$f.gz" ] && gzip -d -c "$dest/$f.gz" 2>/dev/null | cmp -s - "$dest/$f"; }; then
       gzip -9 -n -c "$dest/$f" > "$dest/$f.gz.tmp" && mv -f "$dest/$f.gz.tmp" "$dest/$f.gz"
     fi
   done

@@ -391,10 +391,13 @@ int arc_stage_border(arc_job_t *job, arc_err_t *err)
             return rc;
         }
         json_array_append_new(job->files, json_string(name));
-        rc = write_full_print(job, it, i, jpg, len, err);
+        /* The full print is the printer's extra: without it (a photo too
+         * large for the worker's memory, say) the project still works, and
+         * the status says why there is no printUrl. */
+        arc_err_t why;
+        if (write_full_print(job, it, i, jpg, len, &why) != 0)
+            json_object_set_new(it->photo_info, "fullPrint", json_pack("{s:s}", "error", why.msg));
         free(jpg);
-        if (rc != 0)
-            return rc;
         if (i == 0 && (rc = write_thumbnail(job, &it->print, err)) != 0)
             return rc;
         json_object_set_new(it->photo_info, "print",

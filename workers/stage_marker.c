@@ -61,13 +61,19 @@ static void cache_key(const arc_job_t *job, char hex[65])
  * time (0.13 s for a 720 KB marker); 11 saves 8% more for 12 times the time. */
 #define BROTLI_QUALITY 7
 
-static void compressed_drop(const char *path)
+/* Removes path.br and path.gz. Returns 0, or ARC_EIO when one stays: it
+ * would be served beside a marker it is not, so the job must not go on. */
+static int compressed_drop(const char *path, arc_err_t *err)
 {
+    static const char *const forms[] = {".br", ".gz"};
     char side[4200];
-    snprintf(side, sizeof(side), "%s.br", path);
-    unlink(side);
-    snprintf(side, sizeof(side), "%s.gz", path);
-    unlink(side);
+
+    for (size_t i = 0; i < sizeof(forms) / sizeof(forms[0]); i++) {
+        snprintf(side, sizeof(side), "%s%s", path, forms[i]);
+        if (unlink(side) != 0 && errno != ENOENT)
+            return arc_err_set(err, ARC_EIO, "cannot remove the old %s: %s", side, strerror(errno));
+    }
+    return 0;
 }
 
 /* Writes path.br and path.gz for data, and lists each (named name.br,
@@ -166,8 +172,9 @@ int arc_stage_marker(arc_job_t *job, arc_err_t *err)
 
     char key[65], cached[4200];
     snprintf(path, sizeof(path), "%s/marker.mind", job->dir);
-    compressed_drop(path);
     cached[0] = '\0';
+    if ((rc = compressed_drop(path, err)) != 0)
+        goto out;
     if (job->in->cache_dir[0] != '\0') {
         cache_key(job, key);
         snprintf(cached, sizeof(cached), "%s/%s.mind", job->in->cache_dir, key);

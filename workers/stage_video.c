@@ -76,6 +76,7 @@ typedef struct plan_s {
     int crop_x, crop_y; /* the window's top-left corner in the upright frame */
     int crop_smart;     /* 1: placed by the samples' salience, 0: centred */
     double peak;        /* HDR: the tone map's peak, in SDR-white units */
+    int samples;        /* frames the sample pass decoded (-1: it did not run) */
     int out_w, out_h;
     int fps_cap;
     int copy; /* streams copied as they are */
@@ -366,6 +367,7 @@ static void plan_make(const arc_job_t *job, const arc_item_t *it, const probe_t 
     pl->out_h = even(h);
     pl->fps_cap = pr->fps > 30.5 ? 30 : 0;
     pl->peak = 1.0;
+    pl->samples = -1;
 
     const AVCodecParameters *cp = pr->in->streams[pr->vi]->codecpar;
     const AVCodecParameters *ap = pr->ai >= 0 ? pr->in->streams[pr->ai]->codecpar : NULL;
@@ -564,13 +566,15 @@ static void sample_frames(const char *path, probe_t *pr, arc__video_samples_t *s
     int sw, sh, n;
 
     set->n = 0;
-    if (avformat_open_input(&in, path, NULL, NULL) < 0 || avformat_find_stream_info(in, NULL) < 0)
+    if (avformat_open_input(&in, path, NULL, NULL) < 0 || avformat_find_stream_info(in, NULL) < 0 ||
+        (unsigned)pr->vi >= in->nb_streams)
         goto out;
     const AVStream *st = in->streams[pr->vi];
     const AVCodec *codec = avcodec_find_decoder(st->codecpar->codec_id);
     if (codec == NULL || (dec = avcodec_alloc_context3(codec)) == NULL)
         goto out;
-    avcodec_parameters_to_context(dec, st->codecpar);
+    if (avcodec_parameters_to_context(dec, st->codecpar) < 0)
+        goto out;
     dec->pkt_timebase = st->time_base;
     /* Keyframes only: one decode per sample, however long the GOP (a 4K
      * HEVC frame after its keyframe costs as much as the keyframe). */
@@ -606,13 +610,18 @@ static void sample_frames(const char *path, probe_t *pr, arc__video_samples_t *s
         avcodec_flush_buffers(dec);
         while (!got && packets < 600) {
             int rc = av_read_frame(in, pkt);
-            if (rc >= 0 && pkt->stream_index != pr->vi) {
+            if (rc >= 0 && (pkt->stream_index != pr->vi || !(pkt->flags & AV_PKT_FLAG_KEY))) {
+                packets += pkt->stream_index == pr->vi;
                 av_packet_unref(pkt);
                 continue;
             }
             packets++;
+            /* The keyframe, then the end of the stream: a decoder that
+             * holds pictures back for reordering gives it out now. */
             rc = avcodec_send_packet(dec, rc >= 0 ? pkt : NULL);
             av_packet_unref(pkt);
+            if (rc >= 0)
+                rc = avcodec_send_packet(dec, NULL);
             if (avcodec_receive_frame(dec, frame) >= 0) {
                 got = 1;
                 int64_t pts = frame->best_effort_timestamp;
@@ -1270,6 +1279,8 @@ static json_t *info_json(const probe_t *pr, const plan_t *pl, const char *name, 
     if (!pl->copy)
         json_object_set_new(out, "reencodedBecause", json_string(pl->why_encode));
     json_object_set_new(in, "colour", arc__video_colour_json(&pr->colour, pl->peak));
+    if (pl->samples >= 0)
+        json_object_set_new(in, "sampledFrames", json_integer(pl->samples));
     json_object_set_new(out, "colour",
                         json_pack("{s:s, s:s, s:s, s:s}", "primaries", "bt709", "transfer", "bt709",
                                   "matrix", "bt709", "range", "tv"));
@@ -1382,6 +1393,7 @@ static int convert_item(arc_job_t *job, arc_item_t *it, const char *live, arc_er
         if (pr.colour.hdr || smart) {
             arc__video_samples_t samples = {0};
             sample_frames(in_path, &pr, &samples);
+            plan.samples = samples.n;
             plan.peak = arc__video_colour_peak(&pr.colour, &samples);
             if (smart)
                 plan.crop_smart = arc__video_crop_place(&samples, pr.dw, pr.dh, plan.crop_w,

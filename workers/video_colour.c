@@ -173,13 +173,16 @@ double arc__video_colour_peak(const arc__video_colour_t *c, const arc__video_sam
     for (int k = 0; k < set->n; k++) {
         const arc__video_sample_t *s = &set->s[k];
         for (size_t i = 0; i < (size_t)s->w * s->h; i++) {
-            /* Luminance, not max(R,G,B): a saturated colour an SDR grade
-             * already holds (4% of a colourful photo's pixels have a
-             * component over white after 4:2:0) is no highlight. */
+            /* tonemap compresses max(R,G,B), so that is what a highlight
+             * brings; but only a pixel brighter than white is one: a
+             * saturated colour an SDR grade already holds (4% of a
+             * colourful photo's pixels have a component over white after
+             * 4:2:0) would otherwise dim the whole clip. */
             const float *p = s->rgb + 3 * i;
             double y = 0.2126 * p[0] + 0.7152 * p[1] + 0.0722 * p[2];
-            if (isfinite(y) && y > peak)
-                peak = y;
+            double m = y > 1 ? fmax(p[0], fmax(p[1], p[2])) : y;
+            if (isfinite(m) && m > peak)
+                peak = m;
         }
     }
     if (c->meta_nits > 0 && peak > nominal_peak(c))

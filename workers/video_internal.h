@@ -77,8 +77,9 @@ int arc__video_colour_linear_chain(const arc__video_colour_t *c, char *buf, size
                                    size_t *len);
 
 /* The tone map's peak in SDR-white units: the samples' brightest
- * luminance (the samples are scaled down by area, so a specular glint does
- * not dim the whole clip), within what the metadata promises; 1.0 (no
+ * highlight, max(R,G,B) of pixels whose luminance is over white (the
+ * samples are scaled down by area, so a specular glint does not dim the
+ * whole clip), within what the metadata promises; 1.0 (no
  * compression) when the clip stays within SDR white; the metadata's or
  * the format's nominal peak when there are no samples. */
 double arc__video_colour_peak(const arc__video_colour_t *c, const arc__video_samples_t *set);

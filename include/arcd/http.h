@@ -181,6 +181,13 @@ void *arc_http_server_data(const arc_http_server_t *s);
 /* A header's value (name lower-case), or NULL. */
 const char *arc_http_header(const arc_http_req_t *req, const char *name);
 
+/* Steps through a comma-separated list with weights, as Accept-Encoding and
+ * Accept-Language are ("br;q=1.0, gzip ; Q=0.5"): from *pos (the header's
+ * value, or NULL) writes the next element's token (*tok, *len: parameters
+ * and spaces excluded) and its q-value (1 when absent, 0 when unreadable,
+ * at most 1), moves *pos past it and returns 1; returns 0 at the end. */
+int arc_http_list_next(const char **pos, const char **tok, size_t *len, double *q);
+
 /* A query parameter's raw value copied into buf, or NULL when absent. */
 const char *arc_http_query_param(const arc_http_req_t *req, const char *name, char *buf,
                                  size_t len);

@@ -40,6 +40,7 @@ struct arc_daemon_s {
     char *template_path;     /* absolute path of the viewer template */
     char *vendor;            /* absolute folder of the viewer's scripts */
     char vendor_version[17]; /* the scripts' version: 16 hex digits of their SHA-256, or "" */
+    int64_t vendor_stamp;    /* when it was taken (a file changed since is not that version) */
     char *vendor_url;        /* where pages load the scripts: "/vendor/<version>" or the config's */
     char node[96];           /* this daemon's name in leases: host:pid:random */
     int worker_user;         /* workers run as worker_uid/worker_gid (workers.user) */

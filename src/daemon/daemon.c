@@ -86,34 +86,39 @@ static void sweep_tmp(const char *tmpdir)
     closedir(dir);
 }
 
-/* workers.user: a daemon started as root runs its workers as that user
- * (a daemon started as another user runs them as itself: unprivileged
- * already). The storage folders become traversable (0711) but not listable,
- * the marker cache the workers' own; each project's folder and uploads are
- * handed over as they are made (arc_daemon_hand_to_workers). */
 /* The viewer scripts' version: the first 16 hex digits of the SHA-256 of
- * both, so that pages load them from a URL that changes with them and
- * phones may keep them for a year (files.c). Read at start-up, before the
- * loop runs; "" when they are missing. */
+ * both and of their brotli and gzip forms (what is sent), so that pages
+ * load them from a URL that changes with them and phones may keep them for
+ * a year (files.c; a file changed after vendor_stamp is not sent as that
+ * version). Read at start-up, before the loop runs; "" when a script is
+ * missing. */
 static void vendor_version(arc_daemon_t *d)
 {
     static const char *const names[] = {"aframe.min.js", "mindar-image-aframe.prod.js"};
+    static const char *const forms[] = {"", ".br", ".gz"};
     EVP_MD_CTX *md = EVP_MD_CTX_new();
     unsigned char sum[EVP_MAX_MD_SIZE];
     unsigned n = 0;
 
     d->vendor_version[0] = '\0';
+    d->vendor_stamp = (int64_t)time(NULL);
     EVP_DigestInit_ex(md, EVP_sha256(), NULL);
     for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++) {
-        char path[PATH_MAX + 64];
-        uint8_t *data = NULL;
-        size_t len = 0;
-        arc_err_t err;
-        snprintf(path, sizeof(path), "%s/%s", d->vendor, names[i]);
-        if (arc_file_read_all(path, 64u << 20, &data, &len, &err) != 0)
-            goto out;
-        EVP_DigestUpdate(md, data, len);
-        free(data);
+        for (size_t f = 0; f < sizeof(forms) / sizeof(forms[0]); f++) {
+            char path[PATH_MAX + 64];
+            uint8_t *data = NULL;
+            size_t len = 0;
+            arc_err_t err;
+            snprintf(path, sizeof(path), "%s/%s%s", d->vendor, names[i], forms[f]);
+            if (arc_file_read_all(path, 64u << 20, &data, &len, &err) != 0) {
+                if (f == 0)
+                    goto out;
+                continue; /* not kept in that form: none is sent */
+            }
+            EVP_DigestUpdate(md, forms[f], strlen(forms[f]) + 1);
+            EVP_DigestUpdate(md, data, len);
+            free(data);
+        }
     }
     EVP_DigestFinal_ex(md, sum, &n);
     for (int i = 0; i < 8; i++)
@@ -122,6 +127,11 @@ out:
     EVP_MD_CTX_free(md);
 }
 
+/* workers.user: a daemon started as root runs its workers as that user
+ * (a daemon started as another user runs them as itself: unprivileged
+ * already). The storage folders become traversable (0711) but not listable,
+ * the marker cache the workers' own; each project's folder and uploads are
+ * handed over as they are made (arc_daemon_hand_to_workers). */
 static int worker_user(arc_daemon_t *d)
 {
     struct passwd *pw = getpwnam(d->cfg->workers.user);

@@ -10,8 +10,10 @@
  *
  * GET /vendor/:file and /vendor/:version/:file: the viewer's scripts. Pages
  * load them by version (daemon.c's vendor_version), and that URL is cached
- * for a year, immutable; another version (a page written before an
- * upgrade) and the plain URL get today's scripts for five minutes.
+ * for a year, immutable (unless the file changed after the daemon took the
+ * version: scripts replaced under a running daemon); another version (a
+ * page written before an upgrade) and the plain URL get today's scripts
+ * for five minutes.
  *
  * The scripts and marker.mind are kept precompressed beside themselves
  * (NAME.br and NAME.gz, made by scripts/vendor.sh and the marker stage):
@@ -99,6 +101,7 @@ typedef struct fsend_s {
     int writing;
     const char *type;
     const char *cache; /* the Cache-Control value */
+    int immutable;     /* the version's: immutable unless the file changed since it was taken */
     int negotiated;    /* the answer varies by Accept-Encoding */
     unsigned accepted; /* bit per encoding the client takes */
     int enc;           /* the encoding being opened or sent */
@@ -271,10 +274,13 @@ static void on_stat(uv_fs_t *fs)
     struct tm tm;
     gmtime_r(&mt, &tm);
     strftime(lm, sizeof(lm), "%a, %d %b %Y %H:%M:%S GMT", &tm);
+    const char *cache = f->cache;
+    if (f->immutable && (int64_t)st.st_mtim.tv_sec < f->d->vendor_stamp)
+        cache = "public, max-age=31536000, immutable";
     int n = snprintf(headers, sizeof(headers),
                      "ETag: %s\r\nLast-Modified: %s\r\nAccept-Ranges: bytes\r\n"
                      "Cache-Control: %s\r\nAccess-Control-Allow-Origin: *\r\n%s%s%s%s",
-                     etag, lm, f->cache, f->negotiated ? "Vary: Accept-Encoding\r\n" : "",
+                     etag, lm, cache, f->negotiated ? "Vary: Accept-Encoding\r\n" : "",
                      enc ? "Content-Encoding: " : "", enc ? enc : "", enc ? "\r\n" : "");
     const char *inm = arc_http_header(req, "if-none-match");
     if (inm != NULL && strcmp(inm, etag) == 0) {
@@ -346,7 +352,7 @@ static void on_open(uv_fs_t *fs)
 }
 
 static void serve_path(arc_http_req_t *req, arc_daemon_t *d, const char *path, const char *type,
-                       const char *cache, int negotiated);
+                       const char *cache, int negotiated, int immutable);
 
 void arc_files_on_object(arc_http_req_t *req)
 {
@@ -369,7 +375,7 @@ void arc_files_on_object(arc_http_req_t *req)
         return;
     }
     snprintf(path, sizeof(path), "%s/ar-storage/%s/%s", d->storage, id, file);
-    serve_path(req, d, path, type, "public, max-age=300", strcmp(base, "marker.mind") == 0);
+    serve_path(req, d, path, type, "public, max-age=300", strcmp(base, "marker.mind") == 0, 0);
 }
 
 void arc_files_on_vendor(arc_http_req_t *req)
@@ -385,34 +391,26 @@ void arc_files_on_vendor(arc_http_req_t *req)
     int current =
         version != NULL && d->vendor_version[0] != '\0' && strcmp(version, d->vendor_version) == 0;
     snprintf(path, sizeof(path), "%s/%s", d->vendor, file);
-    serve_path(req, d, path, "application/javascript; charset=utf-8",
-               current ? "public, max-age=31536000, immutable" : "public, max-age=300", 1);
+    serve_path(req, d, path, "application/javascript; charset=utf-8", "public, max-age=300", 1,
+               current);
 }
 
 /* 1 when an Accept-Encoding list takes coding (by name, or "*") with a
- * q-value above 0. */
+ * q-value above 0; gzip is also x-gzip. */
 static int accepts(const char *list, const char *coding)
 {
-    size_t cl = strlen(coding);
+    const char *pos = list, *tok;
+    size_t len, cl = strlen(coding);
+    double q;
     int star = 0, named = -1;
 
-    for (const char *p = list; p != NULL && *p != '\0';) {
-        while (*p == ' ' || *p == '\t' || *p == ',')
-            p++;
-        const char *tok = p;
-        while (*p != '\0' && *p != ',' && *p != ';' && *p != ' ' && *p != '\t')
-            p++;
-        size_t tl = (size_t)(p - tok);
-        double q = 1;
-        const char *end = strchr(p, ',');
-        const char *qs = strstr(p, "q=");
-        if (qs != NULL && (end == NULL || qs < end))
-            q = strtod(qs + 2, NULL);
-        if (tl == cl && strncasecmp(tok, coding, cl) == 0)
+    while (arc_http_list_next(&pos, &tok, &len, &q)) {
+        int is = (len == cl && strncasecmp(tok, coding, cl) == 0) ||
+                 (strcmp(coding, "gzip") == 0 && len == 6 && strncasecmp(tok, "x-gzip", 6) == 0);
+        if (is)
             named = q > 0;
-        else if (tl == 1 && *tok == '*')
+        else if (len == 1 && *tok == '*')
             star = q > 0;
-        p = end;
     }
     return named >= 0 ? named : star;
 }
@@ -430,7 +428,7 @@ static void open_next(fsend_t *f)
 }
 
 static void serve_path(arc_http_req_t *req, arc_daemon_t *d, const char *path, const char *type,
-                       const char *cache, int negotiated)
+                       const char *cache, int negotiated, int immutable)
 {
     fsend_t *f = arc_xcalloc(1, sizeof(*f));
     f->req = req;
@@ -439,6 +437,7 @@ static void serve_path(arc_http_req_t *req, arc_daemon_t *d, const char *path, c
     f->type = type;
     f->cache = cache;
     f->negotiated = negotiated;
+    f->immutable = immutable;
     snprintf(f->path, sizeof(f->path), "%s", path);
     if (negotiated) {
         const char *ae = arc_http_header(req, "accept-encoding");

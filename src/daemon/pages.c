@@ -71,23 +71,22 @@ int arc_pages_load(const char *dir, arc_pages_t **out, arc_err_t *err)
 
 int arc_pages_language(const char *accept)
 {
+    const char *pos = accept, *tag;
+    size_t n;
+    double q, best_q = 0;
     int best = 0;
-    double best_q = 0;
 
     /* "ru-RU,ru;q=0.9,en-US;q=0.8": the language with the highest q-value
-     * of those there are pages in; the first of equals; else the first. */
-    for (const char *p = accept; p != NULL && *p != '\0';) {
-        while (*p == ' ' || *p == ',')
-            p++;
-        const char *tag = p;
-        size_t n = strcspn(p, "-;, ");
-        const char *end = strchr(p, ',');
-        const char *qs = strstr(p, ";q=");
-        double q = qs != NULL && (end == NULL || qs < end) ? strtod(qs + 3, NULL) : 1.0;
+     * of those there are pages in (by its primary subtag); the first of
+     * equals; else the first. */
+    while (arc_http_list_next(&pos, &tag, &n, &q)) {
+        size_t primary = 0;
+        while (primary < n && tag[primary] != '-')
+            primary++;
         for (int l = 0; l < N_LANG; l++)
-            if (n == strlen(langs[l]) && strncasecmp(tag, langs[l], n) == 0 && q > best_q)
+            if (primary == strlen(langs[l]) && strncasecmp(tag, langs[l], primary) == 0 &&
+                q > best_q)
                 best = l, best_q = q;
-        p = end;
     }
     return best;
 }
@@ -106,7 +105,9 @@ const char *arc_pages_in_app(const char *ua)
         {"BytedanceWebview", "TikTok"}, {"TikTok", "TikTok"},
     };
 
-    if (ua == NULL)
+    /* Link-preview robots (TelegramBot, WhatsApp's, facebookexternalhit)
+     * say no "Mozilla/": they read the page for its title, not the camera. */
+    if (ua == NULL || strstr(ua, "Mozilla/") == NULL)
         return NULL;
     for (size_t i = 0; i < sizeof(apps) / sizeof(apps[0]); i++)
         if (strstr(ua, apps[i].mark) != NULL)
@@ -145,8 +146,8 @@ void arc_pages_respond(const arc_pages_t *p, arc_http_req_t *req, arc_page_t pag
     /* Checked at load: rendering cannot fail. */
     arc_tpl_render(p->tpl[l][page], page_field, (void *)(f ? f : &none), &html, &err);
     snprintf(headers, sizeof(headers),
-             "Cache-Control: no-store\r\nContent-Language: %s\r\nVary: Accept-Language\r\n",
-             langs[l]);
+             "Cache-Control: no-store\r\nContent-Language: %s\r\nVary: Accept-Language%s\r\n",
+             langs[l], page == ARC_PAGE_IN_APP ? ", User-Agent" : "");
     arc_http_respond(req, page_info[page].status, "text/html; charset=utf-8", headers, html.data,
                      html.len);
     arc_buf_dispose(&html);

@@ -49,9 +49,10 @@ void arc_pages_respond(const arc_pages_t *p, arc_http_req_t *req, arc_page_t pag
 int arc_pages_language(const char *accept);
 
 /* The app whose built-in browser sent User-Agent ua (Instagram, Facebook,
- * Telegram, WhatsApp, VK, TikTok), or NULL. Those browsers do not give a
- * page the camera (or not reliably), so the view link explains how to open
- * it in Safari or Chrome instead. */
+ * Telegram, WhatsApp, VK, TikTok), or NULL (also for a User-Agent without
+ * "Mozilla/": a link-preview robot). Those browsers do not give a page the
+ * camera (or not reliably), so the view link explains how to open it in
+ * Safari or Chrome instead. */
 const char *arc_pages_in_app(const char *ua);
 
 /* Accepts NULL. */

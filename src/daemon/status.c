@@ -561,27 +561,32 @@ static void in_app_page(arc_watch_t *w)
 {
     const char *pub = w->s->d->cfg->server.public_url;
     const char *rest = strstr(pub, "://");
-    char url[700], intent[1600], viewer[200], scheme[16];
-    arc_buf_t fallback = ARC_BUF_INIT;
+    arc_buf_t url = ARC_BUF_INIT, intent = ARC_BUF_INIT;
+    char viewer[200];
 
-    snprintf(url, sizeof(url), "%s/ar/view/%s", pub, w->id);
-    snprintf(scheme, sizeof(scheme), "%.*s", rest ? (int)(rest - pub) : 5, rest ? pub : "https");
+    /* publicUrl is up to 512 bytes, and encoded three times as long: sized
+     * by the buffers, never cut (a cut intent: link does nothing). */
+    arc_buf_printf(&url, "%s/ar/view/%s", pub, w->id);
+    arc_buf_printf(&intent,
+                   "intent://%s/ar/view/%s#Intent;scheme=%.*s;package=com.android.chrome;"
+                   "S.browser_fallback_url=",
+                   rest ? rest + 3 : pub, w->id, rest ? (int)(rest - pub) : 5,
+                   rest ? pub : "https");
     /* browser_fallback_url: where Android goes without Chrome, encoded. */
-    for (const char *c = url; *c != '\0'; c++) {
-        if ((*c >= 'a' && *c <= 'z') || (*c >= 'A' && *c <= 'Z') || (*c >= '0' && *c <= '9') ||
-            strchr("-._~", *c) != NULL)
-            arc_buf_printf(&fallback, "%c", *c);
+    for (size_t i = 0; i < url.len; i++) {
+        char c = url.data[i];
+        if ((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+            strchr("-._~", c) != NULL)
+            arc_buf_printf(&intent, "%c", c);
         else
-            arc_buf_printf(&fallback, "%%%02X", (unsigned char)*c);
+            arc_buf_printf(&intent, "%%%02X", (unsigned char)c);
     }
-    snprintf(intent, sizeof(intent),
-             "intent://%s/ar/view/%s#Intent;scheme=%s;package=com.android.chrome;"
-             "S.browser_fallback_url=%.*s;end",
-             rest ? rest + 3 : pub, w->id, scheme, (int)fallback.len, fallback.data);
+    arc_buf_puts(&intent, ";end");
     snprintf(viewer, sizeof(viewer), "/objects/ar-storage/%s/index.html", w->id);
-    arc_page_fields_t f = {.url = url, .intent_url = intent, .viewer_url = viewer};
+    arc_page_fields_t f = {.url = url.data, .intent_url = intent.data, .viewer_url = viewer};
     arc_pages_respond(w->s->d->pages, w->req, ARC_PAGE_IN_APP, &f);
-    arc_buf_dispose(&fallback);
+    arc_buf_dispose(&url);
+    arc_buf_dispose(&intent);
 }
 
 static void view_row(arc_watch_t *w, const row_t *r)
@@ -595,8 +600,13 @@ static void view_row(arc_watch_t *w, const row_t *r)
     } else if (viewable(r)) {
         /* Ready, or running again (a new video, a re-run) with the last
          * run's viewer still in place: the printed photo keeps working. */
-        char loc[256];
-        snprintf(loc, sizeof(loc), "Location: /objects/ar-storage/%s/index.html\r\n", w->id);
+        /* The answer depends on the User-Agent (an app's browser gets
+         * in_app_page): no cache may keep one for the other. */
+        char loc[320];
+        snprintf(loc, sizeof(loc),
+                 "Location: /objects/ar-storage/%s/index.html\r\nCache-Control: no-store\r\n"
+                 "Vary: User-Agent\r\n",
+                 w->id);
         arc_http_respond(w->req, 302, "text/plain; charset=utf-8", loc, "", 0);
     } else if (strcmp(st, "error") == 0) {
         arc_pages_respond(w->s->d->pages, w->req, ARC_PAGE_ERROR, NULL);

@@ -1159,6 +1159,39 @@ const char *arc_http_header(const arc_http_req_t *req, const char *name)
     return NULL;
 }
 
+int arc_http_list_next(const char **pos, const char **tok, size_t *len, double *q)
+{
+    const char *p = *pos;
+
+    while (p != NULL && (*p == ' ' || *p == '\t' || *p == ','))
+        p++;
+    if (p == NULL || *p == '\0')
+        return 0;
+    const char *end = strchr(p, ',');
+    if (end == NULL)
+        end = p + strlen(p);
+    size_t n = 0;
+    while (p + n < end && p[n] != ';' && p[n] != ' ' && p[n] != '\t')
+        n++;
+    *tok = p;
+    *len = n;
+    *q = 1;
+    for (const char *s = p + n; s < end; s++) {
+        if (*s != ';')
+            continue;
+        s++;
+        while (s < end && (*s == ' ' || *s == '\t'))
+            s++;
+        if (end - s >= 2 && (s[0] == 'q' || s[0] == 'Q') && s[1] == '=') {
+            char *e;
+            double v = strtod(s + 2, &e);
+            *q = e == s + 2 || e > end || !(v >= 0) ? 0 : v > 1 ? 1 : v;
+        }
+    }
+    *pos = end;
+    return 1;
+}
+
 const char *arc_http_query_param(const arc_http_req_t *req, const char *name, char *buf, size_t len)
 {
     size_t n = strlen(name);

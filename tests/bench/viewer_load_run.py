@@ -32,17 +32,6 @@ sh("ffmpeg", "-v", "error", "-y", "-f", "lavfi", "-i", "testsrc2=size=1280x720:r
    "-b:v", "1500k", "-pix_fmt", "yuv420p", "-c:a", "aac", video)
 
 
-def camera_clip(image, out):
-    """8 s of a 640x480 camera at 15 fps looking at the print, turned and in
-    perspective (as tests/integration/40_phone.py makes it)."""
-    sh("ffmpeg", "-v", "error", "-y", "-f", "lavfi", "-i", "color=c=0x8a8a84:size=640x480:rate=15",
-       "-loop", "1", "-framerate", "15", "-i", image, "-filter_complex",
-       "[1]scale=330:-2,rotate=14*PI/180:c=0x8a8a84:ow=rotw(14*PI/180):oh=roth(14*PI/180)[p];"
-       "[0][p]overlay=(W-w)/2:(H-h)/2:shortest=1,"
-       "perspective=x0=60:y0=30:x1=600:y1=0:x2=0:y2=480:x3=640:y3=440:sense=destination,format=yuv420p",
-       "-t", "8", out)
-
-
 def measure(label, exe, tree):
     harness.ARCD = exe
     d = harness.Daemon(viewer={"template": os.path.join(tree, "config", "viewer.html"),
@@ -57,7 +46,7 @@ def measure(label, exe, tree):
         img, cam = os.path.join(work, "print.jpg"), os.path.join(work, "cam.y4m")
         with open(img, "wb") as f:
             f.write(printed)
-        camera_clip(img, cam)
+        harness.camera_clip(img, cam)
         url = f"http://127.0.0.1:{d.port}/ar/view/{js['arId']}"
         for prof, _ in profiles:
             runs = []

@@ -5,6 +5,7 @@ and no temporary file left behind.
 usage (inside pg_virtualenv): 10_api.py ARCD"""
 import http.client
 import gzip
+import hashlib
 import json
 import os
 import re
@@ -482,6 +483,36 @@ try:
     r = subprocess.run([ARCD, "serve", "--config", f.name], capture_output=True, text=True, timeout=30)
     check(r.returncode == 2 and "cannot listen" in r.stderr, f"a taken port: exit 2 ({r.stderr.strip()})")
     os.unlink(f.name)
+
+    # Scripts replaced under a running daemon: their version's URL is no
+    # longer sent as immutable (a phone would keep the new bytes a year
+    # under the old version). The version covers the compressed forms too.
+    vend = tempfile.mkdtemp(prefix="arcd-vendor-")
+    for name in os.listdir(os.path.join(DATA, "..", "..", "var", "vendor")):
+        with open(os.path.join(DATA, "..", "..", "var", "vendor", name), "rb") as a, \
+                open(os.path.join(vend, name), "wb") as b:
+            b.write(a.read())
+        os.utime(os.path.join(vend, name), (time.time() - 60, time.time() - 60))
+    sha = hashlib.sha256()
+    for name in ("aframe.min.js", "mindar-image-aframe.prod.js"):
+        for form in ("", ".br", ".gz"):
+            if os.path.exists(os.path.join(vend, name + form)):
+                sha.update(form.encode() + b"\0")
+                with open(os.path.join(vend, name + form), "rb") as f:
+                    sha.update(f.read())
+    ver = sha.hexdigest()[:16]
+    d2 = Daemon(viewer={"vendorDir": vend})
+    try:
+        st, h, _ = d2.request("GET", f"/vendor/{ver}/aframe.min.js", headers={"Accept-Encoding": "br"})
+        check(st == 200 and "immutable" in h.get("cache-control", ""),
+              f"the scripts' version covers their brotli and gzip forms ({ver}: {h.get('cache-control')})")
+        os.utime(os.path.join(vend, "aframe.min.js.br"))  # replaced now, after the daemon took the version
+        st, h, _ = d2.request("GET", f"/vendor/{ver}/aframe.min.js", headers={"Accept-Encoding": "br"})
+        check(st == 200 and h.get("cache-control") == "public, max-age=300",
+              f"a script changed after start-up is not sent as immutable ({h.get('cache-control')})")
+    finally:
+        d2.cleanup()
+        subprocess.run(["rm", "-rf", vend])
 
     # Graceful shutdown.
     code = d.stop()

@@ -15,24 +15,12 @@ import shutil
 import subprocess
 import tempfile
 
-from harness import DATA, ROOT, Daemon, check, finish, photo_bytes, sample_mp4
+from harness import DATA, ROOT, Daemon, camera_clip, check, finish, photo_bytes, sample_mp4
 
 WAIT = 40  # seconds for MindAR to start and find the target
 work = tempfile.mkdtemp(prefix="arcd-phone-")
 shots = os.path.join(ROOT, "build", "phone-test")
 os.makedirs(shots, exist_ok=True)
-
-
-def camera_clip(image, out):
-    """8 s of a 640x480 camera at 15 fps looking at `image` printed 330 px
-    wide, turned 14 degrees, in perspective, on a grey table."""
-    subprocess.run(
-        ["ffmpeg", "-v", "error", "-y", "-f", "lavfi", "-i", "color=c=0x8a8a84:size=640x480:rate=15",
-         "-loop", "1", "-framerate", "15", "-i", image, "-filter_complex",
-         "[1]scale=330:-2,rotate=14*PI/180:c=0x8a8a84:ow=rotw(14*PI/180):oh=roth(14*PI/180)[p];"
-         "[0][p]overlay=(W-w)/2:(H-h)/2:shortest=1,"
-         "perspective=x0=60:y0=30:x1=600:y1=0:x2=0:y2=480:x3=640:y3=440:sense=destination,format=yuv420p",
-         "-t", "8", out], check=True)
 
 
 def phone(url, cam, shot):

@@ -14,7 +14,7 @@ import shutil
 import subprocess
 import tempfile
 
-from harness import ROOT, Daemon, check, finish, photo_bytes, sample_mp4
+from harness import ROOT, Daemon, camera_clip, check, finish, photo_bytes, sample_mp4
 
 work = tempfile.mkdtemp(prefix="arcd-customer-")
 shots = os.path.join(ROOT, "build", "customer-test")
@@ -51,17 +51,6 @@ def browser(mode, url, locale, camera="", shot=""):
     return json.loads(line)
 
 
-def camera_clip(image, out):
-    """8 s of a 640x480 camera at 15 fps looking at the print (40_phone.py's)."""
-    subprocess.run(
-        ["ffmpeg", "-v", "error", "-y", "-f", "lavfi", "-i", "color=c=0x8a8a84:size=640x480:rate=15",
-         "-loop", "1", "-framerate", "15", "-i", image, "-filter_complex",
-         "[1]scale=330:-2,rotate=14*PI/180:c=0x8a8a84:ow=rotw(14*PI/180):oh=roth(14*PI/180)[p];"
-         "[0][p]overlay=(W-w)/2:(H-h)/2:shortest=1,"
-         "perspective=x0=60:y0=30:x1=600:y1=0:x2=0:y2=480:x3=640:y3=440:sense=destination,format=yuv420p",
-         "-t", "8", out], check=True)
-
-
 d = Daemon(viewer={"shopName": SHOP, "accentColor": "#c2185b"})
 try:
     # ---- the daemon's pages: by Accept-Language ----
@@ -76,6 +65,11 @@ try:
     st, h, body = d.request("GET", "/ar/view/00000000-0000-4000-8000-000000000000",
                             headers={"Accept-Language": "fr, ru;q=0"})
     check(h.get("content-language") == "en", "English when neither is wanted (ru;q=0 is a refusal)")
+    st, h, body = d.request("GET", "/ar/view/00000000-0000-4000-8000-000000000000",
+                            headers={"Accept-Language": "fr, ru; q=0.1, en ;Q=0.9"})
+    check(h.get("content-language") == "en",
+          f"weights with spaces and an upper-case Q are read (RFC 9110): English at 0.9 over Russian at 0.1 "
+          f"({h.get('content-language')})")
 
     st, _, js = d.upload(photo_bytes("pictarize.jpg"), sample_mp4())
     ar = js["arId"]
@@ -100,7 +94,12 @@ try:
           "and in Russian")
     for name, ua in BROWSERS.items():
         st, h, _ = d.request("GET", f"/ar/view/{ar}", headers={"User-Agent": ua})
-        check(st == 302, f"{name}: straight to the viewer ({st})")
+        check(st == 302 and h.get("cache-control") == "no-store" and "User-Agent" in h.get("vary", ""),
+              f"{name}: straight to the viewer, uncached, Vary: User-Agent ({st})")
+    for bot in ("TelegramBot (like TwitterBot)", "WhatsApp/2.23.20.0 A",
+                "facebookexternalhit/1.1 (+http://www.facebook.com/externalhit_uatext.php)"):
+        st, h, _ = d.request("GET", f"/ar/view/{ar}", headers={"User-Agent": bot})
+        check(st == 302, f"a link-preview robot ({bot.split('/')[0].split(' ')[0]}) gets the viewer, not the page for people")
 
     # ---- the viewer page: the shop, both languages ----
     st, _, body = d.request("GET", f"/objects/ar-storage/{ar}/index.html")

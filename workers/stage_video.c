@@ -478,6 +478,12 @@ static int build_graph(const char *source, const char *args, const char *chain,
     int rc;
 
     *graph = avfilter_graph_alloc();
+    /* The filters run in the caller's thread. zscale and tonemap would
+     * start a pool of slice threads, each with its stack and malloc arena:
+     * 150 MB more address space, over a worker's workers.memoryMb (a 360x240
+     * BT.601 clip failed at 350 MB), for filters that take a small share of
+     * the time next to the decoder and the encoder, which keep theirs. */
+    (*graph)->nb_threads = 1;
     rc = avfilter_graph_create_filter(src, avfilter_get_by_name(source), "in", args, NULL, *graph);
     if (rc >= 0)
         rc = avfilter_graph_create_filter(

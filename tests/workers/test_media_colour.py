@@ -174,19 +174,23 @@ rc, js, _ = process("dv5", clip("dv5.mp4"))
 check(rc != 0 and "Dolby Vision profile 5" in (js.get("error") or ""),
       f"Dolby Vision profile 5 refused with a reason ({js.get('error')})")
 
-# ---- a PQ ramp to 1000 cd/m2: highlights rolled off, not clipped ----
-# PQ signal 0 .. 0.7518 (1000 cd/m2) across the width; 203 cd/m2 (white)
-# is at signal 0.5806, 77% of the way.
-ffmpeg("-f", "lavfi", "-i", "nullsrc=s=640x360:r=30:d=1", "-vf",
-       "format=gbrp16le,geq=r='X/W*0.7518*65535':g='X/W*0.7518*65535':b='X/W*0.7518*65535',"
-       "zscale=pin=2020:tin=smpte2084:min=gbr:rin=pc:p=2020:t=smpte2084:m=2020_ncl:r=tv,format=yuv420p10le",
-       "-c:v", "libx265", "-x265-params", "log-level=error:crf=4", "-color_primaries", "bt2020",
-       "-color_trc", "smpte2084", "-colorspace", "bt2020nc", clip("ramp.mp4"))
-rc, js, out = process("ramp", clip("ramp.mp4"), "--fit", "contain")
-check(rc == 0, f"the PQ ramp's job succeeds ({js.get('error')})")
-if rc == 0:
+# ---- ramps to 1000 cd/m2 (PQ and HLG): highlights rolled off, not clipped ----
+# PQ: signal 0 .. 0.7518 (1000 cd/m2) across the width, white (203 cd/m2) at
+# 77% of it. HLG: signal 0 .. 1 (1000 cd/m2 on its reference display), white
+# at 75%.
+for name, trc, top in (("PQ", "smpte2084", 0.7518), ("HLG", "arib-std-b67", 1.0)):
+    ramp = clip(f"ramp-{name}.mp4")
+    ffmpeg("-f", "lavfi", "-i", "nullsrc=s=640x360:r=30:d=1", "-vf",
+           f"format=gbrp16le,geq=r='X/W*{top}*65535':g='X/W*{top}*65535':b='X/W*{top}*65535',"
+           f"zscale=pin=2020:tin={trc}:min=gbr:rin=pc:p=2020:t={trc}:m=2020_ncl:r=tv,format=yuv420p10le",
+           "-c:v", "libx265", "-x265-params", "log-level=error:crf=4", "-color_primaries", "bt2020",
+           "-color_trc", trc, "-colorspace", "bt2020nc", ramp)
+    rc, js, out = process(f"ramp-{name}", ramp, "--fit", "contain")
+    check(rc == 0, f"the {name} ramp's job succeeds ({js.get('error')})")
+    if rc != 0:
+        continue
     peak = js["video"]["input"].get("colour", {}).get("toneMapPeakNits", 0)
-    check(800 <= peak <= 1050, f"the ramp's measured peak: {peak} cd/m2 (about 1000)")
+    check(800 <= peak <= 1050, f"{name} ramp: measured peak {peak} cd/m2 (about 1000)")
     w, h = stream(out)["width"], stream(out)["height"]
     # The Y plane as coded (limited range: white is 235), not expanded.
     raw = subprocess.run(["ffmpeg", "-v", "error", "-i", out, "-frames:v", "1", "-f", "rawvideo", "-pix_fmt",
@@ -195,8 +199,9 @@ if rc == 0:
     mean = lambda a, b: sum(row[int(a * w):int(b * w)]) / (int(b * w) - int(a * w))
     mid, hi1, hi2 = mean(0.45, 0.55), mean(0.80, 0.87), mean(0.93, 0.99)
     check(hi2 - hi1 >= 4 and hi1 - mid >= 10 and hi2 <= 236,
-          f"gradation kept above white: luma {mid:.0f} (mid) < {hi1:.0f} (1.2-2x white) < {hi2:.0f} (3-5x white)")
-    tagged_709(out, "PQ ramp")
+          f"{name}: gradation kept above white: luma {mid:.0f} (mid) < {hi1:.0f} < {hi2:.0f} (brightest), "
+          f"within 235")
+    tagged_709(out, f"{name} ramp")
 
 # ---- SDR in BT.601: converted, not just relabelled ----
 rc, js, out = process("bt601", clip("bt601.mp4"), crf=CRF)

@@ -27,6 +27,7 @@ static void usage(FILE *f)
                "                              run a whole job (photo, border, marker, rating,\n"
                "                              video, viewer, QR) on local files, no database;\n"
                "                              [--fit MODE] [--scale WxH] [--border on|off]\n"
+               "                              [--smart-crop on|off]\n"
                "  serve [--config FILE]       run the daemon (HTTP API, job queue, workers)\n"
                "  migrate [--config FILE]     apply the database migrations (sql/)\n"
                "  token create --role owner|admin --owner NAME [--label L]\n"

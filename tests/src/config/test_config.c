@@ -719,6 +719,7 @@ TEST(test_accent_color)
         snprintf(text, sizeof(text), "{\"viewer\": {\"accentColor\": \"%s\"}}", bad[i]);
         CHECK_MSG(load_text(text, &cfg, &err) != 0 && strstr(err.msg, "accentColor") != NULL,
                   "%s accepted (%s)", bad[i], err.msg);
+        arc_config_dispose(&cfg); /* a refused file leaves the defaults to free */
     }
 }
 

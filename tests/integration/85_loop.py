@@ -17,7 +17,10 @@ CALLS = ("open,openat,mkdir,mkdirat,rename,renameat,renameat2,unlink,unlinkat,rm
          "chown,fchown,fchownat,lchown,stat,lstat,newfstatat,statx,truncate,ftruncate,link,linkat,"
          "symlink,symlinkat,readlink,readlinkat,access,faccessat,faccessat2,getdents64")
 
-d = Daemon(demo={"ttlHours": 0.0005, "sweepSeconds": 1}, limits={"uploadsPerMinute": 1000})
+# The demo lives 14 s: long enough for its job to end ready first under
+# AddressSanitizer and strace (at 2 s it was already expired when it became
+# ready, and the sweep removed it before the test saw it ready).
+d = Daemon(demo={"ttlHours": 0.004, "sweepSeconds": 1}, limits={"uploadsPerMinute": 1000})
 trace = tempfile.NamedTemporaryFile(prefix="arcd-strace-", suffix=".txt", delete=False).name
 try:
     pid = d.proc.pid
@@ -45,8 +48,8 @@ try:
     status, _, js = d.create([(photo, video), (photo_bytes("card.png"), None)])
     check(status == 202, "a two-pair project is accepted")
     d.wait_status(js["arId"])
-    # The demo expires after ~2 s: the sweep removes its folder.
-    deadline = time.time() + 20
+    # The demo expires after 14 s: the sweep removes its folder.
+    deadline = time.time() + 60
     while time.time() < deadline and os.path.exists(os.path.join(d.storage, "ar-storage", ar)):
         time.sleep(0.3)
     check(not os.path.exists(os.path.join(d.storage, "ar-storage", ar)), "the sweep removed the expired demo")

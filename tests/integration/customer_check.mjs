@@ -26,7 +26,8 @@ const visible = (page, sel) => page.evaluate((s) => {
   const el = document.querySelector(s);
   if (!el) return null;
   const st = getComputedStyle(el);
-  return !el.hidden && st.display !== 'none' && st.visibility !== 'hidden' ? el.textContent.trim() : null;
+  // As drawn, not as flagged: a hidden element that CSS still displays is seen.
+  return st.display !== 'none' && st.visibility !== 'hidden' ? el.textContent.trim() : null;
 }, sel);
 try {
   const options = { viewport: { width: 400, height: 700 }, locale };

@@ -12,6 +12,7 @@ packages=(
   libuv1-dev libhttp-parser-dev libpq-dev libssl-dev libqrencode-dev libexif-dev
   libseccomp-dev libcurl4-openssl-dev libbrotli-dev zlib1g-dev brotli
   libheif-dev libwebp-dev liblcms2-dev libheif-examples webp
+  libcairo2-dev libfontconfig-dev libfreetype-dev fonts-dejavu-core poppler-utils
   libavformat-dev libavcodec-dev libavfilter-dev libswscale-dev libswresample-dev libavutil-dev
   ffmpeg
   zbar-tools chromium strace python3-aiosmtpd

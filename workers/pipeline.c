@@ -7,16 +7,17 @@
 
 /* The media pipeline: decode the photos, draw the printable borders, compile
  * and rate the marker, draw its features, convert the videos, write the
- * viewer page, draw the QR code. Weights: the share of the job's time each
+ * viewer page, draw the QR code, lay out the print sheet. Weights: the share of the job's time each
  * takes on a typical 1920 px photo with a 10 s video. */
 const arc_stage_t arc_pipeline[] = {
     {"photo", arc_stage_photo, 4, ARC_STAGE_PHOTO},
     {"border", arc_stage_border, 3, ARC_STAGE_BORDER},
-    {"marker", arc_stage_marker, 62, ARC_STAGE_MARKER},
+    {"marker", arc_stage_marker, 60, ARC_STAGE_MARKER},
     {"features", arc_stage_features, 2, ARC_STAGE_FEATURES},
     {"video", arc_stage_video, 26, ARC_STAGE_VIDEO},
     {"viewer", arc_stage_viewer, 1, ARC_STAGE_VIEWER},
     {"qr", arc_stage_qr, 2, ARC_STAGE_QR},
+    {"sheet", arc_stage_sheet, 2, ARC_STAGE_SHEET},
     {NULL, NULL, 0, 0},
 };
 
@@ -62,6 +63,9 @@ static int check_inputs(arc_job_t *job, arc_err_t *err)
     else if ((s & ARC_STAGE_FEATURES) && !(s & ARC_STAGE_MARKER))
         stage = "features", why = "draws the marker's features, and the job does not run the "
                                   "marker stage";
+    else if ((s & ARC_STAGE_SHEET) && !(s & ARC_STAGE_BORDER))
+        stage = "sheet", why = "lays out the prints the border stage draws, and the job does "
+                               "not run the border stage";
     if (why != NULL)
         return arc_err_set(err, ARC_EINVAL, "%s: this stage %s", stage, why);
     if (!(s & ARC_STAGE_BORDER) && (s & (ARC_STAGE_VIDEO | ARC_STAGE_VIEWER))) {

@@ -3,7 +3,7 @@
  * page (ARCD_PUBLIC_URL + /ar/view/<id>), with libqrencode at error
  * correction level M and the standard 4-module quiet zone, as qr-code.png
  * (libpng, 1-bit grey, 10 px a module) for screens and qr-code.svg for
- * print.
+ * print. arc_qr_make() gives the same code's modules to the print sheet.
  */
 #include <setjmp.h>
 #include <stdio.h>
@@ -15,10 +15,41 @@
 
 #include "arcd/worker.h"
 
-#define QUIET 4   /* modules of white around the code */
-#define MODULE 10 /* pixels per module in the PNG */
+#define QUIET ARC_QR_QUIET /* modules of white around the code */
+#define MODULE 10          /* pixels per module in the PNG */
 
-static int write_png(const QRcode *qr, const char *path, arc_err_t *err)
+int arc_qr_make(const char *url, arc_qr_t *out, arc_err_t *err)
+{
+    memset(out, 0, sizeof(*out));
+    if (url == NULL || url[0] == '\0')
+        return arc_err_set(err, ARC_EINVAL, "the job has no view URL for the QR code");
+    QRcode *qr = QRcode_encodeString(url, 0, QR_ECLEVEL_M, QR_MODE_8, 1);
+    if (qr == NULL)
+        return arc_err_set(err, ARC_EINVAL, "libqrencode could not encode %s", url);
+    size_t n = (size_t)qr->width * (size_t)qr->width;
+    out->width = qr->width;
+    out->dark = arc_xmalloc(n);
+    for (size_t i = 0; i < n; i++)
+        out->dark[i] = qr->data[i] & 1;
+    QRcode_free(qr);
+    return 0;
+}
+
+void arc_qr_dispose(arc_qr_t *qr)
+{
+    free(qr->dark);
+    memset(qr, 0, sizeof(*qr));
+}
+
+int arc_qr_run(const arc_qr_t *qr, int x, int y)
+{
+    int run = 0;
+    while (x + run < qr->width && qr->dark[y * qr->width + x + run])
+        run++;
+    return run;
+}
+
+static int write_png(const arc_qr_t *qr, const char *path, arc_err_t *err)
 {
     int side = (qr->width + 2 * QUIET) * MODULE;
     size_t stride = ((size_t)side + 7) / 8;
@@ -51,7 +82,7 @@ static int write_png(const QRcode *qr, const char *path, arc_err_t *err)
         for (int x = 0; x < side; x++) {
             int mx = x / MODULE - QUIET;
             int dark = mx >= 0 && my >= 0 && mx < qr->width && my < qr->width &&
-                       (qr->data[my * qr->width + mx] & 1);
+                       qr->dark[my * qr->width + mx];
             if (dark)
                 row[x / 8] &= (png_byte) ~(0x80 >> (x % 8));
         }
@@ -71,7 +102,7 @@ out:
     return rc;
 }
 
-static int write_svg(const QRcode *qr, const char *path, arc_err_t *err)
+static int write_svg(const arc_qr_t *qr, const char *path, arc_err_t *err)
 {
     int side = qr->width + 2 * QUIET;
     size_t cap = 256 + (size_t)qr->width * (size_t)qr->width * 24;
@@ -84,13 +115,11 @@ static int write_svg(const QRcode *qr, const char *path, arc_err_t *err)
     /* One path: a run of dark modules in a row is one rectangle. */
     for (int y = 0; y < qr->width; y++) {
         for (int x = 0; x < qr->width;) {
-            if (!(qr->data[y * qr->width + x] & 1)) {
+            int run = arc_qr_run(qr, x, y);
+            if (run == 0) {
                 x++;
                 continue;
             }
-            int run = 1;
-            while (x + run < qr->width && (qr->data[y * qr->width + x + run] & 1))
-                run++;
             n += snprintf(svg + n, cap - (size_t)n, "M%d %dh%dv1h-%dz", x + QUIET, y + QUIET, run,
                           run);
             x += run;
@@ -105,21 +134,19 @@ static int write_svg(const QRcode *qr, const char *path, arc_err_t *err)
 int arc_stage_qr(arc_job_t *job, arc_err_t *err)
 {
     char path[4200];
+    arc_qr_t qr;
     int rc;
 
-    if (job->in->view_url[0] == '\0')
-        return arc_err_set(err, ARC_EINVAL, "the job has no view URL for the QR code");
-    QRcode *qr = QRcode_encodeString(job->in->view_url, 0, QR_ECLEVEL_M, QR_MODE_8, 1);
-    if (qr == NULL)
-        return arc_err_set(err, ARC_EINVAL, "libqrencode could not encode %s", job->in->view_url);
+    if ((rc = arc_qr_make(job->in->view_url, &qr, err)) != 0)
+        return rc;
     snprintf(path, sizeof(path), "%s/qr-code.png", job->dir);
-    rc = write_png(qr, path, err);
+    rc = write_png(&qr, path, err);
     arc_job_progress(job, 50);
     if (rc == 0) {
         snprintf(path, sizeof(path), "%s/qr-code.svg", job->dir);
-        rc = write_svg(qr, path, err);
+        rc = write_svg(&qr, path, err);
     }
-    QRcode_free(qr);
+    arc_qr_dispose(&qr);
     if (rc != 0)
         return rc;
     json_array_append_new(job->files, json_string("qr-code.png"));

@@ -150,6 +150,11 @@ int arc_worker_main(const arc_worker_opts_t *opts)
         if (setrlimit(RLIMIT_AS, &rl) != 0)
             perror("arcd worker: setrlimit");
     }
+    /* The print sheet's font, while fontconfig may still read its
+     * configuration and caches; a machine without one gets sheets that say
+     * so (workers/stage_sheet.c). */
+    if (arc_sheet_prepare() != 0)
+        fprintf(stderr, "arcd worker: no font for the print sheet's caption\n");
     /* From here on, only the calls a job needs (workers/sandbox.c). */
     if (arc_sandbox_enter(&err) != 0) {
         fprintf(stderr, "arcd worker: %s\n", err.msg);

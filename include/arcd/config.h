@@ -109,6 +109,11 @@ typedef struct arc_config_s {
         int smart_crop;      /* cover: place the crop by salience (1) or centre it (0) */
     } video;
     struct {
+        char *size;      /* the print sheet's paper by default: an arc_paper_t's name */
+        double photo_mm; /* the photo's long side on it by default; 0: the largest that fits */
+        char *language;  /* the caption's language: "ru" or "en" */
+    } print;
+    struct {
         char *webhook_url;    /* every event also goes here; "": none */
         char *webhook_secret; /* the HMAC key of X-Arcd-Signature */
         int allow_private;    /* targets on loopback/private networks allowed (tests, a LAN) */
@@ -161,13 +166,16 @@ int arc_config_load_all(const char *path, arc_config_t *cfg, arc_err_t *err);
 
 /* The photo and video settings a job carries (include/arcd/proto.h). */
 void arc_config_job_media(const arc_config_t *cfg, arc_job_media_t *out);
+/* The print sheet's settings a job carries, the shop's defaults. */
+void arc_config_job_sheet(const arc_config_t *cfg, arc_job_sheet_t *out);
 
 /* The keys of the configuration file, for tools and tests: their section,
  * name, type and range (integers and numbers; for a string, max is its
  * longest value in bytes, 0 for any). Besides, server.listen and
  * server.metricsListen must be an IP address and a port ("127.0.0.1:8080",
- * "[::1]:8080"; metricsListen may be ""), and video.preset one of x264's
- * presets; the environment's values are checked as the file's. */
+ * "[::1]:8080"; metricsListen may be ""), video.preset one of x264's
+ * presets, print.size a paper arcd knows and print.language ru or en; the environment's values are
+ * checked as the file's. */
 typedef enum arc_config_type_e {
     ARC_CONFIG_INT,    /* an int64_t */
     ARC_CONFIG_U64,    /* a uint64_t */

@@ -1,5 +1,5 @@
 /*
- * proto.h: the daemon-worker protocol, version 4: its messages as C structs,
+ * proto.h: the daemon-worker protocol, version 5: its messages as C structs,
  * with one encode and one decode for each, used by every side (the daemon's
  * queue and worker pool, `arcd process`, and the worker).
  *
@@ -9,11 +9,12 @@
  * big-endian length N (1 to ARC_PROTO_MAX_FRAME) and N bytes of a UTF-8
  * JSON object with "v": 4 and a "type":
  *
- *   worker -> daemon  {"v":4,"type":"hello","pid":123}   once, when ready
- *   daemon -> worker  {"v":4,"type":"job","id":"<uuid>","dir":"/abs/project/dir",
+ *   worker -> daemon  {"v":5,"type":"hello","pid":123}   once, when ready
+ *   daemon -> worker  {"v":5,"type":"job","id":"<uuid>","dir":"/abs/project/dir",
  *                      "items":[{"photo":"photo.jpg","video":"video.webm"},
  *                               {"photo":"photo-1.png","video":""}],
- *                      "stages":["photo","border","marker","features","video","viewer","qr"],
+ *                      "stages":["photo","border","marker","features","video","viewer",
+ *                                "qr","sheet"],
  *                      "fitMode":"contain","scaleWidth":0,"scaleHeight":0,
  *                      "maxPixels":40000000,"threads":1,
  *                      "viewUrl":"https://public.example/ar/view/<uuid>",
@@ -26,14 +27,15 @@
  *                               "videoSmartCrop":true},
  *                      "viewer":{"template":"/abs/viewer.html","vendorUrl":"/vendor",
  *                                "filterMinCF":0.0001,"filterBeta":0.001,
- *                                "shopName":"","logoUrl":"","accentColor":"#1e88e5"}}
- *   worker -> daemon  {"v":4,"type":"progress","id":"...","stage":"marker","progress":40}
- *   worker -> daemon  {"v":4,"type":"done","id":"...","ok":true,"files":["marker.mind",...],
+ *                                "shopName":"","logoUrl":"","accentColor":"#1e88e5"},
+ *                      "sheet":{"paper":"A4","photoMm":0,"language":"ru"}}
+ *   worker -> daemon  {"v":5,"type":"progress","id":"...","stage":"marker","progress":40}
+ *   worker -> daemon  {"v":5,"type":"done","id":"...","ok":true,"files":["marker.mind",...],
  *                      "photo":{"width":..,"height":..},"video":{...}|null,
  *                      "rating":{...}|null,"items":[{"photo":{..},"rating":{..},
  *                      "video":{..},"videoFile":"ar-video.mp4"}],
  *                      "timings":{"photo":12,...},"ms":345,"markerCache":"hit"|"miss"}
- *   worker -> daemon  {"v":4,"type":"done","id":"...","ok":false,"error":"a readable
+ *   worker -> daemon  {"v":5,"type":"done","id":"...","ok":false,"error":"a readable
  *                      reason","permanent":true,"timings":{...}}
  *
  * A job that runs only some stages (a video replaced after the photo was
@@ -62,7 +64,7 @@
 #include "arcd/error.h"
 #include "arcd/limits.h"
 
-#define ARC_PROTO_VERSION 4
+#define ARC_PROTO_VERSION 5
 #define ARC_PROTO_MAX_FRAME (1u << 20)
 /* The longest reason a failed "done" may give. */
 #define ARC_PROTO_MAX_REASON 2000
@@ -79,6 +81,30 @@ typedef enum arc_fit_e {
 const char *arc_fit_name(arc_fit_t fit);
 /* Parses a fit mode's name; returns 0 or ARC_EINVAL. */
 int arc_fit_parse(const char *name, arc_fit_t *out);
+
+/* The print sheet's papers (printSize): a name and the size in millimetres,
+ * portrait. 10x15, 13x18 and 15x21 are the photo labs' sizes (102x152,
+ * 127x178, 152x216 mm), A5 and A4 ISO 216's. */
+typedef struct arc_paper_s {
+    const char *name;
+    double width_mm, height_mm;
+} arc_paper_t;
+
+/* The paper called name (case does not matter), or NULL. */
+const arc_paper_t *arc_paper_find(const char *name);
+/* "10x15, 13x18, 15x21, A5, A4": for messages. */
+const char *arc_paper_names(void);
+
+/* The print sheet's settings (the config's print section, with the
+ * project's own choices applied). */
+typedef struct arc_job_sheet_s {
+    char paper[8];    /* an arc_paper_t's name */
+    double photo_mm;  /* the photo's long side, border included; 0: the largest that fits */
+    char language[4]; /* the caption's: "ru" or "en" */
+} arc_job_sheet_t;
+
+/* 1 when lang is a language the print sheet's caption speaks ("ru", "en"). */
+int arc_sheet_language_known(const char *lang);
 
 /* The photo and video settings of a job (the config's photo and video
  * sections, with the project's own choices applied). */
@@ -136,10 +162,11 @@ enum {
     ARC_STAGE_VIDEO = 1u << 4,
     ARC_STAGE_VIEWER = 1u << 5,
     ARC_STAGE_QR = 1u << 6,
-    ARC_STAGE_ALL = (1u << 7) - 1
+    ARC_STAGE_SHEET = 1u << 7,
+    ARC_STAGE_ALL = (1u << 8) - 1
 };
 
-/* A stage's name ("photo" ... "qr") by its bit, or NULL. */
+/* A stage's name ("photo" ... "sheet") by its bit, or NULL. */
 const char *arc_stage_name(unsigned bit);
 
 /* The poster's name of a web video the video stage names video
@@ -163,6 +190,7 @@ typedef struct arc_job_msg_s {
     char *cache_dir;               /* compiled markers by content hash; "" for none */
     arc_job_media_t media;
     arc_job_viewer_t viewer;
+    arc_job_sheet_t sheet;
     unsigned stages; /* ARC_STAGE_* bits; ARC_STAGE_ALL for the whole pipeline */
 } arc_job_msg_t;
 

@@ -96,6 +96,50 @@ int arc_stage_video(arc_job_t *job, arc_err_t *err);
 int arc_stage_qr(arc_job_t *job, arc_err_t *err);
 int arc_stage_viewer(arc_job_t *job, arc_err_t *err);
 
+int arc_stage_sheet(arc_job_t *job, arc_err_t *err);
+
+/* workers/stage_qr.c: the project's QR code as its modules, for the QR
+ * stage's files and the print sheet (error correction M). */
+#define ARC_QR_QUIET 4 /* the white modules round the code that a reader needs */
+typedef struct arc_qr_s {
+    int width;     /* modules a side, the quiet zone not included */
+    uint8_t *dark; /* width * width: 1 for a dark module (owned) */
+} arc_qr_t;
+
+/* Encodes url; returns 0 or ARC_EINVAL (no URL, or one libqrencode cannot
+ * take). Free with arc_qr_dispose(). */
+int arc_qr_make(const char *url, arc_qr_t *out, arc_err_t *err);
+void arc_qr_dispose(arc_qr_t *qr);
+/* The number of dark modules in row y from column x on: the drawers make a
+ * run one rectangle. */
+int arc_qr_run(const arc_qr_t *qr, int x, int y);
+
+/* workers/stage_sheet.c: finds the caption's font before the sandbox is
+ * entered (fontconfig reads its configuration and caches then; the stage
+ * only reads the font file). Returns 0, or ARC_ENOTFOUND when no font has
+ * the captions' scripts (the stage then fails, saying so). */
+int arc_sheet_prepare(void);
+
+/* The print sheet's layout, in millimetres from the page's top left corner,
+ * for a photo of aspect (width / height) on the paper, with the QR block
+ * (the code above its caption) of block_w x block_h. The page turns to the
+ * photo's orientation; the photo is the largest that fits inside the margins
+ * and its crop marks beside the QR block, or photo_mm on its long side when
+ * that is > 0. Returns 0, or ARC_EINVAL with the reason (a photo_mm that
+ * does not fit, below ARC_SHEET_MIN_MM). */
+#define ARC_SHEET_MARGIN_MM 5.0 /* nothing printed there: printers cannot */
+#define ARC_SHEET_MARKS_MM 6.0  /* round the photo: the crop marks, then a gap */
+#define ARC_SHEET_MIN_MM 20.0
+typedef struct arc_sheet_layout_s {
+    double page_w, page_h;   /* the page, turned */
+    double photo_x, photo_y; /* the photo with its border */
+    double photo_w, photo_h;
+    double block_x, block_y; /* the QR block */
+    int landscape;
+} arc_sheet_layout_t;
+int arc_sheet_layout(const arc_paper_t *paper, double aspect, double photo_mm, double block_w,
+                     double block_h, arc_sheet_layout_t *out, arc_err_t *err);
+
 /* The pipeline in order, ended by {NULL}. */
 extern const arc_stage_t arc_pipeline[];
 

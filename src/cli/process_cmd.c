@@ -54,7 +54,8 @@ static int usage(void)
     fprintf(stderr, "usage: arcd process --photo P [--video V] [--photo P2 --video V2 ...] -o DIR\n"
                     "         [--fit contain|cover|fill|exact] [--scale WxH] [--id ID]\n"
                     "         [--border on|off] [--smart-crop on|off] [--threads N]\n"
-                    "         [--config FILE]\n");
+                    "         [--print-size 10x15|13x18|15x21|A5|A4] [--print-photo-mm MM]\n"
+                    "         [--print-language ru|en] [--config FILE]\n");
     return 2;
 }
 
@@ -91,6 +92,7 @@ static int build_job(arc_job_msg_t *j, const arc_config_t *cfg, const char *id, 
     j->stages = ARC_STAGE_ALL;
     j->max_pixels = cfg->compile.max_pixels;
     arc_config_job_media(cfg, &j->media);
+    arc_config_job_sheet(cfg, &j->sheet);
     j->viewer.template_path = arc_xstrdup(tpl);
     j->viewer.vendor_url = arc_xstrdup(cfg->viewer.vendor_url);
     j->viewer.filter_min_cf = cfg->viewer.filter_min_cf;
@@ -106,6 +108,7 @@ int arc_cli_process(int argc, char **argv)
     arc_opt_list_t photos = {{0}, 0}, videos = {{0}, 0};
     const char *dir = NULL, *fit = "contain", *id = "00000000-0000-4000-8000-000000000000";
     const char *border = NULL, *smart_crop = NULL, *scale = NULL, *config_path = NULL;
+    const char *print_size = NULL, *print_mm = NULL, *print_lang = NULL;
     uint64_t threads = 0;
     arc_msg_t job = {.type = ARC_MSG_JOB}, reply = {.type = ARC_MSG_DONE};
     arc_config_t cfg;
@@ -122,6 +125,9 @@ int arc_cli_process(int argc, char **argv)
         {"--border", NULL, ARC_OPT_STR, &border, 0, 0},
         {"--smart-crop", NULL, ARC_OPT_STR, &smart_crop, 0, 0},
         {"--threads", NULL, ARC_OPT_U64, &threads, 1, 256},
+        {"--print-size", NULL, ARC_OPT_STR, &print_size, 0, 0},
+        {"--print-photo-mm", NULL, ARC_OPT_STR, &print_mm, 0, 0},
+        {"--print-language", NULL, ARC_OPT_STR, &print_lang, 0, 0},
         {"--config", NULL, ARC_OPT_STR, &config_path, 0, 0},
     };
 
@@ -158,6 +164,24 @@ int arc_cli_process(int argc, char **argv)
         fprintf(stderr, "arcd process: --smart-crop must be on or off\n");
         return 2;
     }
+    double photo_mm = -1;
+    if (print_size != NULL && arc_paper_find(print_size) == NULL) {
+        fprintf(stderr, "arcd process: --print-size must be one of %s\n", arc_paper_names());
+        return 2;
+    }
+    if (print_mm != NULL) {
+        char *end = NULL;
+        photo_mm = strtod(print_mm, &end);
+        if (*print_mm == '\0' || *end != '\0' || !(photo_mm >= 0 && photo_mm <= 1000)) {
+            fprintf(stderr, "arcd process: --print-photo-mm must be from 0 to 1000 (0: the "
+                            "largest that fits)\n");
+            return 2;
+        }
+    }
+    if (print_lang != NULL && !arc_sheet_language_known(print_lang)) {
+        fprintf(stderr, "arcd process: --print-language must be ru or en\n");
+        return 2;
+    }
     if ((status = arc_cli_load_config(config_path, "process", &cfg)) != 0)
         return status;
     if ((mkdir(dir, 0755) != 0 && errno != EEXIST) || realpath(dir, abs_dir) == NULL) {
@@ -174,6 +198,13 @@ int arc_cli_process(int argc, char **argv)
         job.u.job.media.border = strcmp(border, "on") == 0;
     if (smart_crop != NULL)
         job.u.job.media.video_smart_crop = strcmp(smart_crop, "on") == 0;
+    if (print_size != NULL)
+        snprintf(job.u.job.sheet.paper, sizeof(job.u.job.sheet.paper), "%s",
+                 arc_paper_find(print_size)->name);
+    if (photo_mm >= 0)
+        job.u.job.sheet.photo_mm = photo_mm;
+    if (print_lang != NULL)
+        snprintf(job.u.job.sheet.language, sizeof(job.u.job.sheet.language), "%s", print_lang);
     /* Checked by the protocol's codec, as a worker receives it: what a
      * daemon could not send is refused here too. */
     if (arc_job_msg_check(&job.u.job, &err) != 0) {

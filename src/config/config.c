@@ -105,6 +105,9 @@ static const key_t_ keys[] = {
     K("video", "preset", T_STR, video.preset, 0, 0),
     K("video", "copy", T_ONOFF, video.copy, 0, 1),
     K("video", "smartCrop", T_ONOFF, video.smart_crop, 0, 1),
+    K("print", "size", T_STR, print.size, 0, 0),
+    K("print", "photoMm", T_DBL, print.photo_mm, 0, 1000),
+    K("print", "language", T_STR, print.language, 0, 0),
     K("notify", "webhookUrl", T_STR, notify.webhook_url, 0, 0),
     K("notify", "webhookSecret", T_STR, notify.webhook_secret, 0, 0),
     K("notify", "allowPrivateTargets", T_ONOFF, notify.allow_private, 0, 1),
@@ -196,6 +199,9 @@ void arc_config_defaults(arc_config_t *cfg)
     set_str(&cfg->video.preset, "veryfast");
     cfg->video.copy = 1;
     cfg->video.smart_crop = 1;
+    set_str(&cfg->print.size, "A4");
+    cfg->print.photo_mm = 0;
+    set_str(&cfg->print.language, "ru");
     set_str(&cfg->notify.webhook_url, "");
     set_str(&cfg->notify.webhook_secret, "");
     cfg->notify.allow_private = 0;
@@ -438,6 +444,14 @@ static int str_ok(const key_t_ *k, const char *v, char *why, size_t size)
                  "medium, slow, slower, veryslow, placebo)");
         return 0;
     }
+    if (k->offset == offsetof(arc_config_t, print.size) && arc_paper_find(v) == NULL) {
+        snprintf(why, size, "must be a paper size: %s (it is '%.80s')", arc_paper_names(), v);
+        return 0;
+    }
+    if (k->offset == offsetof(arc_config_t, print.language) && !arc_sheet_language_known(v)) {
+        snprintf(why, size, "must be ru or en (it is '%.80s')", v);
+        return 0;
+    }
     if (k->offset == offsetof(arc_config_t, viewer.accent_color) && !arc_tpl_color_valid(v)) {
         snprintf(why, size, "must be a colour #rrggbb (it is '%.80s')", v);
         return 0;
@@ -666,4 +680,12 @@ void arc_config_job_media(const arc_config_t *c, arc_job_media_t *m)
     m->video_copy = c->video.copy;
     m->video_smart_crop = c->video.smart_crop;
     m->video_threads = 0;
+}
+
+void arc_config_job_sheet(const arc_config_t *c, arc_job_sheet_t *s)
+{
+    memset(s, 0, sizeof(*s));
+    snprintf(s->paper, sizeof(s->paper), "%s", arc_paper_find(c->print.size)->name);
+    s->photo_mm = c->print.photo_mm;
+    snprintf(s->language, sizeof(s->language), "%s", c->print.language);
 }

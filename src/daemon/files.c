@@ -43,6 +43,7 @@ static const struct {
     {"qr-code.svg", "image/svg+xml"},
     {"enhanced-photo.jpg", "image/jpeg"},
     {"print.jpg", "image/jpeg"},
+    {"print-sheet.pdf", "application/pdf"},
     {"poster.jpg", "image/jpeg"},
     {"features.png", "image/png"},
     {"thumbnail.jpg", "image/jpeg"},

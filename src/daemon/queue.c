@@ -608,6 +608,19 @@ static int job_message(arc_queue_t *q, PGresult *res, const int *col, arc_job_ms
     json_t *smart = json_object_get(config, "useSmartCrop");
     if (json_is_boolean(smart))
         m->media.video_smart_crop = json_is_true(smart);
+    /* The print sheet: the shop's defaults, the upload's choices (checked
+     * when it was taken: upload.c). */
+    arc_config_job_sheet(cfg, &m->sheet);
+    const arc_paper_t *paper =
+        arc_paper_find(json_string_value(json_object_get(config, "printSize")));
+    if (paper != NULL)
+        snprintf(m->sheet.paper, sizeof(m->sheet.paper), "%s", paper->name);
+    json_t *mm = json_object_get(config, "printPhotoMm");
+    if (json_is_number(mm) && json_number_value(mm) >= 0 && json_number_value(mm) <= 1000)
+        m->sheet.photo_mm = json_number_value(mm);
+    const char *lang = json_string_value(json_object_get(config, "printLanguage"));
+    if (arc_sheet_language_known(lang))
+        snprintf(m->sheet.language, sizeof(m->sheet.language), "%s", lang);
     json_decref(config);
     m->viewer.template_path = arc_xstrdup(d->template_path);
     m->viewer.vendor_url = arc_xstrdup(d->vendor_url);

@@ -121,6 +121,7 @@ json_t *arc_status_doc_json(const arc_daemon_t *d, const json_t *doc)
     json_object_set_new(js, "posterUrl", file_url(d, id, files, poster));
     json_object_set_new(js, "enhancedPhotoUrl", file_url(d, id, files, "enhanced-photo.jpg"));
     json_object_set_new(js, "printUrl", file_url(d, id, files, "print.jpg"));
+    json_object_set_new(js, "printSheetUrl", file_url(d, id, files, "print-sheet.pdf"));
     json_object_set_new(js, "featuresUrl", file_url(d, id, files, "features.png"));
     json_object_set_new(js, "thumbnailUrl", file_url(d, id, files, "thumbnail.jpg"));
     json_object_set_new(js, "compilationTimeMs", member(doc, "compilation_time_ms"));
@@ -128,9 +129,16 @@ json_t *arc_status_doc_json(const arc_daemon_t *d, const json_t *doc)
     json_object_set_new(js, "expiresAt", member(doc, "expires_at"));
     json_object_set_new(js, "errorMessage", member(doc, "error_message"));
     json_object_set_new(js, "fitMode", member(doc, "fit_mode"));
-    json_object_set_new(js, "photo",
-                        json_pack("{s:o, s:o}", "width", member(doc, "photo_width"), "height",
-                                  member(doc, "photo_height")));
+    json_t *photo = json_pack("{s:o, s:o}", "width", member(doc, "photo_width"), "height",
+                              member(doc, "photo_height"));
+    /* What the printer gets: print.jpg's size and the print sheet's layout,
+     * or why either is missing (the worker's report of the first pair). */
+    json_t *first = json_object_get(json_array_get(json_object_get(result, "items"), 0), "photo");
+    if (json_is_object(json_object_get(first, "fullPrint")))
+        json_object_set(photo, "fullPrint", json_object_get(first, "fullPrint"));
+    if (json_is_object(json_object_get(first, "printSheet")))
+        json_object_set(photo, "printSheet", json_object_get(first, "printSheet"));
+    json_object_set_new(js, "photo", photo);
     json_t *meta = json_object_get(doc, "video_meta");
     json_t *video = json_is_object(meta) ? json_deep_copy(meta) : json_object();
     json_object_set_new(video, "format", member(doc, "video_format"));

@@ -24,6 +24,7 @@
  */
 #include <errno.h>
 #include <fcntl.h>
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -103,6 +104,7 @@ typedef struct upload_s {
     int scale_w, scale_h;
     json_t *config;
     int smart_crop; /* useSmartCrop: -1 not given, 0, 1 */
+    json_t *print;  /* the print sheet's options given as form fields */
     json_t *fields; /* the project's fields (fields.h) given: name -> text */
     arc_pg_query_t *query;
     /* U_VIDEO: the pair whose video is new, and the project's owner filter. */
@@ -218,6 +220,7 @@ static void cleanup_done(uv_work_t *w, int status)
     arc_multipart_free(u->mp);
     free(u->value);
     json_decref(u->config);
+    json_decref(u->print);
     json_decref(u->fields);
     free(u);
 }
@@ -449,6 +452,79 @@ static int check_magic(upload_t *u, ufile_t *f, int at_end)
     return 0;
 }
 
+/* ---- the print sheet's options: printSize, printPhotoMm, printLanguage ---- */
+
+/* The smallest photo a print sheet takes, in millimetres: below it a phone
+ * hardly finds the marker. (The largest is the paper's: the worker says
+ * when a photo does not fit.) */
+#define PRINT_MIN_MM 20
+
+static int print_option(const char *name)
+{
+    return strcmp(name, "printSize") == 0 || strcmp(name, "printPhotoMm") == 0 ||
+           strcmp(name, "printLanguage") == 0;
+}
+
+/* Checks the value of print option name (a JSON value from the config
+ * field or the form's text made one); returns 0, or -1 with the reason. */
+static int print_value_ok(const char *name, const json_t *v, char *why, size_t size)
+{
+    if (strcmp(name, "printSize") == 0) {
+        if (arc_paper_find(json_string_value(v)) != NULL)
+            return 0;
+        snprintf(why, size, "printSize must be a paper size: %s", arc_paper_names());
+    } else if (strcmp(name, "printPhotoMm") == 0) {
+        if (json_is_number(v) && json_number_value(v) >= PRINT_MIN_MM &&
+            json_number_value(v) <= 1000)
+            return 0;
+        snprintf(why, size,
+                 "printPhotoMm must be the photo's long side in millimetres, from %d to 1000, "
+                 "border included",
+                 PRINT_MIN_MM);
+    } else {
+        if (arc_sheet_language_known(json_string_value(v)))
+            return 0;
+        snprintf(why, size, "printLanguage must be ru or en");
+    }
+    return -1;
+}
+
+/* A print option given as a form field: kept for the project's config. */
+static int print_field(upload_t *u, const char *v)
+{
+    char why[200], *end = NULL;
+    json_t *value;
+
+    if (strcmp(u->field, "printPhotoMm") == 0) {
+        double mm = strtod(v, &end);
+        value = *v != '\0' && *end == '\0' && isfinite(mm) ? json_real(mm) : json_null();
+    } else {
+        value = json_string(v);
+    }
+    if (print_value_ok(u->field, value, why, sizeof(why)) != 0) {
+        json_decref(value);
+        return fail(u, 400, "bad_field", "%s", why);
+    }
+    if (u->print == NULL)
+        u->print = json_object();
+    json_object_set_new(u->print, u->field, value);
+    return 0;
+}
+
+/* The print options inside a config object, checked as the fields are. */
+static int print_config_ok(upload_t *u)
+{
+    const char *names[] = {"printSize", "printPhotoMm", "printLanguage"};
+    char why[200];
+
+    for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++) {
+        json_t *v = json_object_get(u->config, names[i]);
+        if (v != NULL && print_value_ok(names[i], v, why, sizeof(why)) != 0)
+            return fail(u, 400, "bad_field", "config: %s", why);
+    }
+    return 0;
+}
+
 static int on_part(void *arg, const char *name, const char *filename, const char *ctype)
 {
     upload_t *u = arg;
@@ -485,7 +561,7 @@ static int on_part(void *arg, const char *name, const char *filename, const char
         known = known || strcmp(name, "target") == 0;
     else
         known = known || strcmp(name, "config") == 0 || strcmp(name, "useSmartCrop") == 0 ||
-                arc_field_find(name) != NULL;
+                print_option(name) || arc_field_find(name) != NULL;
     if (!known) {
         char shown[64];
         snprintf(shown, sizeof(shown), "%s", name);
@@ -494,10 +570,12 @@ static int on_part(void *arg, const char *name, const char *filename, const char
                     u->mode == U_VIDEO
                         ? "video, fitMode, scaleWidth, scaleHeight, target"
                         : "photo, video, fitMode, scaleWidth, scaleHeight, config, "
-                          "useSmartCrop, title, orderRef, customerName, customerEmail, "
+                          "useSmartCrop, printSize, printPhotoMm, printLanguage, title, "
+                          "orderRef, customerName, customerEmail, "
                           "notifyUrl, notifyEmail, metadata");
     }
-    if (arc_field_find(name) != NULL && json_object_get(u->fields, name) != NULL)
+    if ((arc_field_find(name) != NULL && json_object_get(u->fields, name) != NULL) ||
+        (print_option(name) && json_object_get(u->print, name) != NULL))
         return fail(u, 400, "duplicate_part", "the form has more than one '%s'", name);
     u->part = PART_FIELD;
     snprintf(u->field, sizeof(u->field), "%s", name);
@@ -581,6 +659,11 @@ static int on_part_end(void *arg)
         u->config = json_loads(v, JSON_REJECT_DUPLICATES, &e);
         if (!json_is_object(u->config))
             return fail(u, 400, "bad_field", "config must be a JSON object");
+        if (print_config_ok(u) != 0)
+            return -1;
+    } else if (print_option(u->field)) {
+        if (print_field(u, v) != 0)
+            return -1;
     } else if (strcmp(u->field, "useSmartCrop") == 0) {
         if (strcmp(v, "true") == 0 || strcmp(v, "1") == 0 || strcmp(v, "on") == 0)
             u->smart_crop = 1;
@@ -692,6 +775,11 @@ static void insert(upload_t *u)
         if (u->config == NULL)
             u->config = json_object();
         json_object_set_new(u->config, "useSmartCrop", json_boolean(u->smart_crop));
+    }
+    if (u->print != NULL) {
+        if (u->config == NULL)
+            u->config = json_object();
+        json_object_update(u->config, u->print);
     }
     char *config = u->config ? json_dumps(u->config, JSON_COMPACT) : arc_xstrdup("{}");
     const char *metadata = field_value(u, "metadata");

@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include "arcd/proto.h"
 #include "arcd/tpl.h"
@@ -22,8 +23,31 @@
 static const char *const fit_names[] = {"contain", "cover", "fill", "exact"};
 
 static const char *const stage_names[] = {"photo", "border", "marker", "features",
-                                          "video", "viewer", "qr"};
-#define N_STAGES 7
+                                          "video", "viewer", "qr",     "sheet"};
+#define N_STAGES 8
+
+static const arc_paper_t papers[] = {
+    {"10x15", 102, 152}, {"13x18", 127, 178}, {"15x21", 152, 216},
+    {"A5", 148, 210},    {"A4", 210, 297},
+};
+
+const arc_paper_t *arc_paper_find(const char *name)
+{
+    for (size_t i = 0; name != NULL && i < sizeof(papers) / sizeof(papers[0]); i++)
+        if (strcasecmp(name, papers[i].name) == 0)
+            return &papers[i];
+    return NULL;
+}
+
+const char *arc_paper_names(void)
+{
+    return "10x15, 13x18, 15x21, A5, A4";
+}
+
+int arc_sheet_language_known(const char *lang)
+{
+    return lang != NULL && (strcmp(lang, "ru") == 0 || strcmp(lang, "en") == 0);
+}
 
 const char *arc_stage_name(unsigned bit)
 {
@@ -199,13 +223,16 @@ static json_t *job_encode(const arc_job_msg_t *j)
                   "vendorUrl", j->viewer.vendor_url, "filterMinCF", j->viewer.filter_min_cf,
                   "filterBeta", j->viewer.filter_beta, "shopName", j->viewer.shop_name, "logoUrl",
                   j->viewer.logo_url, "accentColor", j->viewer.accent_color);
-    return json_pack("{s:i, s:s, s:s, s:s, s:o, s:o, s:s, s:i, s:i, s:I, s:i, s:s, s:s, s:o, s:o}",
+    json_t *sheet = json_pack("{s:s, s:f, s:s}", "paper", j->sheet.paper, "photoMm",
+                              j->sheet.photo_mm, "language", j->sheet.language);
+    return json_pack("{s:i, s:s, s:s, s:s, s:o, s:o, s:s, s:i, s:i, s:I, s:i, s:s, s:s, s:o, s:o, "
+                     "s:o}",
                      "v", ARC_PROTO_VERSION, "type", "job", "id", j->id, "dir", j->dir, "items",
                      items, "stages", stages, "fitMode", arc_fit_name(j->fit), "scaleWidth",
                      j->scale_width, "scaleHeight", j->scale_height, "maxPixels",
                      (json_int_t)j->max_pixels, "threads", j->threads, "viewUrl", j->view_url,
-                     "cacheDir", j->cache_dir ? j->cache_dir : "", "media", media, "viewer",
-                     viewer);
+                     "cacheDir", j->cache_dir ? j->cache_dir : "", "media", media, "viewer", viewer,
+                     "sheet", sheet);
 }
 
 /* "stages": the names of the stages to run, in any order, each once. */
@@ -286,6 +313,31 @@ static int media_decode(const json_t *o, arc_job_media_t *m, arc_err_t *err)
     return 0;
 }
 
+static int sheet_decode(const json_t *o, arc_job_sheet_t *s, arc_err_t *err)
+{
+    const char *w = "job sheet";
+    char *paper = NULL, *lang = NULL;
+    int rc;
+
+    if (!json_is_object(o))
+        return bad(err, "job", "sheet", "is missing or not an object");
+    if ((rc = get_str(o, w, "paper", sizeof(s->paper) - 1, &paper, err)) == 0 &&
+        (rc = get_num(o, w, "photoMm", 0, 1000, &s->photo_mm, err)) == 0 &&
+        (rc = get_str(o, w, "language", sizeof(s->language) - 1, &lang, err)) == 0) {
+        if (arc_paper_find(paper) == NULL)
+            rc = bad(err, w, "paper", "is not a paper size arcd knows");
+        else if (!arc_sheet_language_known(lang))
+            rc = bad(err, w, "language", "is not ru or en");
+    }
+    if (rc == 0) {
+        snprintf(s->paper, sizeof(s->paper), "%s", arc_paper_find(paper)->name);
+        snprintf(s->language, sizeof(s->language), "%s", lang);
+    }
+    free(paper);
+    free(lang);
+    return rc;
+}
+
 static int job_decode(const json_t *js, arc_job_msg_t *j, arc_err_t *err)
 {
     const char *w = "job";
@@ -350,7 +402,7 @@ static int job_decode(const json_t *js, arc_job_msg_t *j, arc_err_t *err)
         return rc;
     if (!arc_tpl_color_valid(j->viewer.accent_color))
         return bad(err, w, "accentColor", "is not a colour #rrggbb");
-    return 0;
+    return sheet_decode(json_object_get(js, "sheet"), &j->sheet, err);
 }
 
 static void job_dispose(arc_job_msg_t *j)

@@ -59,7 +59,8 @@ try:
     st, _, js = form("/api/ar/create-demo",
                      {"title": "Wedding — Анна", "orderRef": "ORD-1001", "customerName": "Anna K.",
                       "customerEmail": "anna@example.com", "notifyUrl": "https://hooks.example.com/arcd",
-                      "notifyEmail": "anna@example.com", "metadata": json.dumps(meta), "useSmartCrop": "true"},
+                      "notifyEmail": "anna@example.com", "metadata": json.dumps(meta), "useSmartCrop": "true",
+                      "printSize": "a5", "printPhotoMm": "100", "printLanguage": "en"},
                      [("photoFile", "p.jpg", "image/jpeg", photo), ("videoFile", "v.mp4", "video/mp4", video)],
                      token=A)
     check(st == 202, f"create-demo takes the fields and photoFile/videoFile ({st} {js})")
@@ -84,6 +85,11 @@ try:
         ({"metadata": json.dumps({"k": "v" * 4100})}, "metadata"), ({"metadata": "{bad"}, "metadata"),
         ({"title": "bell\x07"}, "title"), ({"title": "t" * 201}, "title"),
         ({"useSmartCrop": "maybe"}, "useSmartCrop"), ({"colour": "red"}, "colour"),
+        ({"printSize": "A3"}, "printSize"), ({"printSize": ""}, "printSize"),
+        ({"printPhotoMm": "10"}, "printPhotoMm"), ({"printPhotoMm": "wide"}, "printPhotoMm"),
+        ({"printPhotoMm": "nan"}, "printPhotoMm"), ({"printLanguage": "de"}, "printLanguage"),
+        ({"config": json.dumps({"printSize": "Letter"})}, "printSize"),
+        ({"config": json.dumps({"printPhotoMm": "100"})}, "printPhotoMm"),
     ]
     tiny_png, tiny_mp4 = b"\x89PNG\r\n\x1a\n" + bytes(200), fake_mp4(2000)  # refused before they matter
     for fields, name in bad_fields:
@@ -99,6 +105,33 @@ try:
 
     for ar in (demo, lasting, plain):
         check(d.wait_status(ar, timeout=90)["status"] == "ready", f"project {ar[:8]} ready")
+
+    # ---- 1b. the print sheet: the project's paper and size, else the shop's ----
+    check(psql(f"select config->>'printSize' || ' ' || (config->>'printPhotoMm') || ' ' || "
+               f"(config->>'printLanguage') from ar_projects where id = '{demo}'") == "a5 100.0 en",
+          "printSize, printPhotoMm and printLanguage are kept in the project's config")
+    tmpdir = tempfile.mkdtemp()
+    for ar, paper, pts in ((demo, "A5", "419.528 x 595.276"), (plain, "A4", "595.276 x 841.89")):
+        stj = d.wait_status(ar, timeout=5)
+        url = stj.get("printSheetUrl") or ""
+        st, h, pdf = d.request("GET", urllib.parse.urlparse(url).path) if url else (0, {}, b"")
+        check(url.endswith(f"/objects/ar-storage/{ar}/print-sheet.pdf") and st == 200
+              and h.get("content-type") == "application/pdf" and pdf[:5] == b"%PDF-",
+              f"{paper}: printSheetUrl serves the PDF ({url} {st} {h.get('content-type')})")
+        path = os.path.join(tmpdir, f"{ar}.pdf")
+        with open(path, "wb") as f:
+            f.write(pdf)
+        info = subprocess.run(["pdfinfo", path], capture_output=True, text=True).stdout
+        sheet = (stj.get("photo") or {}).get("printSheet") or {}
+        check(f"Page size:       {pts} pts" in info and sheet.get("paper") == paper,
+              f"{paper}: the sheet's page is {paper} ({sheet.get('paper')}, "
+              f"{[l for l in info.splitlines() if 'size' in l]})")
+        text = subprocess.run(["pdftotext", path, "-"], capture_output=True, text=True).stdout
+        want = "Scan to bring" if ar == demo else "Отсканируйте"
+        check(want in text, f"{paper}: the caption in the project's language, else the shop's ({text.split()})")
+    page = (((d.wait_status(demo, timeout=5).get("photo") or {}).get("printSheet") or {}).get("pages") or [{}])[0]
+    check(abs(max(page.get("photoMm", {}).get("width", 0), page.get("photoMm", {}).get("height", 0)) - 100) < 0.01,
+          f"printPhotoMm 100: the photo's long side is 100 mm ({page.get('photoMm')})")
 
     # ---- 2. GET one project: owner, admin, other owner ----
     check(d.json("GET", f"/api/ar/projects/{demo}", token=B)[0] == 404, "another owner's project: 404")

@@ -153,7 +153,7 @@ with open(os.path.join(out, "index.html")) as f:
 check('src="ar-video.mp4"' in page and 'poster="poster.jpg"' in page and "playsinline" in page
       and "muted" in page and 'crossorigin="anonymous"' in page and "{{" not in page,
       "index.html plays ar-video.mp4 muted, inline, with its poster")
-check(set(js["timings"]) == {"photo", "border", "marker", "features", "video", "viewer", "qr"},
+check(set(js["timings"]) == {"photo", "border", "marker", "features", "video", "viewer", "qr", "sheet"},
       "every stage's time is reported")
 
 # ---- two projects get two different borders ----

@@ -115,6 +115,8 @@ static void job_make(arc_msg_t *m, const char *dir, size_t n, unsigned stages)
     j->viewer.accent_color = arc_xstrdup("#e91e63");
     j->viewer.filter_min_cf = 0.0001;
     j->viewer.filter_beta = 0.001;
+    snprintf(j->sheet.paper, sizeof(j->sheet.paper), "A5");
+    snprintf(j->sheet.language, sizeof(j->sheet.language), "en");
 }
 
 /* Pair i of a partial job: its print as done (the first run's answer)
@@ -316,7 +318,7 @@ TEST(test_a_replaced_video_leaves_the_print_marker_and_qr_untouched)
     static const char *const kept[] = {"marker.mind",        "marker.mind.br", "marker.mind.gz",
                                        "enhanced-photo.jpg", "print.jpg",      "thumbnail.jpg",
                                        "qr-code.png",        "qr-code.svg",    "features.png",
-                                       "ar-video.mp4",       "poster.jpg"};
+                                       "ar-video.mp4",       "poster.jpg",     "print-sheet.pdf"};
     enum { N_KEPT = sizeof(kept) / sizeof(kept[0]) };
     snap_t before[N_KEPT];
     arc_msg_t job, first, second;
@@ -526,6 +528,17 @@ TEST(test_a_job_lacking_what_a_stage_needs_fails_permanently)
     arc_msg_dispose(&reply);
     arc_msg_dispose(&job);
 
+    /* The print sheet without the prints it lays out. */
+    job_make(&job, dir, 1, ARC_STAGE_SHEET | ARC_STAGE_QR);
+    job_pair_from(&job, 0, &first.u.done, NULL, 0);
+    job_run(&job, &reply);
+    CHECK(!reply.u.done.ok && reply.u.done.permanent);
+    CHECK_MSG(reply.u.done.error != NULL && strstr(reply.u.done.error, "sheet: ") != NULL &&
+                  strstr(reply.u.done.error, "border stage") != NULL,
+              "'%s'", test_str_shown(reply.u.done.error));
+    arc_msg_dispose(&reply);
+    arc_msg_dispose(&job);
+
     /* The QR code alone needs nothing: it is drawn again, and that is all. */
     job_make(&job, dir, 1, ARC_STAGE_QR);
     job_pair_from(&job, 0, &first.u.done, NULL, 0);
@@ -557,7 +570,8 @@ TEST(test_the_thumbnail_is_the_print_320_px_on_its_long_side)
     CHECK_MSG(reply.u.done.ok, "%s", test_str_shown(reply.u.done.error));
     const char *files[] = {"enhanced-photo.jpg", "print.jpg",      "thumbnail.jpg", "marker.mind",
                            "marker.mind.br",     "marker.mind.gz", "features.png",  "ar-video.mp4",
-                           "poster.jpg",         "index.html",     "qr-code.png",   "qr-code.svg"};
+                           "poster.jpg",         "index.html",     "qr-code.png",   "qr-code.svg",
+                           "print-sheet.pdf"};
     check_files(&reply.u.done, files, sizeof(files) / sizeof(files[0]));
 
     snprintf(path, sizeof(path), "%s/thumbnail.jpg", dir);

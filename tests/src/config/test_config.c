@@ -673,10 +673,13 @@ TEST(test_every_string_and_onoff_key_is_stored)
         const arc_config_key_t *k = &keys[i];
         /* video.preset takes only x264's presets (test_video_preset), the
          * listen addresses only addresses (test_listen_addresses), the
-         * accent colour only colours (test_accent_color). */
+         * accent colour only colours (test_accent_color), the print
+         * sheet's paper and language only theirs (test_print_section). */
+        int print_checked = strcmp(k->section, "print") == 0 &&
+                            (strcmp(k->name, "size") == 0 || strcmp(k->name, "language") == 0);
         if (k->type == ARC_CONFIG_STR && strcmp(k->name, "preset") != 0 &&
             strcmp(k->name, "listen") != 0 && strcmp(k->name, "metricsListen") != 0 &&
-            strcmp(k->name, "accentColor") != 0) {
+            strcmp(k->name, "accentColor") != 0 && !print_checked) {
             int rc = load_value(k, json_string("some value/é"), &cfg, &err);
             CHECK_MSG(rc == 0, "%s.%s: %s", k->section, k->name, err.msg);
             CHECK_STR(field_str(&cfg, k), "some value/é");
@@ -721,6 +724,50 @@ TEST(test_accent_color)
                   "%s accepted (%s)", bad[i], err.msg);
         arc_config_dispose(&cfg); /* a refused file leaves the defaults to free */
     }
+}
+
+/* The print sheet's defaults: a paper arcd lays out (any case, kept by its
+ * own name), a caption language it speaks, and they reach a job. */
+TEST(test_print_section)
+{
+    static const char *const good[][2] = {
+        {"A4", "A4"}, {"a5", "A5"}, {"10x15", "10x15"}, {"13X18", "13x18"}, {"15x21", "15x21"}};
+    static const char *const bad[] = {"", "A3", "Letter", "10x15 ", "9x13"};
+    arc_job_sheet_t sheet;
+    arc_config_t cfg;
+    arc_err_t err;
+    char text[160];
+
+    CHECK(load_text("{}", &cfg, &err) == 0);
+    arc_config_job_sheet(&cfg, &sheet);
+    CHECK_STR(sheet.paper, "A4");
+    CHECK_STR(sheet.language, "ru");
+    CHECK(sheet.photo_mm == 0);
+    arc_config_dispose(&cfg);
+    for (size_t i = 0; i < sizeof(good) / sizeof(good[0]); i++) {
+        snprintf(text, sizeof(text),
+                 "{\"print\": {\"size\": \"%s\", \"language\": \"en\", \"photoMm\": 120}}",
+                 good[i][0]);
+        CHECK_MSG(load_text(text, &cfg, &err) == 0, "%s: %s", good[i][0], err.msg);
+        arc_config_job_sheet(&cfg, &sheet);
+        CHECK_STR(sheet.paper, good[i][1]);
+        CHECK_STR(sheet.language, "en");
+        CHECK(sheet.photo_mm == 120);
+        arc_config_dispose(&cfg);
+    }
+    for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+        snprintf(text, sizeof(text), "{\"print\": {\"size\": \"%s\"}}", bad[i]);
+        CHECK_MSG(load_text(text, &cfg, &err) != 0 && strstr(err.msg, "print.size") != NULL &&
+                      strstr(err.msg, "10x15, 13x18, 15x21, A5, A4") != NULL,
+                  "%s accepted (%s)", bad[i], err.msg);
+        arc_config_dispose(&cfg);
+    }
+    CHECK(load_text("{\"print\": {\"language\": \"de\"}}", &cfg, &err) != 0 &&
+          strstr(err.msg, "print.language") != NULL);
+    arc_config_dispose(&cfg);
+    CHECK(load_text("{\"print\": {\"photoMm\": -1}}", &cfg, &err) != 0 &&
+          strstr(err.msg, "print.photoMm") != NULL);
+    arc_config_dispose(&cfg);
 }
 
 TEST(test_file_sets_only_what_it_names)

@@ -88,6 +88,9 @@ static void job_fill(arc_msg_t *m, arc_fit_t fit, const char *cache_dir)
     j->viewer.accent_color = arc_xstrdup("#e91e63");
     j->viewer.filter_min_cf = 0.0001;
     j->viewer.filter_beta = 0.001;
+    snprintf(j->sheet.paper, sizeof(j->sheet.paper), "%s", fit == ARC_FIT_COVER ? "10x15" : "A5");
+    j->sheet.photo_mm = (int)fit * 40.5;
+    snprintf(j->sheet.language, sizeof(j->sheet.language), "%s", (int)fit % 2 ? "en" : "ru");
 }
 
 /* job_fill()'s job running only some stages (a video replaced after the
@@ -170,6 +173,9 @@ static void check_job_equal(const arc_job_msg_t *a, const arc_job_msg_t *b)
     CHECK_STR(b->viewer.accent_color, a->viewer.accent_color);
     CHECK(b->viewer.filter_min_cf == a->viewer.filter_min_cf);
     CHECK(b->viewer.filter_beta == a->viewer.filter_beta);
+    CHECK_STR(b->sheet.paper, a->sheet.paper);
+    CHECK(b->sheet.photo_mm == a->sheet.photo_mm);
+    CHECK_STR(b->sheet.language, a->sheet.language);
 }
 
 static void progress_fill(arc_msg_t *m, const char *stage, int progress)
@@ -361,14 +367,14 @@ TEST(test_job_stages_are_named_in_pipeline_order_and_read_in_any)
     job_fill(&out, ARC_FIT_CONTAIN, "");
     json_decref(js);
     js = arc_msg_encode(&out);
-    CHECK_EQ_INT(json_array_size(json_object_get(js, "stages")), 7);
-    for (int i = 0; i < 7; i++)
+    CHECK_EQ_INT(json_array_size(json_object_get(js, "stages")), 8);
+    for (int i = 0; i < 8; i++)
         CHECK_STR(json_string_value(json_array_get(json_object_get(js, "stages"), (size_t)i)),
                   arc_stage_name(1u << i));
     json_t *item = json_array_get(json_object_get(js, "items"), 0);
     CHECK(json_object_get(item, "print") == NULL && json_object_get(item, "videoOut") == NULL &&
           json_object_get(item, "redoVideo") == NULL);
-    CHECK(arc_stage_name(0) == NULL && arc_stage_name(1u << 7) == NULL &&
+    CHECK(arc_stage_name(0) == NULL && arc_stage_name(1u << 8) == NULL &&
           arc_stage_name(ARC_STAGE_VIDEO | ARC_STAGE_VIEWER) == NULL);
     json_decref(want);
     json_decref(js);
@@ -481,7 +487,7 @@ TEST(test_done_without_timings_decodes_empty_timings)
 TEST(test_hello_frame_is_the_documented_bytes)
 {
     /* The header's example, byte for byte: big-endian length, compact JSON. */
-    static const char body[] = "{\"v\":4,\"type\":\"hello\",\"pid\":123}";
+    static const char body[] = "{\"v\":5,\"type\":\"hello\",\"pid\":123}";
     arc_msg_t m = {.type = ARC_MSG_HELLO};
     arc_buf_t frame = ARC_BUF_INIT;
     arc_err_t err = {{0}};
@@ -675,11 +681,13 @@ TEST(test_other_versions_are_refused)
         bad(base, "v", json_integer(2), "version");
         /* Version 3 lacked media.videoSmartCrop. */
         bad(base, "v", json_integer(3), "version");
-        bad(base, "v", json_integer(5), "version");
+        /* Version 4 had no print sheet: no "sheet" stage, no settings. */
+        bad(base, "v", json_integer(4), "version");
+        bad(base, "v", json_integer(6), "version");
         bad(base, "v", json_integer(0), "version");
         bad(base, "v", NULL, "version");
-        bad(base, "v", json_string("4"), "version");
-        bad(base, "v", json_real(4.0), "version");
+        bad(base, "v", json_string("5"), "version");
+        bad(base, "v", json_real(5.0), "version");
         bad(base, "v", json_null(), "version");
         bad(base, "v", json_true(), "version");
         json_decref(base);
@@ -935,8 +943,8 @@ TEST(test_partial_job_refused_without_print_or_with_the_photo_outside_it)
     bad(base, "items/1/redoVideo", NULL, "'redoVideo'");
     /* The same job sent as a whole one needs none of it. */
     json_t *whole = with(base, "stages",
-                         json_pack("[s, s, s, s, s, s, s]", "photo", "border", "marker", "features",
-                                   "video", "viewer", "qr"));
+                         json_pack("[s, s, s, s, s, s, s, s]", "photo", "border", "marker",
+                                   "features", "video", "viewer", "qr", "sheet"));
     json_t *bare = json_deep_copy(whole);
     for (size_t i = 0; i < 3; i++) {
         json_t *it = json_array_get(json_object_get(bare, "items"), i);
@@ -1243,6 +1251,12 @@ TEST(test_decode_failure_leaves_the_output_empty)
     json_t *job = encoded_job(), *done = encoded_done_ok(), *failed = encoded_done_failed();
     json_t *prog = encoded_progress();
 
+    bad(job, "sheet/paper", json_string("A3"), "'paper'");
+    bad(job, "sheet/paper", json_string("A4A4A4A4A4"), "'paper'");
+    bad(job, "sheet/photoMm", json_real(-1), "'photoMm'");
+    bad(job, "sheet/photoMm", json_string("100"), "'photoMm'");
+    bad(job, "sheet/language", json_string("de"), "'language'");
+    bad(job, "sheet", NULL, "'sheet'");
     bad(job, "viewer/filterBeta", json_integer(-1), "'filterBeta'");
     bad(job, "viewer/shopName", NULL, "'shopName'");
     bad(job, "viewer/accentColor", json_string("red;}body{"), "'accentColor'");
@@ -1418,18 +1432,18 @@ TEST(test_reader_refuses_bodies_that_are_not_a_json_object)
         const char *needle;
     } cases[] = {
         {LIT("abc"), "not JSON"},
-        {LIT("{\"v\":4,"), "not JSON"},
+        {LIT("{\"v\":5,"), "not JSON"},
         {LIT("[1,2]"), "not a JSON object"},
         {LIT("[]"), "not a JSON object"},
         {LIT("2"), "not JSON"},
         {LIT("\"hello\""), "not JSON"},
         {LIT("null"), "not JSON"},
-        {LIT("{\"v\":4,\"type\":\"hello\",\"pid\":1} x"), "not JSON"},
-        {LIT("{\"v\":4,\"type\":\"hello\",\"pid\":1}{}"), "not JSON"},
-        {LIT("{\"v\":4,\"v\":2,\"type\":\"hello\",\"pid\":1}"), "not JSON"},
-        {LIT("{\"v\":4,\"type\":\"hello\",\"pid\":1,\"x\":\"\xff\"}"), "not JSON"},
-        {LIT("{\"v\":4,\"type\":\"hello\",\"pid\":1,\"x\":\"\\u0000\"}"), "not JSON"},
-        {LIT("{\"v\":4,\"type\":\"hel\0lo\",\"pid\":1}"), "not JSON"},
+        {LIT("{\"v\":5,\"type\":\"hello\",\"pid\":1} x"), "not JSON"},
+        {LIT("{\"v\":5,\"type\":\"hello\",\"pid\":1}{}"), "not JSON"},
+        {LIT("{\"v\":5,\"v\":2,\"type\":\"hello\",\"pid\":1}"), "not JSON"},
+        {LIT("{\"v\":5,\"type\":\"hello\",\"pid\":1,\"x\":\"\xff\"}"), "not JSON"},
+        {LIT("{\"v\":5,\"type\":\"hello\",\"pid\":1,\"x\":\"\\u0000\"}"), "not JSON"},
+        {LIT("{\"v\":5,\"type\":\"hel\0lo\",\"pid\":1}"), "not JSON"},
     };
     arc_err_t err;
 
@@ -1443,7 +1457,7 @@ TEST(test_reader_refuses_bodies_that_are_not_a_json_object)
     }
     /* The same bytes, made valid, pass (the cases fail for their reason). */
     arc_buf_t b = ARC_BUF_INIT;
-    frame_raw(&b, 30, LIT("{\"v\":4,\"type\":\"hello\",\"pid\":1}"));
+    frame_raw(&b, 30, LIT("{\"v\":5,\"type\":\"hello\",\"pid\":1}"));
     CHECK_EQ_INT(reader_says(b.data, b.len, &err), 1);
     arc_buf_dispose(&b);
 }

@@ -42,6 +42,10 @@
 #define MARK_FROM_MM 2.0  /* a crop mark starts this far from the corner */
 #define MARK_TO_MM 5.0    /* and ends here (ARC_SHEET_MARKS_MM leaves a gap after) */
 #define MARK_WIDTH_MM 0.2 /* hairline, as printers' marks are */
+/* The prints are the worker's own files, up to 8000 px a side: the uploads'
+ * limit (photo.maxPixels) is not theirs, a border adds half as many pixels
+ * again to a photo just under it. */
+#define SHEET_MAX_PIXELS (8000ull * 8000ull)
 
 /* ---- the caption's font, found before the sandbox ---- */
 
@@ -350,10 +354,10 @@ static int draw_page(sheet_t *sh, size_t i, json_t *info, arc_err_t *err)
     /* The photo at 300 dpi at most: its own JPEG when it has no more. */
     int want = (int)ceil(fmax(lay.photo_w, lay.photo_h) / 25.4 * SHEET_DPI);
     if ((rc = arc_file_read_all(path, (size_t)1 << 30, &file, &file_len, err)) != 0 ||
-        (rc = arc_photo_decode(file, file_len, job->in->media.photo_max_pixels, want, &photo,
-                               &pinfo, err)) != 0)
+        (rc = arc_photo_decode(file, file_len, SHEET_MAX_PIXELS, want, &photo, &pinfo, err)) != 0)
         goto out;
-    if (pinfo.stored_width == photo.width && pinfo.stored_height == photo.height) {
+    if (pinfo.stored_width == photo.width && pinfo.stored_height == photo.height &&
+        pinfo.orientation == 1) {
         jpg = file, jpg_len = file_len;
         file = NULL;
     } else if ((rc = arc_photo_encode_jpeg(&photo, job->in->media.jpeg_quality, &jpg, &jpg_len,

@@ -116,7 +116,7 @@ int arc_qr_run(const arc_qr_t *qr, int x, int y);
 
 /* workers/stage_sheet.c: finds the caption's font before the sandbox is
  * entered (fontconfig reads its configuration and caches then; the stage
- * only reads the font file). Returns 0, or ARC_ENOTFOUND when no font has
+ * only reads the font file). Returns 0, or ARC_EUNAVAIL when no font has
  * the captions' scripts (the stage then fails, saying so). */
 int arc_sheet_prepare(void);
 

@@ -548,6 +548,11 @@ static void load_section(arc_config_t *cfg, const char *section, json_t *obj, ar
             if (!json_is_number(v) || x < (double)k->min || x > (double)k->max)
                 complain(err, bad, "config: %s.%s must be a number from %lld to %lld", section,
                          name, (long long)k->min, (long long)k->max);
+            else if (k->offset == offsetof(arc_config_t, print.photo_mm) && x > 0 && x < 20)
+                /* The worker's smallest printed photo (ARC_SHEET_MIN_MM). */
+                complain(err, bad,
+                         "config: %s.%s must be 0 (the largest that fits) or from 20 to 1000",
+                         section, name);
             else
                 *(double *)((char *)cfg + k->offset) = x;
         } else if (!json_is_integer(v) || store_int(cfg, k, json_integer_value(v)) != 0) {

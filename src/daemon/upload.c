@@ -474,12 +474,13 @@ static int print_value_ok(const char *name, const json_t *v, char *why, size_t s
             return 0;
         snprintf(why, size, "printSize must be a paper size: %s", arc_paper_names());
     } else if (strcmp(name, "printPhotoMm") == 0) {
-        if (json_is_number(v) && json_number_value(v) >= PRINT_MIN_MM &&
-            json_number_value(v) <= 1000)
+        if (json_is_number(v) &&
+            (json_number_value(v) == 0 ||
+             (json_number_value(v) >= PRINT_MIN_MM && json_number_value(v) <= 1000)))
             return 0;
         snprintf(why, size,
                  "printPhotoMm must be the photo's long side in millimetres, from %d to 1000, "
-                 "border included",
+                 "border included (0: the largest that fits)",
                  PRINT_MIN_MM);
     } else {
         if (arc_sheet_language_known(json_string_value(v)))

@@ -247,6 +247,20 @@ with tempfile.TemporaryDirectory() as tmp:
             render(pdf, p, os.path.join(out, f"p{p}"))
             check(zbar(os.path.join(out, f"p{p}")).endswith(VIEW), f"page {p}'s QR code decodes")
 
+    # ---- a shop's lower photo.maxPixels: the uploads' limit, not the print's ----
+    # (review: a 2000x1400 photo under 3 MP has a 4.3 MP print.jpg, and its
+    # sheet failed as "over the limit")
+    conf = os.path.join(tmp, "small-limit.json")
+    with open(conf, "w") as f:
+        json.dump({"photo": {"maxPixels": 3000000}}, f)
+    mid = os.path.join(tmp, "mid.jpg")
+    ffmpeg("-f", "lavfi", "-i", "testsrc2=size=2000x1400", "-frames:v", "1", mid)
+    rc, js, err = process(os.path.join(tmp, "limit"), [mid], "--config", conf)
+    info = sheet_info(js) if js else {}
+    check(rc == 0 and "print-sheet.pdf" in js["files"] and js["items"][0]["photo"]["fullPrint"]
+          .get("width", 0) * js["items"][0]["photo"]["fullPrint"].get("height", 0) > 3000000,
+          f"photo.maxPixels 3 MP: the 4.3 MP print still makes its sheet ({info.get('error')})")
+
     # ---- what cannot be: said, and the job stays good ----
     out = os.path.join(tmp, "toolarge")
     rc, js, err = process(out, [landscape], "--print-size", "10x15", "--print-photo-mm", "200")

@@ -768,6 +768,10 @@ TEST(test_print_section)
     CHECK(load_text("{\"print\": {\"photoMm\": -1}}", &cfg, &err) != 0 &&
           strstr(err.msg, "print.photoMm") != NULL);
     arc_config_dispose(&cfg);
+    /* Below the smallest printed photo every sheet would fail (review). */
+    CHECK(load_text("{\"print\": {\"photoMm\": 5}}", &cfg, &err) != 0 &&
+          strstr(err.msg, "print.photoMm must be 0") != NULL);
+    arc_config_dispose(&cfg);
 }
 
 TEST(test_file_sets_only_what_it_names)

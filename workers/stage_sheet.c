@@ -21,10 +21,12 @@
  * be made (a photoMm that does not fit the paper, no font) leaves the job
  * ready, without printSheetUrl, and the reason in photo.printSheet.error.
  */
+#include <errno.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include <cairo-ft.h>
 #include <cairo-pdf.h>
@@ -444,6 +446,12 @@ static int draw_sheet(sheet_t *sh, json_t *info, arc_err_t *err)
     for (size_t i = 0; i < job->n_items && rc == 0; i++) {
         json_t *page = json_object();
         rc = draw_page(sh, i, page, err);
+        if (rc != 0 && job->n_items > 1) {
+            /* Which pair's page could not be made. */
+            char msg[sizeof(err->msg)];
+            snprintf(msg, sizeof(msg), "%s", err->msg);
+            arc_err_set(err, rc, "photo %zu: %s", i + 1, msg);
+        }
         json_array_append(pages, json_object_get(page, "pages"));
         json_decref(page);
     }
@@ -474,11 +482,16 @@ int arc_stage_sheet(arc_job_t *job, arc_err_t *err)
     json_object_set_new(info, "paper", json_string(sh.paper->name));
     if (job->in->sheet.photo_mm > 0)
         json_object_set_new(info, "photoMmAsked", json_real(job->in->sheet.photo_mm));
-    rc = draw_sheet(&sh, info, &why);
-    if (rc == 0) {
-        snprintf(path, sizeof(path), "%s/print-sheet.pdf", job->dir);
-        rc = arc_file_write_atomic(path, sh.out.data, sh.out.len, &why);
+    /* An earlier run's sheet goes first: one this run cannot make must not
+     * stay downloadable beside the new print (the status drops its URL). */
+    snprintf(path, sizeof(path), "%s/print-sheet.pdf", job->dir);
+    if (unlink(path) != 0 && errno != ENOENT) {
+        json_decref(info);
+        return arc_err_set(err, ARC_EIO, "cannot remove the old %s: %s", path, strerror(errno));
     }
+    rc = draw_sheet(&sh, info, &why);
+    if (rc == 0)
+        rc = arc_file_write_atomic(path, sh.out.data, sh.out.len, &why);
     if (rc == 0) {
         json_array_append_new(job->files, json_string("print-sheet.pdf"));
         json_object_set_new(info, "file", json_string("print-sheet.pdf"));

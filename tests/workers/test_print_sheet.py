@@ -269,6 +269,19 @@ with tempfile.TemporaryDirectory() as tmp:
           not os.path.exists(os.path.join(out, "print-sheet.pdf")) and
           "200 mm does not fit on 10x15" in info.get("error", ""),
           f"a 200 mm photo on 10x15: the job is ready without a sheet, saying why ({info})")
+    # (review) a run that cannot make the sheet leaves no earlier one behind
+    out = os.path.join(tmp, "again")
+    rc, js, err = process(out, [landscape], "--print-size", "A4")
+    made = rc == 0 and os.path.exists(os.path.join(out, "print-sheet.pdf"))
+    rc, js, err = process(out, [landscape], "--print-size", "A4", "--print-photo-mm", "500")
+    check(made and rc == 0 and not os.path.exists(os.path.join(out, "print-sheet.pdf")),
+          f"a second run that cannot make its sheet removes the first one's ({err.strip()[-120:]})")
+    # (review) with several pairs the reason names the pair
+    rc, js, err = process(os.path.join(tmp, "pairs"), [landscape, tall], "--print-size", "10x15",
+                          "--print-photo-mm", "200")
+    info = sheet_info(js) if js else {}
+    check(rc == 0 and info.get("error", "").startswith("photo 1: a photo of 200 mm"),
+          f"two pairs: the reason names the pair ({info.get('error')})")
     rc, _, err = process(os.path.join(tmp, "small"), [landscape], "--print-photo-mm", "5")
     info = sheet_info(_) if _ else {}
     check(rc == 0 and "at least 20 mm" in info.get("error", ""), f"a 5 mm photo: refused ({info})")

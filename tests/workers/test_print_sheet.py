@@ -143,7 +143,10 @@ with tempfile.TemporaryDirectory() as tmp:
     ffmpeg("-f", "lavfi", "-i", "testsrc2=size=900x1600", "-frames:v", "1", tall)
 
     # ---- every paper, both orientations: the page, the photo, the code ----
-    for paper, (pw, ph) in PAPERS.items():
+    # (Under the sanitizers, scripts/test.sh: the smallest and the largest.)
+    light = os.environ.get("ARCD_TEST_SANITIZED") == "1"
+    papers = {k: PAPERS[k] for k in ("10x15", "A4")} if light else PAPERS
+    for paper, (pw, ph) in papers.items():
         for photo, name, want_land in ((landscape, "landscape", True), (tall, "portrait", False)):
             out = os.path.join(tmp, f"{paper}-{name}")
             rc, js, err = process(out, [photo], "--print-size", paper.lower(),
@@ -176,7 +179,7 @@ with tempfile.TemporaryDirectory() as tmp:
             check(qr.endswith(VIEW), f"{paper} {name}: the QR code on the render decodes ({qr})")
             # The largest that fits: 2 mm more on the long side does not
             # (on the smallest and the largest paper: each is a whole job).
-            if paper not in ("10x15", "A4"):
+            if paper not in (("10x15",) if light else ("10x15", "A4")):
                 continue
             longest = max(rep["width"], rep["height"])
             rc2, js2, _ = process(os.path.join(out, "more"), [photo], "--print-size", paper,
@@ -187,7 +190,7 @@ with tempfile.TemporaryDirectory() as tmp:
                   f"fit ({err2})")
 
     # ---- an exact size, measured ----
-    for paper, mm in (("A4", 150), ("10x15", 60), ("A5", 90)):
+    for paper, mm in (("A4", 150),) if light else (("A4", 150), ("10x15", 60), ("A5", 90)):
         out = os.path.join(tmp, f"exact-{paper}-{mm}")
         rc, js, err = process(out, [landscape], "--print-size", paper, "--print-photo-mm",
                               str(mm))

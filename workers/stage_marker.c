@@ -23,11 +23,10 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include <brotli/encode.h>
 #include <openssl/evp.h>
-#include <zlib.h>
 
 #include "arcd/compiler.h"
+#include "arcd/compress.h"
 #include "arcd/worker.h"
 
 static void cache_key(const arc_job_t *job, char hex[65])
@@ -84,34 +83,21 @@ static void compressed_write(arc_job_t *job, const char *path, const char *name,
 {
     char side[4200];
     arc_err_t ignored;
-    size_t cap = BrotliEncoderMaxCompressedSize(len), n = cap;
-    uint8_t *out = cap > 0 ? arc_xmalloc(cap) : NULL;
+    uint8_t *out = NULL;
+    size_t n = 0;
 
-    if (out != NULL && BrotliEncoderCompress(BROTLI_QUALITY, BROTLI_DEFAULT_WINDOW,
-                                             BROTLI_MODE_GENERIC, len, data, &n, out)) {
+    if (arc_compress_brotli(data, len, BROTLI_QUALITY, &out, &n) == 0) {
         snprintf(side, sizeof(side), "%s.br", path);
         if (arc_file_write_atomic(side, out, n, &ignored) == 0)
             json_array_append_new(job->files, json_sprintf("%s.br", name));
+        free(out);
     }
-    free(out);
-
-    z_stream z = {0};
-    /* 15 + 16: a gzip wrapper, as Content-Encoding: gzip means. */
-    if (deflateInit2(&z, 9, Z_DEFLATED, 15 + 16, 8, Z_DEFAULT_STRATEGY) != Z_OK)
-        return;
-    cap = deflateBound(&z, len);
-    out = arc_xmalloc(cap);
-    z.next_in = (Bytef *)data;
-    z.avail_in = (uInt)len;
-    z.next_out = out;
-    z.avail_out = (uInt)cap;
-    if (len <= UINT32_MAX && deflate(&z, Z_FINISH) == Z_STREAM_END) {
+    if (arc_compress_gzip(data, len, &out, &n) == 0) {
         snprintf(side, sizeof(side), "%s.gz", path);
-        if (arc_file_write_atomic(side, out, z.total_out, &ignored) == 0)
+        if (arc_file_write_atomic(side, out, n, &ignored) == 0)
             json_array_append_new(job->files, json_sprintf("%s.gz", name));
+        free(out);
     }
-    deflateEnd(&z);
-    free(out);
 }
 
 /* Puts the cached marker at dst: a hard link, or a copy across file systems.

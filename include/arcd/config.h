@@ -109,6 +109,9 @@ typedef struct arc_config_s {
         int smart_crop;      /* cover: place the crop by salience (1) or centre it (0) */
     } video;
     struct {
+        char *dir; /* the operator's web app (src/app/), served at / */
+    } app;
+    struct {
         char *size;      /* the print sheet's paper by default: an arc_paper_t's name */
         double photo_mm; /* the photo's long side on it by default; 0: the largest that fits */
         char *language;  /* the caption's language: "ru" or "en" */

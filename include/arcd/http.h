@@ -188,6 +188,10 @@ const char *arc_http_header(const arc_http_req_t *req, const char *name);
  * at most 1), moves *pos past it and returns 1; returns 0 at the end. */
 int arc_http_list_next(const char **pos, const char **tok, size_t *len, double *q);
 
+/* 1 when an Accept-Encoding list takes coding (by name, or "*") with a
+ * q-value above 0; gzip is also x-gzip. */
+int arc_http_accepts(const char *list, const char *coding);
+
 /* A query parameter's raw value copied into buf, or NULL when absent. */
 const char *arc_http_query_param(const arc_http_req_t *req, const char *name, char *buf,
                                  size_t len);

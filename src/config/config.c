@@ -105,6 +105,7 @@ static const key_t_ keys[] = {
     K("video", "preset", T_STR, video.preset, 0, 0),
     K("video", "copy", T_ONOFF, video.copy, 0, 1),
     K("video", "smartCrop", T_ONOFF, video.smart_crop, 0, 1),
+    K("app", "dir", T_STR, app.dir, 0, 0),
     K("print", "size", T_STR, print.size, 0, 0),
     K("print", "photoMm", T_DBL, print.photo_mm, 0, 1000),
     K("print", "language", T_STR, print.language, 0, 0),
@@ -199,6 +200,7 @@ void arc_config_defaults(arc_config_t *cfg)
     set_str(&cfg->video.preset, "veryfast");
     cfg->video.copy = 1;
     cfg->video.smart_crop = 1;
+    set_str(&cfg->app.dir, "src/app");
     set_str(&cfg->print.size, "A4");
     cfg->print.photo_mm = 0;
     set_str(&cfg->print.language, "ru");

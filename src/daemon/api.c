@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "api.h"
+#include "app.h"
 #include "auth.h"
 #include "files.h"
 #include "metrics.h"
@@ -104,6 +105,8 @@ static const arc_route_t routes[] = {
     {"GET", "/objects/ar-storage/:id/:file", "objects", NULL, arc_files_on_object, 0},
     {"GET", "/vendor/:file", "vendor", NULL, arc_files_on_vendor, 0},
     {"GET", "/vendor/:version/:file", "vendor", NULL, arc_files_on_vendor, 0},
+    {"GET", "/", "app", NULL, arc_app_on_index, 0},
+    {"GET", "/app/:version/:file", "app-asset", NULL, arc_app_on_asset, 0},
     {"GET", "/healthz", "healthz", NULL, on_healthz, WHILE_STOPPING},
     {"GET", "/readyz", "readyz", NULL, on_readyz, 0},
     {"GET", "/metrics", "metrics", NULL, on_metrics, NEEDS_TOKEN | NEEDS_ADMIN},

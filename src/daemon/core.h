@@ -28,6 +28,7 @@ typedef struct arc_status_s arc_status_t;
 typedef struct arc_sweep_s arc_sweep_t;
 typedef struct arc_metrics_s arc_metrics_t;
 typedef struct arc_pages_s arc_pages_t;
+typedef struct arc_app_s arc_app_t;
 typedef struct arc_uploads_s arc_uploads_t;
 typedef struct arc_auth_s arc_auth_t;
 typedef struct arc_notify_s arc_notify_t;
@@ -56,6 +57,7 @@ struct arc_daemon_s {
     arc_sweep_t *sweep;
     arc_metrics_t *metrics;
     arc_pages_t *pages;
+    arc_app_t *app; /* the operator's web app */
     arc_uploads_t *uploads;
     arc_auth_t *auth;     /* the API tokens (config and database) */
     arc_notify_t *notify; /* webhooks and emails */

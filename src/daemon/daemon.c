@@ -35,6 +35,7 @@
 #include "metrics.h"
 #include "notify.h"
 #include "pages.h"
+#include "app.h"
 #include "queue.h"
 #include "status.h"
 #include "sweep.h"
@@ -401,6 +402,14 @@ static int prepare_files(arc_daemon_t *d)
         fprintf(stderr, "arcd serve: viewer.pagesDir: %s\n", err.msg);
         return 2;
     }
+    /* The operator's web app: without it the API still serves, / says so. */
+    int rc = arc_app_load(cfg->app.dir, cfg->server.public_url, &d->app, &err);
+    if (rc == ARC_EIO)
+        fprintf(stderr, "arcd: warning: %s; / will answer 404\n", err.msg);
+    else if (rc != 0) {
+        fprintf(stderr, "arcd serve: %s\n", err.msg);
+        return 2;
+    }
     return 0;
 }
 
@@ -414,6 +423,7 @@ static void daemon_dispose(arc_daemon_t *d)
     arc_uploads_free(d->uploads);
     arc_metrics_free(d->metrics);
     arc_pages_free(d->pages);
+    arc_app_free(d->app);
     arc_auth_free(d->auth);
     arc_notify_free(d->notify);
     free(d->exe);

@@ -396,26 +396,6 @@ void arc_files_on_vendor(arc_http_req_t *req)
                current);
 }
 
-/* 1 when an Accept-Encoding list takes coding (by name, or "*") with a
- * q-value above 0; gzip is also x-gzip. */
-static int accepts(const char *list, const char *coding)
-{
-    const char *pos = list, *tok;
-    size_t len, cl = strlen(coding);
-    double q;
-    int star = 0, named = -1;
-
-    while (arc_http_list_next(&pos, &tok, &len, &q)) {
-        int is = (len == cl && strncasecmp(tok, coding, cl) == 0) ||
-                 (strcmp(coding, "gzip") == 0 && len == 6 && strncasecmp(tok, "x-gzip", 6) == 0);
-        if (is)
-            named = q > 0;
-        else if (len == 1 && *tok == '*')
-            star = q > 0;
-    }
-    return named >= 0 ? named : star;
-}
-
 static void open_next(fsend_t *f)
 {
     char path[4300];
@@ -443,7 +423,7 @@ static void serve_path(arc_http_req_t *req, arc_daemon_t *d, const char *path, c
     if (negotiated) {
         const char *ae = arc_http_header(req, "accept-encoding");
         for (int e = 0; e < ENC_IDENTITY; e++)
-            if (ae != NULL && accepts(ae, encodings[e].name))
+            if (ae != NULL && arc_http_accepts(ae, encodings[e].name))
                 f->accepted |= 1u << e;
     }
     f->enc = negotiated ? ENC_BR : ENC_IDENTITY;

@@ -1192,6 +1192,24 @@ int arc_http_list_next(const char **pos, const char **tok, size_t *len, double *
     return 1;
 }
 
+int arc_http_accepts(const char *list, const char *coding)
+{
+    const char *pos = list, *tok;
+    size_t len, cl = strlen(coding);
+    double q;
+    int star = 0, named = -1;
+
+    while (arc_http_list_next(&pos, &tok, &len, &q)) {
+        int is = (len == cl && strncasecmp(tok, coding, cl) == 0) ||
+                 (strcmp(coding, "gzip") == 0 && len == 6 && strncasecmp(tok, "x-gzip", 6) == 0);
+        if (is)
+            named = q > 0;
+        else if (len == 1 && *tok == '*')
+            star = q > 0;
+    }
+    return named >= 0 ? named : star;
+}
+
 const char *arc_http_query_param(const arc_http_req_t *req, const char *name, char *buf, size_t len)
 {
     size_t n = strlen(name);

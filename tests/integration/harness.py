@@ -97,6 +97,7 @@ class Daemon:
             "queue": {"pollSeconds": 1, "retryBaseSeconds": 0},
             "viewer": {"template": os.path.join(ROOT, "config", "viewer.html"),
                        "vendorDir": os.path.join(ROOT, "var", "vendor")},
+            "app": {"dir": os.path.join(ROOT, "src", "app")},
         }
         for section, values in config.items():
             cfg.setdefault(section, {}).update(values)

@@ -1,0 +1,131 @@
+"""The operator's web app (src/app/, src/daemon/app.c), served by arcd itself:
+/ and its versioned files with a strict Content-Security-Policy and the other
+security headers, brotli and gzip forms, immutable caching by version, 304s,
+no inline script; then the staff's path in headless Debian Chromium
+(app_check.mjs): a wrong token's message, sign in, a demo created through the
+labelled inputs with the upload's progress and the stages live, the result
+with its QR code (decoded here with zbarimg to the view URL), the project
+found by its order in the list, sign out; axe-core on every screen; the same
+in Russian. The first load's weight is printed. Screenshots in
+build/app-test/.
+usage (inside pg_virtualenv): 92_app.py ARCD MKIMAGE"""
+import gzip
+import json
+import os
+import re
+import subprocess
+import tempfile
+
+from harness import ADMIN_TOKEN, DATA, ROOT, Daemon, check, finish
+
+shots = os.path.join(ROOT, "build", "app-test")
+os.makedirs(shots, exist_ok=True)
+work = tempfile.mkdtemp(prefix="arcd-app-")
+
+
+def browser(locale, order):
+    env = dict(os.environ, ARCD_NODE=os.path.join(ROOT, "var", "node"))
+    out = subprocess.run(["node", os.path.join(os.path.dirname(__file__), "app_check.mjs"),
+                          f"http://127.0.0.1:{d.port}", ADMIN_TOKEN, os.path.join(DATA, "pictarize.jpg"),
+                          os.path.join(DATA, "sample.mp4"), order, locale, shots],
+                         capture_output=True, text=True, env=env, timeout=240, cwd=os.path.join(ROOT, "var", "node"))
+    line = out.stdout.strip().splitlines()[-1] if out.stdout.strip() else "{}"
+    print(f"browser ({locale}):", line[:1500], out.stderr[-500:], flush=True)
+    return json.loads(line)
+
+
+d = Daemon()
+try:
+    # ---- the page and its files over HTTP ----
+    st, h, body = d.request("GET", "/", headers={"Accept-Encoding": "identity"})
+    page = body.decode()
+    csp = h.get("content-security-policy", "")
+    check(st == 200 and h.get("content-type", "").startswith("text/html"), f"/ is the app's page ({st})")
+    check("script-src 'self'" in csp and "default-src 'none'" in csp and "frame-ancestors 'none'" in csp
+          and "unsafe-inline" not in csp and "unsafe-eval" not in csp and "object-src" not in csp,
+          f"a strict Content-Security-Policy ({csp})")
+    check(h.get("x-content-type-options") == "nosniff" and h.get("referrer-policy") == "no-referrer"
+          and h.get("x-frame-options") == "DENY", "nosniff, no-referrer, no framing")
+    check(h.get("cache-control") == "no-cache", f"the page itself is never kept ({h.get('cache-control')})")
+    scripts = re.findall(r"<script\b([^>]*)>(.*?)</script>", page, re.S)
+    check(scripts and all("src=" in a and not text.strip() for a, text in scripts)
+          and not re.search(r"\son[a-z]+=", page), "no inline script and no inline handler in the page")
+    m = re.search(r'src="/app/([0-9a-f]{16})/app\.js"', page)
+    check(m is not None and "{{" not in page, "the page loads its script from a versioned folder")
+    version = m.group(1) if m else "0" * 16
+    st, h, body = d.request("GET", f"/app/{version}/app.js", headers={"Accept-Encoding": "gzip"})
+    plain = open(os.path.join(ROOT, "src", "app", "app.js"), "rb").read()
+    check(st == 200 and h.get("content-encoding") == "gzip" and gzip.decompress(body) == plain
+          and h.get("content-type", "").startswith("text/javascript") and "Accept-Encoding" in h.get("vary", ""),
+          "app.js in gzip for a client that takes it, the same bytes")
+    check("immutable" in h.get("cache-control", "") and "max-age=31536000" in h.get("cache-control", ""),
+          f"a versioned file is kept a year ({h.get('cache-control')})")
+    check("script-src 'self'" in h.get("content-security-policy", ""), "its policy too")
+    etag = h.get("etag", "")
+    st, h2, body = d.request("GET", f"/app/{version}/app.js",
+                             headers={"Accept-Encoding": "gzip", "If-None-Match": etag})
+    check(st == 304 and not body, f"If-None-Match: 304 ({st})")
+    st, h, body = d.request("GET", f"/app/{version}/app.css", headers={"Accept-Encoding": "br, gzip"})
+    check(st == 200 and h.get("content-encoding") == "br" and len(body) < os.path.getsize(
+        os.path.join(ROOT, "src", "app", "app.css")), "brotli first when the client takes it")
+    st, h, body = d.request("GET", "/app/0123456789abcdef/app.js", headers={"Accept-Encoding": "identity"})
+    check(st == 200 and body == plain and h.get("cache-control") == "no-cache",
+          "another version's URL gets today's file, not kept")
+    for path in (f"/app/{version}/nope.js", f"/app/{version}/index.html", f"/app/{version}/..%2Fapp.js"):
+        st, h, body = d.request("GET", path)
+        check(st == 404 and h.get("content-type", "").startswith("application/json"), f"{path}: 404 ({st})")
+    weight = 0
+    for name in os.listdir(os.path.join(ROOT, "src", "app")):
+        path = "/" if name == "index.html" else f"/app/{version}/{name}"
+        st, h, body = d.request("GET", path, headers={"Accept-Encoding": "br"})
+        weight += len(body)
+    print(f"the app's first load: {weight} bytes compressed (brotli), every file of src/app", flush=True)
+    check(weight < 150 * 1024, f"the first load is under 150 KB compressed ({weight} bytes)")
+
+    # ---- the staff's path, in English then in Russian ----
+    for locale, order in (("en-US", "ORD-APP-EN-1"), ("ru-RU", "ORD-APP-RU-1")):
+        r = browser(locale, order)
+        ru = locale.startswith("ru")
+        check(not r.get("error"), f"{locale}: the path ran to its end ({(r.get('error') or '')[:300]})")
+        check(r.get("lang") == locale[:2] and r.get("signInLabel") == 1,
+              f"{locale}: the page speaks {locale[:2]}, the token's field is labelled ({r.get('lang')})")
+        if not ru:
+            check("not accepted" in (r.get("wrongToken") or ""), f"a wrong token is told so ({r.get('wrongToken')})")
+        check(r.get("tokenKept") == {"session": True, "local": []},
+              f"{locale}: the token is kept for the tab's session only ({r.get('tokenKept')})")
+        check(r.get("photoPreview") is True, f"{locale}: the chosen photo is previewed")
+        seen = r.get("seen") or {}
+        uploads = seen.get("upload", [])
+        check(any(re.search(r"\d+%", u) for u in uploads) and uploads[-1:] == ["Загружено" if ru else "Uploaded"],
+              f"{locale}: the upload's progress, then done ({uploads[:4]} ... {uploads[-1:]})")
+        done = set(seen.get("stagesDone", []))
+        check({f"stage-{s}" for s in ("photo", "border", "marker", "video", "viewer", "qr", "sheet")} <= done
+              and len(set(seen.get("job", []))) >= 3,
+              f"{locale}: the stages advance to done, the job's bar moves ({sorted(done)}, {seen.get('job')})")
+        texts = r.get("stageTexts") or []
+        check(len(texts) == 8 and all(re.search(r"\d+\.\d (s|с)$", x) for x in texts),
+              f"{locale}: each stage's time once done ({texts[:3]})")
+        check(r.get("title", "").startswith("Готово" if ru else "Ready") and "5" in (r.get("stars") or ""),
+              f"{locale}: the result and its stars ({r.get('title')}, {r.get('stars')})")
+        qr = subprocess.run(["zbarimg", "-q", "--raw", os.path.join(shots, f"{locale}-qr.png")],
+                            capture_output=True, text=True).stdout.strip()
+        check(re.fullmatch(rf"http://127\.0\.0\.1:{d.port}/ar/view/[0-9a-f-]{{36}}", qr) is not None
+              and "QR" in (r.get("qrAlt") or "") and r.get("copied") == qr,
+              f"{locale}: the QR image decodes to the view URL, its alt says QR, Copy link copies it ({qr})")
+        dl = r.get("downloads") or {}
+        check(all(dl.get(k) for k in ("dl-print", "dl-sheet", "dl-qr-png", "dl-qr-svg", "open-viewer"))
+              and dl["dl-sheet"].endswith("/print-sheet.pdf") and dl["dl-qr-svg"].endswith("/qr-code.svg"),
+              f"{locale}: print, sheet, QR PNG and SVG downloads, the viewer ({dl})")
+        check(r.get("featuresShown") is True, f"{locale}: the feature map over the print")
+        check(any(order in x for x in (r.get("listed") or [])), f"{locale}: found in the list by its order")
+        check(r.get("overflow360") is False, f"{locale}: nothing wider than a 360 px phone")
+        check(r.get("signedOut") is True, f"{locale}: Sign out forgets the token")
+        axe = r.get("axe") or {}
+        check(set(axe) == {"signin", "create", "result", "projects"} and not any(axe.values()),
+              f"{locale}: axe-core finds nothing serious or critical ({axe})")
+        check(not r.get("consoleErrors") and not r.get("pageErrors"),
+              f"{locale}: no console error, no policy violation ({r.get('consoleErrors')} {r.get('pageErrors')})")
+        print(f"{locale}: first load as sent: {r.get('firstLoad')}", flush=True)
+finally:
+    d.stop()
+finish()

@@ -1,0 +1,157 @@
+// The operator's web app as the shop's staff use it, in headless Debian
+// Chromium (playwright-core): prints one JSON line of what happened.
+// usage: ARCD_NODE=DIR node app_check.mjs BASE_URL TOKEN PHOTO VIDEO ORDER LOCALE SHOTS_DIR
+//   en: a wrong token's message; sign in; create a demo through the labelled
+//       inputs; the upload's progress and the stages as they go; the result
+//       (the QR image saved for zbarimg); the project found by its order in
+//       the list; axe-core on each screen. ru: the labels in Russian, a
+//       whole creation too.
+import { createRequire } from 'module';
+import { readFileSync, writeFileSync } from 'fs';
+const require = createRequire(`${process.env.ARCD_NODE}/`);
+const { chromium } = require('playwright-core');
+
+const [base, token, photo, video, order, locale, shots] = process.argv.slice(2);
+const axeSource = readFileSync(`${process.env.ARCD_NODE}/node_modules/axe-core/axe.min.js`, 'utf8');
+const args = ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking',
+              '--disable-component-update', '--disable-sync', '--no-first-run', '--disable-quic'];
+const browser = await chromium.launch({ executablePath: '/usr/bin/chromium', args });
+const result = { locale, consoleErrors: [], pageErrors: [], axe: {}, steps: [] };
+const ru = locale.startsWith('ru');
+const L = ru
+  ? { token: 'API-токен', signIn: 'Войти', photo: 'Фото', video: 'Видео', order: 'Заказ',
+      customer: 'Клиент', email: 'Email клиента', title: 'Название', create: 'Создать',
+      projects: 'Проекты', search: 'Поиск', searchButton: 'Найти', signOut: 'Выйти' }
+  : { token: 'API token', signIn: 'Sign in', photo: 'Photo', video: 'Video', order: 'Order',
+      customer: 'Customer', email: 'Customer email', title: 'Title', create: 'Create',
+      projects: 'Projects', search: 'Search', searchButton: 'Search', signOut: 'Sign out' };
+
+// axe-core, run through the DevTools protocol (the page's policy allows no
+// injected script): the serious and critical violations by rule.
+async function axe(page, name) {
+  await page.evaluate(axeSource);
+  const out = await page.evaluate(async () => {
+    const r = await window.axe.run(document, { resultTypes: ['violations'] });
+    return r.violations.filter((v) => v.impact === 'serious' || v.impact === 'critical')
+      .map((v) => `${v.id} (${v.impact}): ${v.nodes.map((n) => n.target.join(' ')).join(', ')}`);
+  });
+  result.axe[name] = out;
+}
+
+async function shot(page, name) {
+  await page.screenshot({ path: `${shots}/${locale}-${name}.png`, fullPage: true });
+  result.steps.push(name);
+}
+
+try {
+  const context = await browser.newContext({ locale, viewport: { width: 1100, height: 900 },
+                                             permissions: ['clipboard-read', 'clipboard-write'] });
+  const page = await context.newPage();
+  // (The wrong token's 401 is the one error the path makes on purpose.)
+  let expect401 = false;
+  page.on('console', (m) => {
+    if (m.type() !== 'error') return;
+    if (expect401 && m.text().includes('status of 401')) { expect401 = false; return; }
+    result.consoleErrors.push(m.text());
+  });
+  page.on('pageerror', (e) => result.pageErrors.push(String(e)));
+  // What the first load moves (HTML, CSS, JS), as sent.
+  const sizes = {};
+  page.on('response', async (r) => {
+    if (new URL(r.url()).pathname.match(/^\/($|app\/)/)) {
+      const h = await r.allHeaders();
+      sizes[r.url()] = { bytes: Number(h['content-length'] || 0), encoding: h['content-encoding'] || '' };
+    }
+  });
+  await page.goto(`${base}/`, { waitUntil: 'load' });
+  result.firstLoad = { ...sizes };
+  result.lang = await page.evaluate(() => document.documentElement.lang);
+  result.signInLabel = await page.getByLabel(L.token, { exact: true }).count();
+  await axe(page, 'signin');
+  await shot(page, '1-signin');
+
+  if (!ru) {
+    await page.getByLabel(L.token, { exact: true }).fill('not-a-token-at-all');
+    expect401 = true;
+    await page.getByRole('button', { name: L.signIn }).click();
+    await page.waitForFunction(() => document.getElementById('signin-error').textContent.length > 0);
+    result.wrongToken = await page.locator('#signin-error').textContent();
+    await shot(page, '2-wrong-token');
+  }
+  await page.getByLabel(L.token, { exact: true }).fill(token);
+  await page.getByRole('button', { name: L.signIn }).click();
+  await page.getByLabel(L.photo, { exact: true }).waitFor();
+  result.tokenKept = await page.evaluate(() => ({ session: sessionStorage.getItem('arcd.token') !== null,
+                                                  local: Object.keys(localStorage).filter((k) => k.includes('token')) }));
+  await page.getByLabel(L.photo, { exact: true }).setInputFiles(photo);
+  await page.getByLabel(L.video, { exact: true }).setInputFiles(video);
+  await page.getByLabel(L.order, { exact: true }).fill(order);
+  await page.getByLabel(L.customer, { exact: true }).fill(ru ? 'Анна' : 'Anna');
+  await page.getByLabel(L.email, { exact: true }).fill('anna@example.com');
+  await page.getByLabel(L.title, { exact: true }).fill(ru ? 'Свадьба' : 'Wedding');
+  result.photoPreview = await page.evaluate(() => !document.getElementById('photo-preview').hidden);
+  await axe(page, 'create');
+  await shot(page, '3-create');
+
+  // Watch the progress as it goes: the upload's label, the stages' states.
+  await page.evaluate(() => {
+    window.__seen = { upload: [], stages: new Set(), running: new Set(), job: [] };
+    const obs = new MutationObserver(() => {
+      const u = document.getElementById('upload-label').textContent;
+      if (u && window.__seen.upload.at(-1) !== u) window.__seen.upload.push(u);
+      const j = document.getElementById('job-bar').value;
+      if (window.__seen.job.at(-1) !== j) window.__seen.job.push(j);
+      for (const li of document.querySelectorAll('#stages li')) {
+        if (li.dataset.state === 'done') window.__seen.stages.add(li.id);
+        if (li.dataset.state === 'running') window.__seen.running.add(li.id);
+      }
+    });
+    obs.observe(document.getElementById('progress'), { subtree: true, childList: true, characterData: true, attributes: true });
+  });
+  await page.getByRole('button', { name: L.create, exact: true }).click();
+  await page.locator('#progress').waitFor({ state: 'visible' });
+  await shot(page, '4-progress');
+  await page.locator('#result').waitFor({ state: 'visible', timeout: 120000 });
+  await page.waitForFunction(() => document.getElementById('qr-img').complete &&
+                                   document.getElementById('qr-img').naturalWidth > 0, null, { timeout: 20000 });
+  result.seen = await page.evaluate(() => ({ upload: window.__seen.upload, job: window.__seen.job,
+                                             stagesDone: [...window.__seen.stages], running: [...window.__seen.running] }));
+  result.stageTexts = await page.locator('#stages li').allTextContents();
+  result.title = await page.locator('#result-title').textContent();
+  result.stars = await page.locator('#stars').textContent();
+  result.qrAlt = await page.locator('#qr-img').getAttribute('alt');
+  const qrUrl = await page.locator('#qr-img').getAttribute('src');
+  const qr = await page.evaluate(async (u) => Array.from(new Uint8Array(await (await fetch(u)).arrayBuffer())), qrUrl);
+  writeFileSync(`${shots}/${locale}-qr.png`, Buffer.from(qr));
+  result.downloads = {};
+  for (const id of ['dl-print', 'dl-sheet', 'dl-qr-png', 'dl-qr-svg', 'open-viewer']) {
+    result.downloads[id] = await page.locator(`#${id}`).getAttribute('href');
+  }
+  await page.getByLabel(ru ? 'Показать, что отслеживает телефон' : 'Show what the phone tracks', { exact: true }).check();
+  result.featuresShown = await page.evaluate(() => !document.getElementById('features-img').hidden);
+  await page.getByRole('button', { name: ru ? 'Копировать ссылку' : 'Copy link' }).click();
+  result.copied = await page.evaluate(() => navigator.clipboard.readText());
+  await axe(page, 'result');
+  await shot(page, '5-result');
+
+  await page.getByRole('button', { name: L.projects }).click();
+  await page.getByLabel(L.search, { exact: true }).fill(order);
+  await page.getByRole('button', { name: L.searchButton, exact: true }).click();
+  await page.waitForFunction((o) => [...document.querySelectorAll('#project-list li')]
+    .some((li) => li.textContent.includes(o)), order, { timeout: 10000 });
+  result.listed = await page.locator('#project-list li').allTextContents();
+  await axe(page, 'projects');
+  await shot(page, '6-projects');
+  // A phone's width: nothing wider than the screen.
+  await page.setViewportSize({ width: 360, height: 740 });
+  result.overflow360 = await page.evaluate(() => document.documentElement.scrollWidth > window.innerWidth);
+  await shot(page, '7-phone');
+  await page.getByRole('button', { name: L.signOut }).click();
+  result.signedOut = await page.getByLabel(L.token, { exact: true }).isVisible() &&
+                     await page.evaluate(() => sessionStorage.getItem('arcd.token') === null);
+} catch (e) {
+  result.error = String(e && e.stack || e);
+} finally {
+  await browser.close();
+}
+console.log(JSON.stringify(result));

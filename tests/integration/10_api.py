@@ -74,7 +74,12 @@ try:
     check(final["markerUrl"] and final["videoUrl"] and final["compilationTimeMs"] is not None,
           "status lists markerUrl, videoUrl, compilationTimeMs")
     # pictarize.jpg is 800x800: the print adds a border of 12% of it on each side.
-    check(final["photo"] == {"width": 992, "height": 992}, f"print size in the status ({final['photo']})")
+    ph = final["photo"]
+    check(ph["width"] == 992 and ph["height"] == 992, f"print size in the status ({ph})")
+    check(ph.get("fullPrint") == {"file": "print.jpg", "width": 992, "height": 992}
+          and ph.get("printSheet", {}).get("file") == "print-sheet.pdf"
+          and final.get("printSheetUrl", "").endswith("/print-sheet.pdf"),
+          "the status tells print.jpg's size and the print sheet's layout, with printSheetUrl")
     check(final["fitMode"] == "cover"
           and set(final["timings"]) >= {"photo", "border", "marker", "features", "video", "viewer", "qr"},
           f"fit mode and per-stage timings in the status ({final['timings']})")
@@ -153,7 +158,7 @@ try:
     again = d.wait_status(js2["arId"])
     st, _, mind2 = d.request("GET", f"/objects/ar-storage/{js2['arId']}/marker.mind")
     st1, _, mind1 = d.request("GET", f"/objects/ar-storage/{js['arId']}/marker.mind")
-    check(first["status"] == "ready" and first["photo"] == {"width": 800, "height": 800},
+    check(first["status"] == "ready" and first["photo"]["width"] == 800 and first["photo"]["height"] == 800,
           f"border off: the print is the photo ({first['photo']})")
     check(again["status"] == "ready" and again["markerCache"] == "hit" and mind2 == mind1,
           f"the same photo compiles once: cache hit, same marker ({again['timings']})")

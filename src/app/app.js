@@ -246,6 +246,11 @@ function renderStatus(st) {
     li.textContent = warningText(w);
     return li;
   }));
+  $('manage-facts').textContent = [t(st.isDemo ? 'demo' : 'permanent'),
+                                    st.expiresAt ? t('expires', { date: when(st.expiresAt) }) : '']
+    .filter(Boolean).join(' · ');
+  $('make-permanent').hidden = !st.isDemo;
+  $('extend').hidden = !st.isDemo;
   $('print-img').alt = t('printAlt');
   $('features-img').alt = t('featuresAlt');
   $('qr-img').alt = t('qrAlt', { url: st.viewUrl });
@@ -270,7 +275,10 @@ function showResult(st) {
   show('copy-link', ok);
   show('retry', !ok);
   $('copied').textContent = '';
+  $('manage-message').textContent = '';
+  show('manage', Boolean(st.arId));
   renderStatus(st);
+  loadDeliveries(st.arId);
   $('result-title').focus();
 }
 
@@ -303,6 +311,127 @@ $('retry').addEventListener('click', async () => {
     $('result-error').textContent = t('failed', { reason: err.message });
   }
 });
+
+// ---- managing a project ----
+
+// Runs action (a request), says what came of it, and shows the project again.
+async function manage(action, said) {
+  const id = current.arId;
+  try {
+    const js = await action(id);
+    $('manage-message').textContent = typeof said === 'function' ? said(js) : t(said);
+    current = await api.json('GET', `/api/ar/status/${encodeURIComponent(id)}`);
+    renderStatus(current);
+  } catch (err) {
+    $('manage-message').textContent = t('actionFailed', { reason: err.message });
+  }
+}
+
+$('make-permanent').addEventListener('click', () =>
+  manage((id) => api.json('PATCH', `/api/ar/projects/${encodeURIComponent(id)}`, { isDemo: false }), 'madePermanent'));
+
+$('extend').addEventListener('click', () => {
+  const from = Math.max(Date.now(), current.expiresAt ? Date.parse(current.expiresAt) : 0);
+  const until = new Date(from + 7 * 86400 * 1000).toISOString().replace(/\.\d+Z$/, 'Z');
+  manage((id) => api.json('PATCH', `/api/ar/projects/${encodeURIComponent(id)}`, { expiresAt: until }),
+         (js) => t('extended', { date: when(js.expiresAt) }));
+});
+
+// A new job on the project (a re-run, a new video): its progress, then the result.
+async function follow(id, start) {
+  try {
+    await start();
+  } catch (err) {
+    $('manage-message').textContent = t('actionFailed', { reason: err.message });
+    return;
+  }
+  current = { arId: id, status: 'pending', progress: 0, stage: 'queued' };
+  show('result', false);
+  show('progress');
+  resetStages();
+  setUpload(100, 1, 1, true);
+  await watch(id);
+}
+
+$('rerun').addEventListener('click', () => {
+  const id = current.arId;
+  follow(id, () => api.json('POST', `/api/ar/projects/${encodeURIComponent(id)}/rerun`));
+});
+
+$('replace-form').addEventListener('submit', (e) => {
+  e.preventDefault();
+  const file = $('new-video').files[0];
+  if (!file) {
+    $('manage-message').textContent = t('needFiles');
+    return;
+  }
+  const id = current.arId, form = new FormData();
+  form.append('video', file);
+  follow(id, async () => {
+    show('result', false);
+    show('progress');
+    resetStages();
+    await api.upload(`/api/ar/projects/${encodeURIComponent(id)}/video`, form,
+                     (sent, total) => setUpload(Math.floor((sent * 100) / total), sent, total));
+    $('new-video').value = '';
+  });
+});
+
+$('delete').addEventListener('click', () => $('confirm-delete').showModal());
+
+$('confirm-delete').addEventListener('close', async () => {
+  if ($('confirm-delete').returnValue !== 'delete') return;
+  const id = current.arId;
+  try {
+    await api.json('DELETE', `/api/ar/projects/${encodeURIComponent(id)}`);
+  } catch (err) {
+    $('manage-message').textContent = t('actionFailed', { reason: err.message });
+    return;
+  }
+  current = null;
+  show('result', false);
+  openTab('projects');
+  $('project-list').insertAdjacentElement('beforebegin', Object.assign(
+    document.getElementById('deleted-note') || document.createElement('p'),
+    { id: 'deleted-note', textContent: t('deleted') }));
+  $('deleted-note').setAttribute('role', 'status');
+});
+
+async function loadDeliveries(id) {
+  const list = $('deliveries');
+  list.replaceChildren();
+  if (!id) return;
+  let page;
+  try {
+    page = await api.json('GET', `/api/ar/projects/${encodeURIComponent(id)}/notifications`);
+  } catch {
+    return;
+  }
+  if (!page.items.length) {
+    list.append(Object.assign(document.createElement('li'), { textContent: t('noDeliveries') }));
+    return;
+  }
+  for (const dl of page.items) {
+    const li = document.createElement('li');
+    const state = dl.deliveredAt ? 'delivered' : dl.failedAt ? 'failed' : 'pending';
+    const text = document.createElement('span');
+    text.textContent = t('delivery', { event: dl.event, target: dl.target, state: t(`delivery_${state}`),
+                                       attempts: dl.attempts });
+    const again = document.createElement('button');
+    again.type = 'button';
+    again.textContent = t('redeliver');
+    again.addEventListener('click', async () => {
+      try {
+        await api.json('POST', `/api/ar/projects/${encodeURIComponent(id)}/notifications/${encodeURIComponent(dl.id)}/redeliver`);
+        $('manage-message').textContent = t('redelivered');
+      } catch (err) {
+        $('manage-message').textContent = t('actionFailed', { reason: err.message });
+      }
+    });
+    li.append(text, again);
+    list.append(li);
+  }
+}
 
 $('again').addEventListener('click', () => {
   current = null;
@@ -358,6 +487,9 @@ async function loadProjects(first) {
   const q = $('search').value.trim();
   const params = new URLSearchParams({ limit: '20' });
   if (q) params.set('q', q);
+  if ($('filter-status').value) params.set('status', $('filter-status').value);
+  if ($('filter-kind').value) params.set('isDemo', $('filter-kind').value);
+
   if (!first && cursor) params.set('cursor', cursor);
   const list = $('project-list');
   try {
@@ -368,7 +500,7 @@ async function loadProjects(first) {
     else list.append(...items);
     if (first && !items.length) {
       const li = document.createElement('li');
-      li.textContent = t('noProjects');
+      li.textContent = t(q || $('filter-status').value || $('filter-kind').value ? 'noMatch' : 'noProjects');
       list.append(li);
     }
     show('more', Boolean(cursor));
@@ -379,6 +511,8 @@ async function loadProjects(first) {
 
 $('search-form').addEventListener('submit', (e) => {
   e.preventDefault();
+  const note = document.getElementById('deleted-note');
+  if (note) note.remove();
   loadProjects(true);
 });
 $('more').addEventListener('click', () => loadProjects(false));

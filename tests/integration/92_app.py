@@ -5,8 +5,9 @@ no inline script; then the staff's path in headless Debian Chromium
 (app_check.mjs): a wrong token's message, sign in, a demo created through the
 labelled inputs with the upload's progress and the stages live, the result
 with its QR code (decoded here with zbarimg to the view URL), the project
-found by its order in the list, sign out; axe-core on every screen; the same
-in Russian. The first load's weight is printed. Screenshots in
+found by its order in the list, made permanent, its video replaced (the print
+kept), deleted after a confirmation and gone from the list, sign out; axe-core
+on every screen; the same (but managing) in Russian. The first load's weight is printed. Screenshots in
 build/app-test/.
 usage (inside pg_virtualenv): 92_app.py ARCD MKIMAGE"""
 import gzip
@@ -23,11 +24,19 @@ os.makedirs(shots, exist_ok=True)
 work = tempfile.mkdtemp(prefix="arcd-app-")
 
 
+def other_clip():
+    """A 2 s 320x240 clip unlike sample.mp4: the replacement video."""
+    out = os.path.join(work, "other.mp4")
+    subprocess.run(["ffmpeg", "-v", "error", "-y", "-f", "lavfi", "-i", "testsrc=size=320x240:rate=25", "-t", "2",
+                    "-pix_fmt", "yuv420p", "-c:v", "libx264", "-preset", "ultrafast", out], check=True, timeout=60)
+    return out
+
+
 def browser(locale, order):
     env = dict(os.environ, ARCD_NODE=os.path.join(ROOT, "var", "node"))
     out = subprocess.run(["node", os.path.join(os.path.dirname(__file__), "app_check.mjs"),
                           f"http://127.0.0.1:{d.port}", ADMIN_TOKEN, os.path.join(DATA, "pictarize.jpg"),
-                          os.path.join(DATA, "sample.mp4"), order, locale, shots],
+                          os.path.join(DATA, "sample.mp4"), order, locale, shots, other_clip()],
                          capture_output=True, text=True, env=env, timeout=240, cwd=os.path.join(ROOT, "var", "node"))
     line = out.stdout.strip().splitlines()[-1] if out.stdout.strip() else "{}"
     print(f"browser ({locale}):", line[:1500], out.stderr[-500:], flush=True)
@@ -118,10 +127,26 @@ try:
               f"{locale}: print, sheet, QR PNG and SVG downloads, the viewer ({dl})")
         check(r.get("featuresShown") is True, f"{locale}: the feature map over the print")
         check(any(order in x for x in (r.get("listed") or [])), f"{locale}: found in the list by its order")
+        if not ru:
+            check("Demo" in (r.get("manageBefore") or "") and "Permanent" in (r.get("manageAfter") or "")
+                  and r.get("permanentMessage") == "The project is permanent now.",
+                  f"Make permanent: the demo is permanent ({r.get('manageBefore')} -> {r.get('manageAfter')})")
+            check((r.get("extendMessage") or "").startswith("Expires ") and r.get("manageExtended") != r.get("manageBefore"),
+                  f"Extend by 7 days moves the demo's end ({r.get('manageBefore')} -> {r.get('manageExtended')}: "
+                  f"{r.get('extendMessage')})")
+            check(r.get("deliveries") == ["No notifications sent."], f"its notifications ({r.get('deliveries')})")
+            rep, after = r.get("replaced") or {}, r.get("afterReplace") or {}
+            check(rep.get("title", "").startswith("Ready") and rep.get("printKept") is True
+                  and after.get("isDemo") is False and ".mp4" in (after.get("videoUrl") or ""),
+                  f"Replace video: ready again, the print kept, still permanent ({rep}, {after})")
+            check(r.get("dialogOpen") is True and r.get("deletedNote") == "Deleted."
+                  and r.get("afterDelete") == ["Nothing found."],
+                  f"Delete asks first, then the project is gone ({r.get('deletedNote')}, {r.get('afterDelete')})")
         check(r.get("overflow360") is False, f"{locale}: nothing wider than a 360 px phone")
         check(r.get("signedOut") is True, f"{locale}: Sign out forgets the token")
         axe = r.get("axe") or {}
-        check(set(axe) == {"signin", "create", "result", "projects"} and not any(axe.values()),
+        screens = {"signin", "create", "result", "projects"} | (set() if ru else {"manage", "confirm"})
+        check(set(axe) == screens and not any(axe.values()),
               f"{locale}: axe-core finds nothing serious or critical ({axe})")
         check(not r.get("consoleErrors") and not r.get("pageErrors"),
               f"{locale}: no console error, no policy violation ({r.get('consoleErrors')} {r.get('pageErrors')})")

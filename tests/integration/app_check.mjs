@@ -1,17 +1,18 @@
 // The operator's web app as the shop's staff use it, in headless Debian
 // Chromium (playwright-core): prints one JSON line of what happened.
-// usage: ARCD_NODE=DIR node app_check.mjs BASE_URL TOKEN PHOTO VIDEO ORDER LOCALE SHOTS_DIR
+// usage: ARCD_NODE=DIR node app_check.mjs BASE_URL TOKEN PHOTO VIDEO ORDER LOCALE SHOTS_DIR VIDEO2
 //   en: a wrong token's message; sign in; create a demo through the labelled
 //       inputs; the upload's progress and the stages as they go; the result
 //       (the QR image saved for zbarimg); the project found by its order in
-//       the list; axe-core on each screen. ru: the labels in Russian, a
-//       whole creation too.
+//       the list; made permanent, its video replaced (VIDEO2), deleted after
+//       a confirmation; axe-core on each screen.
+//   ru: the labels in Russian, a whole creation too.
 import { createRequire } from 'module';
 import { readFileSync, writeFileSync } from 'fs';
 const require = createRequire(`${process.env.ARCD_NODE}/`);
 const { chromium } = require('playwright-core');
 
-const [base, token, photo, video, order, locale, shots] = process.argv.slice(2);
+const [base, token, photo, video, order, locale, shots, video2] = process.argv.slice(2);
 const axeSource = readFileSync(`${process.env.ARCD_NODE}/node_modules/axe-core/axe.min.js`, 'utf8');
 const args = ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking',
               '--disable-component-update', '--disable-sync', '--no-first-run', '--disable-quic'];
@@ -142,6 +143,54 @@ try {
   result.listed = await page.locator('#project-list li').allTextContents();
   await axe(page, 'projects');
   await shot(page, '6-projects');
+  if (!ru) {
+    // Manage it: permanent, a new video, then delete (confirmed).
+    await page.locator('#project-list li', { hasText: order }).getByRole('button', { name: 'Open' }).click();
+    await page.locator('#manage').waitFor({ state: 'visible' });
+    result.manageBefore = await page.locator('#manage-facts').textContent();
+    await page.getByRole('button', { name: 'Extend by 7 days' }).click();
+    await page.waitForFunction(() => document.getElementById('manage-message').textContent.length > 0);
+    result.extendMessage = await page.locator('#manage-message').textContent();
+    result.manageExtended = await page.locator('#manage-facts').textContent();
+    await page.evaluate(() => { document.getElementById('manage-message').textContent = ''; });
+    await page.getByRole('button', { name: 'Make permanent' }).click();
+    await page.waitForFunction(() => document.getElementById('manage-message').textContent.length > 0);
+    result.permanentMessage = await page.locator('#manage-message').textContent();
+    result.manageAfter = await page.locator('#manage-facts').textContent();
+    result.deliveries = await page.locator('#deliveries li').allTextContents();
+    await axe(page, 'manage');
+    await shot(page, '8-manage');
+    const before = await page.locator('#dl-print').getAttribute('href');
+    await page.getByLabel('New video', { exact: true }).setInputFiles(video2);
+    await page.getByRole('button', { name: 'Replace video' }).click();
+    await page.locator('#progress').waitFor({ state: 'visible' });
+    await page.locator('#result').waitFor({ state: 'visible', timeout: 120000 });
+    await page.waitForFunction(() => document.getElementById('open-viewer').getAttribute('href'));
+    result.replaced = { title: await page.locator('#result-title').textContent(),
+                        printKept: before === await page.locator('#dl-print').getAttribute('href') };
+    const status = await page.evaluate(async (o) => {
+      const tok = sessionStorage.getItem('arcd.token');
+      const list = await (await fetch(`/api/ar/projects?q=${encodeURIComponent(o)}`,
+                                      { headers: { Authorization: `Bearer ${tok}` } })).json();
+      const st = await (await fetch(`/api/ar/status/${list.items[0].arId}`,
+                                    { headers: { Authorization: `Bearer ${tok}` } })).json();
+      return { isDemo: st.isDemo, videoUrl: st.videoUrl, jobKind: st.jobKind };
+    }, order);
+    result.afterReplace = status;
+    await page.getByRole('button', { name: 'Delete', exact: true }).click();
+    result.dialogOpen = await page.locator('#confirm-delete').isVisible();
+    await axe(page, 'confirm');
+    await shot(page, '9-confirm');
+    await page.locator('#confirm-delete').getByRole('button', { name: 'Delete' }).click();
+    await page.locator('#deleted-note').waitFor();
+    result.deletedNote = await page.locator('#deleted-note').textContent();
+    await page.getByLabel(L.search, { exact: true }).fill(order);
+    await page.getByRole('button', { name: L.searchButton, exact: true }).click();
+    await page.waitForFunction(() => [...document.querySelectorAll('#project-list li')]
+      .some((li) => li.textContent.includes('Nothing found')), null, { timeout: 10000 });
+    result.afterDelete = await page.locator('#project-list li').allTextContents();
+    await shot(page, '10-deleted');
+  }
   // A phone's width: nothing wider than the screen.
   await page.setViewportSize({ width: 360, height: 740 });
   result.overflow360 = await page.evaluate(() => document.documentElement.scrollWidth > window.innerWidth);

@@ -25,6 +25,8 @@ function chooseLanguage() {
   $('lang').lang = language() === 'ru' ? 'en' : 'ru';
   $('lang').title = t('languageLabel');
   if (current) renderStatus(current);
+  pairsChanged();
+  fitPreview();
 }
 
 $('lang').addEventListener('click', () => {
@@ -98,20 +100,86 @@ function preview(input, el) {
   if (file) el.src = URL.createObjectURL(file);
 }
 
-for (const kind of ['photo', 'video']) {
-  const input = $(kind), drop = $(`${kind}-drop`), el = $(`${kind}-preview`);
-  input.addEventListener('change', () => preview(input, el));
-  drop.addEventListener('dragover', (e) => { e.preventDefault(); drop.classList.add('over'); });
-  drop.addEventListener('dragleave', () => drop.classList.remove('over'));
-  drop.addEventListener('drop', (e) => {
-    e.preventDefault();
-    drop.classList.remove('over');
-    if (e.dataTransfer.files.length) {
-      input.files = e.dataTransfer.files;
-      preview(input, el);
-    }
-  });
+// A pair's photo and video inputs: previews, drag-and-drop. suffix is ""
+// for the first pair, "-2" ... for the others.
+function wirePair(suffix) {
+  for (const kind of ['photo', 'video']) {
+    const input = $(`${kind}${suffix}`), drop = $(`${kind}${suffix}-drop`), el = $(`${kind}${suffix}-preview`);
+    input.addEventListener('change', () => { preview(input, el); fitPreview(); });
+    drop.addEventListener('dragover', (e) => { e.preventDefault(); drop.classList.add('over'); });
+    drop.addEventListener('dragleave', () => drop.classList.remove('over'));
+    drop.addEventListener('drop', (e) => {
+      e.preventDefault();
+      drop.classList.remove('over');
+      if (e.dataTransfer.files.length) {
+        input.files = e.dataTransfer.files;
+        preview(input, el);
+        fitPreview();
+      }
+    });
+  }
 }
+
+const MAX_PAIRS = 8;
+let pairs = 1;
+
+// Pair n (2 and on): the first pair's markup with its own ids and labels.
+function addPair() {
+  const n = pairs + 1, first = document.querySelector('.pair[data-pair="1"]');
+  const pair = first.cloneNode(true);
+  pair.dataset.pair = String(n);
+  for (const el of pair.querySelectorAll('[id]')) el.id = el.id.replace(/^(photo|video)/, `$1-${n}`);
+  for (const label of pair.querySelectorAll('label')) {
+    label.htmlFor = label.htmlFor.replace(/^(photo|video)/, `$1-${n}`);
+    label.dataset.i18n = label.htmlFor.startsWith('photo') ? 'photoN' : 'videoN';
+    label.dataset.n = String(n);
+  }
+  for (const input of pair.querySelectorAll('input')) input.value = '';
+  for (const el of pair.querySelectorAll('.preview')) { el.hidden = true; el.removeAttribute('src'); }
+  $('pairs').append(pair);
+  pairs = n;
+  apply(pair);
+  wirePair(`-${n}`);
+  pairsChanged();
+  $(`photo-${n}`).focus();
+}
+
+function pairsChanged() {
+  show('add-pair', pairs < MAX_PAIRS);
+  show('remove-pair', pairs > 1);
+  // Several pairs make one permanent project (the demo route takes one).
+  $('kind-demo').disabled = pairs > 1;
+  if (pairs > 1) $('kind-permanent').checked = true;
+  $('pairs-hint').textContent = pairs > 1 ? t('pairsHint', { n: pairs }) : '';
+}
+
+$('add-pair').addEventListener('click', addPair);
+$('remove-pair').addEventListener('click', () => {
+  document.querySelector(`.pair[data-pair="${pairs}"]`).remove();
+  pairs--;
+  pairsChanged();
+  $('add-pair').focus();
+});
+
+// The first pair's video over its photo, placed as the fit mode will.
+function fitPreview() {
+  const photo = $('photo').files[0], video = $('video').files[0];
+  show('fit-figure', Boolean(photo && video));
+  if (!photo || !video) return;
+  if ($('fit-photo').dataset.name !== photo.name + photo.size) {
+    $('fit-photo').src = $('photo-preview').src;
+    $('fit-photo').dataset.name = photo.name + photo.size;
+  }
+  if ($('fit-video').dataset.name !== video.name + video.size) {
+    $('fit-video').src = $('video-preview').src;
+    $('fit-video').dataset.name = video.name + video.size;
+  }
+  $('fit-video').style.objectFit = $('fitMode').value;
+  $('fit-photo').alt = t('fitPhotoAlt');
+}
+
+wirePair('');
+$('fitMode').addEventListener('change', fitPreview);
 
 function bytes(n) {
   return n >= 1048576 ? `${(n / 1048576).toFixed(1)} MB` : `${Math.ceil(n / 1024)} KB`;
@@ -120,21 +188,26 @@ function bytes(n) {
 $('create-form').addEventListener('submit', async (e) => {
   e.preventDefault();
   $('create-error').textContent = '';
-  const photo = $('photo').files[0], video = $('video').files[0];
-  if (!photo || !video) {
-    $('create-error').textContent = t('needFiles');
-    return;
-  }
   const form = new FormData();
-  form.append('photo', photo);
-  form.append('video', video);
+  for (let n = 1; n <= pairs; n++) {
+    const suffix = n === 1 ? '' : `-${n}`;
+    const photo = $(`photo${suffix}`).files[0], video = $(`video${suffix}`).files[0];
+    if (!photo || !video) {
+      $('create-error').textContent = t('needFiles');
+      $(`${photo ? 'video' : 'photo'}${suffix}`).focus();
+      return;
+    }
+    // Each photo followed by its video: the pairs in order.
+    form.append('photo', photo);
+    form.append('video', video);
+  }
   form.append('fitMode', $('fitMode').value);
   if (!$('border').checked) form.append('config', JSON.stringify({ border: false }));
   for (const name of ['title', 'orderRef', 'customerName', 'customerEmail']) {
     const v = $(name).value.trim();
     if (v) form.append(name, v);
   }
-  const demo = $('kind-demo').checked;
+  const demo = $('kind-demo').checked && pairs === 1;
   $('create-button').disabled = true;
   current = { status: 'uploading', progress: 0, stage: 'upload' };
   show('create', false);
@@ -247,6 +320,7 @@ function renderStatus(st) {
     return li;
   }));
   $('manage-facts').textContent = [t(st.isDemo ? 'demo' : 'permanent'),
+                                    st.targets ? t('targets', { n: st.targets.length }) : '',
                                     st.expiresAt ? t('expires', { date: when(st.expiresAt) }) : '']
     .filter(Boolean).join(' · ');
   $('make-permanent').hidden = !st.isDemo;
@@ -436,6 +510,12 @@ async function loadDeliveries(id) {
 $('again').addEventListener('click', () => {
   current = null;
   $('create-form').reset();
+  while (pairs > 1) {
+    document.querySelector(`.pair[data-pair="${pairs}"]`).remove();
+    pairs--;
+  }
+  pairsChanged();
+  fitPreview();
   for (const kind of ['photo', 'video']) preview($(kind), $(`${kind}-preview`));
   show('result', false);
   show('create');

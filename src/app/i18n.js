@@ -16,6 +16,9 @@ export const strings = {
     border: 'Printable border (helps phones find the photo)',
     kind: 'Kind', kindDemo: 'Demo (expires after a while)', kindPermanent: 'Permanent',
     create: 'Create', needFiles: 'Choose a photo and a video.',
+    photoN: 'Photo {n}', videoN: 'Video {n}', addPair: 'Add another photo and video',
+    removePair: 'Remove the last pair', pairsHint: '{n} photo/video pairs: one permanent project with {n} targets.',
+    targets: '{n} photos', fitPreview: 'How the video will sit on the photo', fitPhotoAlt: 'The chosen photo, with the video over it',
     progressTitle: 'Making the living photo', uploading: 'Uploading: {percent}% ({sent} of {total})',
     uploaded: 'Uploaded', working: 'Preparing: {percent}%', queued: 'Waiting for a free worker',
     stage_photo: 'Reading the photo', stage_border: 'Drawing the border', stage_marker: 'Compiling the marker',
@@ -65,6 +68,9 @@ export const strings = {
     border: 'Рамка для печати (помогает телефону найти фото)',
     kind: 'Тип', kindDemo: 'Демо (удаляется через время)', kindPermanent: 'Постоянный',
     create: 'Создать', needFiles: 'Выберите фото и видео.',
+    photoN: 'Фото {n}', videoN: 'Видео {n}', addPair: 'Добавить ещё фото и видео',
+    removePair: 'Убрать последнюю пару', pairsHint: 'Пар фото/видео: {n}. Один постоянный проект с {n} целями.',
+    targets: 'Фото в проекте: {n}', fitPreview: 'Как видео ляжет на фото', fitPhotoAlt: 'Выбранное фото и видео поверх него',
     progressTitle: 'Готовим живое фото', uploading: 'Загрузка: {percent}% ({sent} из {total})',
     uploaded: 'Загружено', working: 'Подготовка: {percent}%', queued: 'Ждём свободного обработчика',
     stage_photo: 'Чтение фото', stage_border: 'Рамка', stage_marker: 'Сборка маркера',
@@ -129,7 +135,9 @@ export function t(key, vars = {}) {
 
 // Fills every element that names a key: text, and the attributes it lists.
 export function apply(root = document) {
-  for (const el of root.querySelectorAll('[data-i18n]')) el.textContent = t(el.dataset.i18n);
+  for (const el of root.querySelectorAll('[data-i18n]')) {
+    el.textContent = t(el.dataset.i18n, el.dataset.n ? { n: el.dataset.n } : {});
+  }
   for (const attr of ['alt', 'placeholder', 'aria-label', 'title']) {
     const name = `data-i18n-${attr}`;
     for (const el of root.querySelectorAll(`[${name}]`)) el.setAttribute(attr, t(el.getAttribute(name)));

@@ -36,7 +36,8 @@ def browser(locale, order):
     env = dict(os.environ, ARCD_NODE=os.path.join(ROOT, "var", "node"))
     out = subprocess.run(["node", os.path.join(os.path.dirname(__file__), "app_check.mjs"),
                           f"http://127.0.0.1:{d.port}", ADMIN_TOKEN, os.path.join(DATA, "pictarize.jpg"),
-                          os.path.join(DATA, "sample.mp4"), order, locale, shots, other_clip()],
+                          os.path.join(DATA, "sample.mp4"), order, locale, shots, other_clip(),
+                          os.path.join(DATA, "card.png")],
                          capture_output=True, text=True, env=env, timeout=240, cwd=os.path.join(ROOT, "var", "node"))
     line = out.stdout.strip().splitlines()[-1] if out.stdout.strip() else "{}"
     print(f"browser ({locale}):", line[:1500], out.stderr[-500:], flush=True)
@@ -103,6 +104,15 @@ try:
         check(r.get("tokenKept") == {"session": True, "local": []},
               f"{locale}: the token is kept for the tab's session only ({r.get('tokenKept')})")
         check(r.get("photoPreview") is True, f"{locale}: the chosen photo is previewed")
+        check(r.get("fitModes") == {"cover": "cover", "fill": "fill", "contain": "contain"},
+              f"{locale}: the fit preview lays the video over the photo as each mode ({r.get('fitModes')})")
+        if ru:
+            check(r.get("pairLabels") == ["Фото", "Видео", "Фото 2", "Видео 2"] and r.get("demoDisabled") is True,
+                  f"a second pair: its own labelled inputs, the project permanent ({r.get('pairLabels')})")
+            multi = r.get("multi") or {}
+            check(multi.get("title", "").startswith("Готово") and "Фото в проекте: 2" in multi.get("facts", "")
+                  and "Постоянный" in multi.get("facts", ""),
+                  f"two pairs make one permanent project with two targets ({multi})")
         seen = r.get("seen") or {}
         uploads = seen.get("upload", [])
         check(any(re.search(r"\d+%", u) for u in uploads) and uploads[-1:] == ["Загружено" if ru else "Uploaded"],
@@ -145,7 +155,7 @@ try:
         check(r.get("overflow360") is False, f"{locale}: nothing wider than a 360 px phone")
         check(r.get("signedOut") is True, f"{locale}: Sign out forgets the token")
         axe = r.get("axe") or {}
-        screens = {"signin", "create", "result", "projects"} | (set() if ru else {"manage", "confirm"})
+        screens = {"signin", "create", "result", "projects"} | ({"pairs"} if ru else {"manage", "confirm"})
         check(set(axe) == screens and not any(axe.values()),
               f"{locale}: axe-core finds nothing serious or critical ({axe})")
         check(not r.get("consoleErrors") and not r.get("pageErrors"),

@@ -1,18 +1,20 @@
 // The operator's web app as the shop's staff use it, in headless Debian
 // Chromium (playwright-core): prints one JSON line of what happened.
-// usage: ARCD_NODE=DIR node app_check.mjs BASE_URL TOKEN PHOTO VIDEO ORDER LOCALE SHOTS_DIR VIDEO2
+// usage: ARCD_NODE=DIR node app_check.mjs BASE_URL TOKEN PHOTO VIDEO ORDER LOCALE SHOTS_DIR VIDEO2 PHOTO2
 //   en: a wrong token's message; sign in; create a demo through the labelled
 //       inputs; the upload's progress and the stages as they go; the result
 //       (the QR image saved for zbarimg); the project found by its order in
 //       the list; made permanent, its video replaced (VIDEO2), deleted after
 //       a confirmation; axe-core on each screen.
-//   ru: the labels in Russian, a whole creation too.
+//   both: the fit preview follows the fit mode.
+//   ru: the labels in Russian, a whole creation too, then a project of two
+//       photo/video pairs (PHOTO2, VIDEO2).
 import { createRequire } from 'module';
 import { readFileSync, writeFileSync } from 'fs';
 const require = createRequire(`${process.env.ARCD_NODE}/`);
 const { chromium } = require('playwright-core');
 
-const [base, token, photo, video, order, locale, shots, video2] = process.argv.slice(2);
+const [base, token, photo, video, order, locale, shots, video2, photo2] = process.argv.slice(2);
 const axeSource = readFileSync(`${process.env.ARCD_NODE}/node_modules/axe-core/axe.min.js`, 'utf8');
 const args = ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking',
               '--disable-component-update', '--disable-sync', '--no-first-run', '--disable-quic'];
@@ -91,6 +93,15 @@ try {
   await page.getByLabel(L.email, { exact: true }).fill('anna@example.com');
   await page.getByLabel(L.title, { exact: true }).fill(ru ? 'Свадьба' : 'Wedding');
   result.photoPreview = await page.evaluate(() => !document.getElementById('photo-preview').hidden);
+  // The fit preview: the video laid over the photo as each mode will.
+  result.fitModes = {};
+  for (const mode of ['cover', 'fill', 'contain']) {
+    await page.locator('#fitMode').selectOption(mode);
+    result.fitModes[mode] = await page.evaluate(() => {
+      const v = document.getElementById('fit-video');
+      return !document.getElementById('fit-figure').hidden && getComputedStyle(v).objectFit;
+    });
+  }
   await axe(page, 'create');
   await shot(page, '3-create');
 
@@ -135,6 +146,25 @@ try {
   await axe(page, 'result');
   await shot(page, '5-result');
 
+  if (ru) {
+    // Two pairs: one permanent project with two targets.
+    await page.getByRole('button', { name: 'Новое живое фото' }).last().click();
+    await page.getByRole('button', { name: 'Добавить ещё фото и видео' }).click();
+    result.pairLabels = await page.locator('.pair label').allTextContents();
+    await page.getByLabel('Фото', { exact: true }).setInputFiles(photo);
+    await page.getByLabel('Видео', { exact: true }).setInputFiles(video);
+    await page.getByLabel('Фото 2', { exact: true }).setInputFiles(photo2);
+    await page.getByLabel('Видео 2', { exact: true }).setInputFiles(video2);
+    await page.getByLabel(L.order, { exact: true }).fill(`${order}-2`);
+    result.demoDisabled = await page.locator('#kind-demo').isDisabled();
+    await axe(page, 'pairs');
+    await shot(page, '4b-pairs');
+    await page.getByRole('button', { name: L.create, exact: true }).click();
+    await page.locator('#result').waitFor({ state: 'visible', timeout: 120000 });
+    await page.waitForFunction(() => document.getElementById('manage-facts').textContent.length > 0);
+    result.multi = { title: await page.locator('#result-title').textContent(),
+                     facts: await page.locator('#manage-facts').textContent() };
+  }
   await page.getByRole('button', { name: L.projects }).click();
   await page.getByLabel(L.search, { exact: true }).fill(order);
   await page.getByRole('button', { name: L.searchButton, exact: true }).click();

@@ -17,7 +17,7 @@ import re
 import subprocess
 import tempfile
 
-from harness import ADMIN_TOKEN, DATA, ROOT, Daemon, check, finish
+from harness import ADMIN_TOKEN, DATA, ROOT, Daemon, check, fake_mp4, finish
 
 shots = os.path.join(ROOT, "build", "app-test")
 os.makedirs(shots, exist_ok=True)
@@ -32,12 +32,20 @@ def other_clip():
     return out
 
 
+def bad_clip():
+    """Bytes that look like an MP4 to the upload and are none to FFmpeg."""
+    out = os.path.join(work, "broken.mp4")
+    with open(out, "wb") as f:
+        f.write(fake_mp4(40000))
+    return out
+
+
 def browser(locale, order):
     env = dict(os.environ, ARCD_NODE=os.path.join(ROOT, "var", "node"))
     out = subprocess.run(["node", os.path.join(os.path.dirname(__file__), "app_check.mjs"),
                           f"http://127.0.0.1:{d.port}", ADMIN_TOKEN, os.path.join(DATA, "pictarize.jpg"),
                           os.path.join(DATA, "sample.mp4"), order, locale, shots, other_clip(),
-                          os.path.join(DATA, "card.png")],
+                          os.path.join(DATA, "card.png"), bad_clip()],
                          capture_output=True, text=True, env=env, timeout=240, cwd=os.path.join(ROOT, "var", "node"))
     line = out.stdout.strip().splitlines()[-1] if out.stdout.strip() else "{}"
     print(f"browser ({locale}):", line[:1500], out.stderr[-500:], flush=True)
@@ -106,6 +114,15 @@ try:
         check(r.get("photoPreview") is True, f"{locale}: the chosen photo is previewed")
         check(r.get("fitModes") == {"cover": "cover", "fill": "fill", "contain": "contain"},
               f"{locale}: the fit preview lays the video over the photo as each mode ({r.get('fitModes')})")
+        check(r.get("layoutShift") is not None and r["layoutShift"] < 0.1,
+              f"{locale}: no layout shift as the result arrives (CLS {r.get('layoutShift')})")
+        if not ru:
+            failed = r.get("failed") or {}
+            check(failed.get("title") == "It did not work" and "The job failed: " in failed.get("reason", "")
+                  and len(failed.get("reason", "")) > 20 and failed.get("retry") is True and failed.get("qrHidden") is True,
+                  f"a video the worker cannot read: the job's reason and Retry ({failed})")
+            check(r.get("retrySawProgress") is True and "The job failed: " in (r.get("retried") or ""),
+                  f"Retry runs the job again, to the same reason ({r.get('retried')})")
         if ru:
             check(r.get("pairLabels") == ["Фото", "Видео", "Фото 2", "Видео 2"] and r.get("demoDisabled") is True,
                   f"a second pair: its own labelled inputs, the project permanent ({r.get('pairLabels')})")
@@ -155,7 +172,7 @@ try:
         check(r.get("overflow360") is False, f"{locale}: nothing wider than a 360 px phone")
         check(r.get("signedOut") is True, f"{locale}: Sign out forgets the token")
         axe = r.get("axe") or {}
-        screens = {"signin", "create", "result", "projects"} | ({"pairs"} if ru else {"manage", "confirm"})
+        screens = {"signin", "create", "result", "projects"} | ({"pairs"} if ru else {"manage", "confirm", "failed"})
         check(set(axe) == screens and not any(axe.values()),
               f"{locale}: axe-core finds nothing serious or critical ({axe})")
         check(not r.get("consoleErrors") and not r.get("pageErrors"),

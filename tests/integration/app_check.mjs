@@ -1,12 +1,15 @@
 // The operator's web app as the shop's staff use it, in headless Debian
 // Chromium (playwright-core): prints one JSON line of what happened.
-// usage: ARCD_NODE=DIR node app_check.mjs BASE_URL TOKEN PHOTO VIDEO ORDER LOCALE SHOTS_DIR VIDEO2 PHOTO2
+// usage: ARCD_NODE=DIR node app_check.mjs BASE_URL TOKEN PHOTO VIDEO ORDER LOCALE SHOTS_DIR VIDEO2 PHOTO2 BAD_VIDEO
 //   en: a wrong token's message; sign in; create a demo through the labelled
 //       inputs; the upload's progress and the stages as they go; the result
 //       (the QR image saved for zbarimg); the project found by its order in
 //       the list; made permanent, its video replaced (VIDEO2), deleted after
 //       a confirmation; axe-core on each screen.
-//   both: the fit preview follows the fit mode.
+//   both: the fit preview follows the fit mode; no layout shift as the
+//       result arrives.
+//   en: also a video the worker cannot read (BAD_VIDEO): the reason, and
+//       Retry that runs the job again.
 //   ru: the labels in Russian, a whole creation too, then a project of two
 //       photo/video pairs (PHOTO2, VIDEO2).
 import { createRequire } from 'module';
@@ -14,7 +17,7 @@ import { readFileSync, writeFileSync } from 'fs';
 const require = createRequire(`${process.env.ARCD_NODE}/`);
 const { chromium } = require('playwright-core');
 
-const [base, token, photo, video, order, locale, shots, video2, photo2] = process.argv.slice(2);
+const [base, token, photo, video, order, locale, shots, video2, photo2, badVideo] = process.argv.slice(2);
 const axeSource = readFileSync(`${process.env.ARCD_NODE}/node_modules/axe-core/axe.min.js`, 'utf8');
 const args = ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking',
               '--disable-component-update', '--disable-sync', '--no-first-run', '--disable-quic'];
@@ -120,12 +123,20 @@ try {
     });
     obs.observe(document.getElementById('progress'), { subtree: true, childList: true, characterData: true, attributes: true });
   });
+  await page.evaluate(() => {
+    window.__shift = 0;
+    new PerformanceObserver((list) => {
+      for (const e of list.getEntries()) if (!e.hadRecentInput) window.__shift += e.value;
+    }).observe({ type: 'layout-shift', buffered: false });
+  });
   await page.getByRole('button', { name: L.create, exact: true }).click();
   await page.locator('#progress').waitFor({ state: 'visible' });
   await shot(page, '4-progress');
   await page.locator('#result').waitFor({ state: 'visible', timeout: 120000 });
   await page.waitForFunction(() => document.getElementById('qr-img').complete &&
                                    document.getElementById('qr-img').naturalWidth > 0, null, { timeout: 20000 });
+  await page.waitForTimeout(300);
+  result.layoutShift = await page.evaluate(() => window.__shift);
   result.seen = await page.evaluate(() => ({ upload: window.__seen.upload, job: window.__seen.job,
                                              stagesDone: [...window.__seen.stages], running: [...window.__seen.running] }));
   result.stageTexts = await page.locator('#stages li').allTextContents();
@@ -146,6 +157,28 @@ try {
   await axe(page, 'result');
   await shot(page, '5-result');
 
+  if (!ru) {
+    // A video the worker cannot read: the reason, and Retry.
+    await page.getByRole('button', { name: 'New living photo' }).last().click();
+    await page.getByLabel(L.photo, { exact: true }).setInputFiles(photo);
+    await page.getByLabel(L.video, { exact: true }).setInputFiles(badVideo);
+    await page.getByLabel(L.order, { exact: true }).fill(order.replace('ORD', 'ERR'));
+    await page.getByRole('button', { name: L.create, exact: true }).click();
+    await page.locator('#result').waitFor({ state: 'visible', timeout: 120000 });
+    await page.waitForFunction(() => document.getElementById('result-error').textContent.length > 0);
+    result.failed = { title: await page.locator('#result-title').textContent(),
+                      reason: await page.locator('#result-error').textContent(),
+                      retry: await page.getByRole('button', { name: 'Retry' }).isVisible(),
+                      qrHidden: await page.locator('#qr-img').isHidden() };
+    await axe(page, 'failed');
+    await shot(page, '5b-failed');
+    await page.getByRole('button', { name: 'Retry' }).click();
+    await page.locator('#progress').waitFor({ state: 'visible' });
+    result.retrySawProgress = true;
+    await page.locator('#result').waitFor({ state: 'visible', timeout: 120000 });
+    await page.waitForFunction(() => document.getElementById('result-error').textContent.length > 0);
+    result.retried = await page.locator('#result-error').textContent();
+  }
   if (ru) {
     // Two pairs: one permanent project with two targets.
     await page.getByRole('button', { name: 'Новое живое фото' }).last().click();

@@ -38,7 +38,7 @@ struct arc_app_s {
     size_t n_files;
     app_file_t *index; /* index.html, its {{base}} filled in; NULL when missing */
     char version[17];
-    char headers[1024]; /* the policy and its companions, on every answer */
+    char headers[2560]; /* the policy and its companions, on every answer */
 };
 
 static const struct {
@@ -136,7 +136,7 @@ static void origin_of(const char *url, char *out, size_t size)
 
 static void make_headers(arc_app_t *a, const char *public_url)
 {
-    char origin[600];
+    char origin[512];
 
     origin_of(public_url, origin, sizeof(origin));
     const char *o = origin[0] ? " " : "";
@@ -190,7 +190,7 @@ int arc_app_load(const char *dir, const char *public_url, arc_app_t **out, arc_e
         if ((rc = arc_file_read_all(path, MAX_FILE_BYTES, &f->body[ENC_IDENTITY],
                                     &f->len[ENC_IDENTITY], err)) != 0)
             break;
-        snprintf(f->name, sizeof(f->name), "%s", e->d_name);
+        snprintf(f->name, sizeof(f->name), "%.*s", (int)sizeof(f->name) - 1, e->d_name);
         f->type = type_of(e->d_name);
         a->n_files++;
     }
@@ -241,7 +241,7 @@ static void send_file(arc_http_req_t *req, const arc_app_t *a, const app_file_t 
 {
     const char *ae = arc_http_header(req, "accept-encoding");
     const char *inm = arc_http_header(req, "if-none-match");
-    char headers[1800], etag[64];
+    char headers[3072], etag[64];
     int enc = ENC_IDENTITY;
 
     for (int e = 0; e < ENC_IDENTITY && enc == ENC_IDENTITY; e++)

@@ -101,7 +101,12 @@ try:
     check(weight < 150 * 1024, f"the first load is under 150 KB compressed ({weight} bytes)")
 
     # ---- the staff's path, in English then in Russian ----
-    for locale, order in (("en-US", "ORD-APP-EN-1"), ("ru-RU", "ORD-APP-RU-1")):
+    # (Under the sanitizers, scripts/test.sh, only the daemon's side above:
+    # the browser's part tests Chromium's time there, not arcd's memory.)
+    sanitized = os.environ.get("ARCD_TEST_SANITIZED") == "1"
+    if sanitized:
+        print("the browser's part runs on the Release build only (ARCD_TEST_SANITIZED=1)", flush=True)
+    for locale, order in () if sanitized else (("en-US", "ORD-APP-EN-1"), ("ru-RU", "ORD-APP-RU-1")):
         r = browser(locale, order)
         ru = locale.startswith("ru")
         check(not r.get("error"), f"{locale}: the path ran to its end ({(r.get('error') or '')[:300]})")

@@ -10,7 +10,8 @@
 # once, on the Release build: under the sanitizers they test Chromium's time,
 # not arcd's memory, and CI must stay under 30 minutes. For the same reason
 # ARCD_TEST_SANITIZED=1 tells the print sheet's test to lay out two papers
-# there, not all five (each is a whole job; the code paths are the same).
+# there, not all five, and the colour test to tone-map HLG and PQ 10-bit, not
+# also PQ 12-bit and Dolby Vision (each is a whole job on the same code path).
 # This is what .ci/run calls. ARCD_TEST_QUICK=1 skips the sanitizer and fuzzing
 # passes; ARCD_FUZZ_SECONDS sets the time per harness (default 20).
 set -euo pipefail

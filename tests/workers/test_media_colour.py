@@ -128,7 +128,9 @@ def hdr_clip(name, trc, depth, x265=""):
 
 hdr_clip("hlg.mp4", "arib-std-b67", 10)
 hdr_clip("pq.mp4", "smpte2084", 10)
-hdr_clip("pq12.mp4", "smpte2084", 12, ":max-cll=1000,400")
+SANITIZED = os.environ.get("ARCD_TEST_SANITIZED") == "1"
+if not SANITIZED:
+    hdr_clip("pq12.mp4", "smpte2084", 12, ":max-cll=1000,400")
 add_dolby_vision(clip("hlg.mp4"), clip("dv84.mp4"), 8, 4)
 add_dolby_vision(clip("pq.mp4"), clip("dv5.mp4"), 5, 0)
 # BT.601 (SMPTE 170M) tagged, the same pictures.
@@ -150,8 +152,14 @@ check(rc == 0 and js["video"]["output"]["copied"] is False, f"the SDR original r
 print(f"     SDR original through arcd at crf {CRF}: {base:.2f} dB")
 
 # ---- HDR: tone-mapped to SDR BT.709 ----
-for name, label, trc in (("hlg", "HLG 10-bit", "arib-std-b67"), ("pq", "PQ 10-bit", "smpte2084"),
-                         ("pq12", "PQ 12-bit (MaxCLL 1000)", "smpte2084"), ("dv84", "Dolby Vision 8.4", "arib-std-b67")):
+# (Under the sanitizers, scripts/test.sh, HLG and PQ 10-bit only: the 12-bit
+# and Dolby Vision clips take the same filter chain, and CI must stay under
+# 30 minutes.)
+HDR = (("hlg", "HLG 10-bit", "arib-std-b67"), ("pq", "PQ 10-bit", "smpte2084"),
+       ("pq12", "PQ 12-bit (MaxCLL 1000)", "smpte2084"), ("dv84", "Dolby Vision 8.4", "arib-std-b67"))
+if SANITIZED:
+    HDR = HDR[:2]
+for name, label, trc in HDR:
     rc, js, out = process(name, clip(name + ".mp4"), crf=CRF)
     check(rc == 0 and js.get("ok"), f"{label}: the job succeeds ({js.get('error')})")
     if rc != 0:

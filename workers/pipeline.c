@@ -3,6 +3,7 @@
 #include <string.h>
 
 #include "arcd/clock.h"
+#include "arcd/log.h"
 #include "arcd/worker.h"
 
 /* The media pipeline: decode the photos, draw the printable borders, compile
@@ -129,13 +130,18 @@ int arc_pipeline_run(arc_job_t *job, arc_err_t *err)
         arc_job_progress(job, 0);
         double t0 = arc_now_ms();
         rc = st->run(job, err);
-        json_object_set_new(job->timings, st->name, json_integer((json_int_t)(arc_now_ms() - t0)));
+        json_int_t ms = (json_int_t)(arc_now_ms() - t0);
+        json_object_set_new(job->timings, st->name, json_integer(ms));
         if (rc != 0) {
             char msg[sizeof(err->msg)];
             snprintf(msg, sizeof(msg), "%s", err->msg);
             arc_err_set(err, rc, "%s: %s", st->name, msg);
+            arc_log_event(ARC_LOG_WARN, "stage failed",
+                          json_pack("{s:s, s:I, s:s}", "stage", st->name, "ms", ms, "error", msg));
             return rc;
         }
+        arc_log_event(ARC_LOG_DEBUG, "stage done",
+                      json_pack("{s:s, s:I}", "stage", st->name, "ms", ms));
         arc_job_progress(job, 100);
         done += st->weight;
     }

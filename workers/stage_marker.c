@@ -27,6 +27,7 @@
 
 #include "arcd/compiler.h"
 #include "arcd/compress.h"
+#include "arcd/log.h"
 #include "arcd/worker.h"
 
 static void cache_key(const arc_job_t *job, char hex[65])
@@ -48,7 +49,7 @@ static void cache_key(const arc_job_t *job, char hex[65])
              EVP_DigestUpdate(ctx, img->data, (size_t)img->width * (size_t)img->height) == 1;
     }
     if (!ok || EVP_DigestFinal_ex(ctx, md, &mdlen) != 1) {
-        fprintf(stderr, "arcd worker: SHA-256 failed\n");
+        arc_log_msg(ARC_LOG_ERROR, "worker: SHA-256 failed");
         abort();
     }
     EVP_MD_CTX_free(ctx);

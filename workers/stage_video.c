@@ -56,6 +56,7 @@
 #include <libswscale/swscale.h>
 #include <openssl/evp.h>
 
+#include "arcd/log.h"
 #include "arcd/worker.h"
 #include "video_internal.h"
 
@@ -126,22 +127,10 @@ static int log_line_start = 1;   /* av_log_format_line2()'s print_prefix: a line
 static int log_errors;           /* error lines since log_forget() */
 static char log_last_error[160]; /* the last of them, without FFmpeg's prefix */
 
-static void write_all(const char *s, size_t len)
-{
-    while (len > 0) {
-        ssize_t n = write(STDERR_FILENO, s, len);
-        if (n < 0 && errno == EINTR)
-            continue;
-        if (n <= 0)
-            return; /* stderr is gone: nothing else to tell it with */
-        s += n;
-        len -= (size_t)n;
-    }
-}
-
 static void on_av_log(void *avcl, int level, const char *fmt, va_list vl)
 {
-    static const char who[] = "arcd worker: ";
+    static char pending[1024]; /* a line in parts, under log_lock */
+    static size_t pending_len;
     char line[1024], msg[sizeof(log_last_error)];
     va_list again;
 
@@ -150,14 +139,22 @@ static void on_av_log(void *avcl, int level, const char *fmt, va_list vl)
         return;
     va_copy(again, vl);
     pthread_mutex_lock(&log_lock);
-    int starts = log_line_start;
     int n = av_log_format_line2(avcl, level, fmt, vl, line, sizeof(line), &log_line_start);
     if (n > 0) {
-        if (starts)
-            write_all(who, sizeof(who) - 1);
-        write_all(line, (size_t)n < sizeof(line) ? (size_t)n : sizeof(line) - 1);
-        if ((size_t)n >= sizeof(line) && log_line_start)
-            write_all("\n", 1); /* the line's end did not fit */
+        /* FFmpeg writes a line in parts: one log line once it is whole. */
+        size_t add = (size_t)n < sizeof(line) ? (size_t)n : sizeof(line) - 1;
+        if (add > sizeof(pending) - 1 - pending_len)
+            add = sizeof(pending) - 1 - pending_len;
+        memcpy(pending + pending_len, line, add);
+        pending_len += add;
+        pending[pending_len] = '\0';
+        if (log_line_start || pending_len == sizeof(pending) - 1) {
+            while (pending_len > 0 && pending[pending_len - 1] == '\n')
+                pending[--pending_len] = '\0';
+            arc_log_msg(level <= AV_LOG_ERROR ? ARC_LOG_ERROR : ARC_LOG_WARN, "ffmpeg: %s",
+                        pending);
+            pending_len = 0;
+        }
     }
     if (level <= AV_LOG_ERROR) {
         vsnprintf(msg, sizeof(msg), fmt, again);

@@ -12,6 +12,7 @@
 #include <unistd.h>
 
 #include "arcd/clock.h"
+#include "arcd/log.h"
 #include "arcd/proto.h"
 #include "arcd/worker.h"
 
@@ -154,10 +155,10 @@ int arc_worker_main(const arc_worker_opts_t *opts)
      * configuration and caches; a machine without one gets sheets that say
      * so (workers/stage_sheet.c). */
     if (arc_sheet_prepare() != 0)
-        fprintf(stderr, "arcd worker: no font for the print sheet's caption\n");
+        arc_log_msg(ARC_LOG_WARN, "worker: no font for the print sheet's caption");
     /* From here on, only the calls a job needs (workers/sandbox.c). */
     if (arc_sandbox_enter(&err) != 0) {
-        fprintf(stderr, "arcd worker: %s\n", err.msg);
+        arc_log_msg(ARC_LOG_ERROR, "worker: %s", err.msg);
         return 3;
     }
     arc_msg_t hello = {.type = ARC_MSG_HELLO};
@@ -171,13 +172,18 @@ int arc_worker_main(const arc_worker_opts_t *opts)
         if (rc == 0)
             break; /* the daemon closed our stdin: we are done */
         if (rc < 0) {
-            fprintf(stderr, "arcd worker: %s\n", err.msg);
+            arc_log_msg(ARC_LOG_ERROR, "worker: %s", err.msg);
             status = 3;
             break;
         }
         if (msg.type == ARC_MSG_JOB) {
+            /* This job's lines carry its id, attempt and the request that made it. */
+            arc_log_context(json_pack("{s:s, s:s, s:i, s:s}", "process", "worker", "job",
+                                      msg.u.job.id, "attempt", msg.u.job.attempt, "requestId",
+                                      msg.u.job.request_id));
             arc_sandbox_selftest();
             arc_worker_run_job(&msg.u.job, send_progress, &reply.u.done);
+            arc_log_context(NULL);
             test_lie(&reply.u.done, msg.u.job.dir);
             rc = arc_proto_write_fd(STDOUT_FILENO, &reply);
             if (rc == ARC_ETOOBIG) {
@@ -196,7 +202,7 @@ int arc_worker_main(const arc_worker_opts_t *opts)
         }
         arc_msg_dispose(&msg);
         if (rc != 0) {
-            fprintf(stderr, "arcd worker: cannot answer the daemon: %s\n", arc_strerror(rc));
+            arc_log_msg(ARC_LOG_ERROR, "worker: cannot answer the daemon: %s", arc_strerror(rc));
             status = 4;
             break;
         }

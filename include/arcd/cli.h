@@ -32,6 +32,18 @@ int arc_cli_process(int argc, char **argv);
 /* arcd migrate [--config FILE] */
 int arc_cli_migrate(int argc, char **argv);
 
+/* `arcd backup DIR [--keep-days N]`: a dated backup of the database and the
+ * projects' files with a manifest of checksums (src/cli/backup_cmd.c);
+ * exit 0, 1 (files), 2 (usage, settings) or 4 (the database). */
+int arc_cli_backup(int argc, char **argv);
+
+/* `arcd restore BACKUP`: into an empty database and storage only. */
+int arc_cli_restore(int argc, char **argv);
+
+/* `arcd check`: exit 0 when every check passed, 1 when one failed, 2 for
+ * invalid settings. */
+int arc_cli_check(int argc, char **argv);
+
 /* arcd serve [--config FILE] */
 int arc_cli_serve(int argc, char **argv);
 

@@ -1,6 +1,8 @@
 /*
- * config.h: arcd's settings. config/arcd.json holds them (every key documented
- * in config/README.md); environment variables override a few (DATABASE_URL,
+ * config.h: arcd's settings, and where arcd's own files are. A settings file
+ * holds them (JSON; a line starting with // is a comment; every key
+ * documented in config/README.md): config/arcd.json in a checkout,
+ * /etc/arcd/arcd.json installed. Environment variables override a few (DATABASE_URL,
  * ARCD_LISTEN, ARCD_PUBLIC_URL, ARCD_STORAGE_DIR, ARCD_WORKERS,
  * ARCD_POOL_SIZE). Checking is strict and complete: every unknown key, wrong
  * type, out-of-range value and bad environment variable gets its own line in
@@ -12,6 +14,7 @@
 #ifndef ARCD_CONFIG_H
 #define ARCD_CONFIG_H
 
+#include <limits.h>
 #include <stdint.h>
 
 #include <jansson.h>
@@ -58,6 +61,7 @@ typedef struct arc_config_s {
         char *dir;
         int64_t cache_max_mb;   /* the compiled-marker cache's size at most */
         int64_t cache_max_days; /* a cache entry unused this long is removed */
+        int64_t min_free_mb;    /* free space below this fails `arcd check` */
     } storage;
     struct {
         int64_t lease_seconds;
@@ -133,6 +137,9 @@ typedef struct arc_config_s {
         size_t n_tokens;
     } auth;
     struct {
+        char *level; /* the log lines written: "debug", "info", "warn" or "error" */
+    } log;
+    struct {
         int64_t max_wait_seconds;
         int64_t max_event_streams;             /* open at once, in all (0: none) */
         int64_t max_event_streams_per_address; /* open at once, per client address (0: none) */
@@ -140,7 +147,46 @@ typedef struct arc_config_s {
     } status;
 } arc_config_t;
 
-/* Fills cfg with the built-in defaults (strings owned by cfg). */
+/*
+ * Where arcd's own files are, found from the program's path, never from the
+ * current folder. An installed arcd (PREFIX/bin/arcd, with PREFIX/share/arcd
+ * beside it: `cmake --install`, the .deb) reads /etc/arcd/arcd.json (for
+ * the prefix /usr; PREFIX/etc/arcd/arcd.json for another), keeps its
+ * storage in /var/lib/arcd/storage (PREFIX/var/lib/arcd/storage) and its
+ * templates, web app and viewer scripts in PREFIX/share/arcd. Any other
+ * arcd is a build of a checkout: the source tree it was built from
+ * (config/, src/app/, var/). These are the defaults of the path keys;
+ * a relative path in a settings file is relative to that file's folder.
+ */
+typedef struct arc_layout_s {
+    int installed;
+    char prefix[PATH_MAX];        /* installed: the prefix; else "" */
+    char data_dir[PATH_MAX];      /* PREFIX/share/arcd, or the source tree */
+    char config_file[PATH_MAX];   /* the settings file read when none is named */
+    char storage_dir[PATH_MAX];   /* storage.dir's default */
+    char template_path[PATH_MAX]; /* viewer.template's default (pages/, mail/ beside it) */
+    char vendor_dir[PATH_MAX];    /* viewer.vendorDir's default */
+    char app_dir[PATH_MAX];       /* app.dir's default */
+} arc_layout_t;
+
+/* The layout of the program at exe (an absolute path; NULL: unknown) built
+ * from source_dir. */
+void arc_layout_from(const char *exe, const char *source_dir, arc_layout_t *out);
+
+/* The layout of an arcd installed under prefix. */
+void arc_layout_installed(const char *prefix, arc_layout_t *out);
+
+/* This program's layout, found on first use (not thread-safe before that). */
+const arc_layout_t *arc_layout(void);
+
+/* Reads a settings file: JSON whose lines starting with // (after blanks)
+ * are comments. Returns 0 with *out (the caller's reference), ARC_EIO
+ * (unreadable), ARC_ETOOBIG (over 4 MB) or ARC_EINVAL (not JSON, with its
+ * line). */
+int arc_config_read(const char *path, json_t **out, arc_err_t *err);
+
+/* Fills cfg with the built-in defaults (strings owned by cfg; the path
+ * keys from arc_layout()). */
 void arc_config_defaults(arc_config_t *cfg);
 
 /* Reads the JSON file at path over the values in cfg. Returns 0, ARC_EIO
@@ -154,18 +200,18 @@ int arc_config_apply_env(arc_config_t *cfg, arc_err_t *err);
 /* Frees the strings cfg owns; accepts NULL. */
 void arc_config_dispose(arc_config_t *cfg);
 
-/* The file read when no other is named. */
-#define ARC_CONFIG_DEFAULT_PATH "config/arcd.json"
-
 /*
  * The one loader every subcommand uses: the file at path (the --config
- * option; NULL or "" when not given), else $ARCD_CONFIG, else
- * config/arcd.json when it exists, else the defaults alone; then the
+ * option; NULL or "" when not given), else $ARCD_CONFIG, else the layout's
+ * settings file when it exists, else the defaults alone; then the
  * environment overrides. Returns 0 with cfg filled (free with
  * arc_config_dispose()), or ARC_EIO / ARC_EINVAL with every problem in err
  * (cfg is then disposed).
  */
 int arc_config_load_all(const char *path, arc_config_t *cfg, arc_err_t *err);
+
+/* The file arc_config_load_all(path) reads, or NULL for the defaults alone. */
+const char *arc_config_choose(const char *path);
 
 /* The photo and video settings a job carries (include/arcd/proto.h). */
 void arc_config_job_media(const arc_config_t *cfg, arc_job_media_t *out);

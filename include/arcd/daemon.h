@@ -3,7 +3,8 @@
  * never blocks, a PostgreSQL job queue shared by any number of daemons, and
  * worker processes that do the work (docs/architecture.md, docs/daemon.md).
  *
- * This is the daemon layer's only public header; its parts (API, uploads,
+ * This and check.h (the start-up checks, also run by `arcd check`) are the
+ * daemon layer's public headers; its parts (API, uploads,
  * files, status, queue, workers, sweep, metrics, pages) have their own
  * headers beside their sources in src/daemon/, as libuv keeps its internal
  * headers apart from uv.h. The daemon links the HTTP, database, protocol,
@@ -16,10 +17,11 @@
 
 /*
  * Runs the daemon with the settings cfg (borrowed for the whole run) until
- * SIGTERM or SIGINT: checks the storage and templates, applies the database
- * migrations (blocking, before the loop starts), then serves. Returns the
- * process exit status: 0 after a clean shutdown, 2 for a setting that
- * cannot work (the message says which), 4 when the database cannot be
+ * SIGTERM or SIGINT: runs the fatal checks of check.h and applies the
+ * database migrations (blocking, before the loop starts), then serves.
+ * Returns the process exit status: 0 after a clean shutdown, 2 for a setting
+ * that cannot work (the message names each failed check and its fix), 4 when
+ * the database cannot be reached, is newer than this arcd or cannot be
  * migrated, 70 for an internal error.
  */
 int arc_daemon_run(const arc_config_t *cfg);

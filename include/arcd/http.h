@@ -84,9 +84,10 @@ struct arc_http_req_s {
     char peer[64];           /* the TCP peer's address */
     char client[64];         /* the client's: the peer, or X-Forwarded-For from a trusted proxy */
     arc_ip_t client_ip;
-    int https;        /* X-Forwarded-Proto: https from a trusted proxy */
-    double start_ms;  /* when the head began */
-    int abort_on_eof; /* set by the route: a client that closes its side has left */
+    int https;           /* X-Forwarded-Proto: https from a trusted proxy */
+    char request_id[65]; /* X-Request-Id: the client's, or made; sent back, logged */
+    double start_ms;     /* when the head began */
+    int abort_on_eof;    /* set by the route: a client that closes its side has left */
 
     /* Set by on_head: */
     arc_http_body_t body_mode;

@@ -64,7 +64,7 @@
 #include "arcd/error.h"
 #include "arcd/limits.h"
 
-#define ARC_PROTO_VERSION 5
+#define ARC_PROTO_VERSION 6
 #define ARC_PROTO_MAX_FRAME (1u << 20)
 /* The longest reason a failed "done" may give. */
 #define ARC_PROTO_MAX_REASON 2000
@@ -191,7 +191,9 @@ typedef struct arc_job_msg_s {
     arc_job_media_t media;
     arc_job_viewer_t viewer;
     arc_job_sheet_t sheet;
-    unsigned stages; /* ARC_STAGE_* bits; ARC_STAGE_ALL for the whole pipeline */
+    unsigned stages;     /* ARC_STAGE_* bits; ARC_STAGE_ALL for the whole pipeline */
+    int attempt;         /* 1 for the first run; 0 outside the queue (arcd process) */
+    char request_id[65]; /* X-Request-Id of the request that queued it ("" if none), for logs */
 } arc_job_msg_t;
 
 /* "progress": the current stage and the job's overall percent. */

@@ -32,6 +32,15 @@ static void usage(FILE *f)
                "                              [--print-language ru|en]\n"
                "  serve [--config FILE]       run the daemon (HTTP API, job queue, workers)\n"
                "  migrate [--config FILE]     apply the database migrations (sql/)\n"
+               "  check [--config FILE]       check the settings, the database, the storage,\n"
+               "                              the templates and scripts, the public URL, SMTP\n"
+               "                              and the tokens; each with its fix (exit 1 on a\n"
+               "                              failure)\n"
+               "  backup DIR [--keep-days N]  a dated backup in DIR: the database (pg_dump),\n"
+               "                              the projects' files (hard links or copies), a\n"
+               "                              manifest of SHA-256s; backups older than N days\n"
+               "                              (30) removed\n"
+               "  restore BACKUP              restore one into an empty database and storage\n"
                "  token create --role owner|admin --owner NAME [--label L]\n"
                "                              make an API token: printed once, only its\n"
                "                              SHA-256 kept in the database\n"
@@ -61,6 +70,12 @@ int main(int argc, char **argv)
         return arc_cli_worker(argc - 1, argv + 1);
     if (strcmp(cmd, "migrate") == 0)
         return arc_cli_migrate(argc - 1, argv + 1);
+    if (strcmp(cmd, "check") == 0)
+        return arc_cli_check(argc - 1, argv + 1);
+    if (strcmp(cmd, "backup") == 0)
+        return arc_cli_backup(argc - 1, argv + 1);
+    if (strcmp(cmd, "restore") == 0)
+        return arc_cli_restore(argc - 1, argv + 1);
     if (strcmp(cmd, "token") == 0)
         return arc_cli_token(argc - 1, argv + 1);
     if (strcmp(cmd, "process") == 0)

@@ -3,6 +3,7 @@
  * One table describes every key: where it lives in arc_config_t, its type and
  * its range; loading, checking and documentation all follow from it.
  */
+#include <limits.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdio.h>
@@ -16,7 +17,9 @@
 #include <jansson.h>
 
 #include "arcd/config.h"
+#include "arcd/file.h"
 #include "arcd/limits.h"
+#include "arcd/log.h"
 #include "arcd/net.h"
 #include "arcd/tpl.h"
 
@@ -65,6 +68,7 @@ static const key_t_ keys[] = {
     K("storage", "dir", T_STR, storage.dir, 0, 0),
     K("storage", "cacheMaxMb", T_INT, storage.cache_max_mb, 0, 1 << 24),
     K("storage", "cacheMaxDays", T_INT, storage.cache_max_days, 0, 36500),
+    K("storage", "minFreeMb", T_INT, storage.min_free_mb, 0, (int64_t)1 << 30),
     K("queue", "leaseSeconds", T_INT, queue.lease_seconds, 2, 3600),
     K("queue", "maxAttempts", T_INT, queue.max_attempts, 1, 100),
     K("queue", "retryBaseSeconds", T_INT, queue.retry_base_seconds, 0, 3600),
@@ -121,6 +125,7 @@ static const key_t_ keys[] = {
     K("notify.smtp", "user", T_STR, notify.smtp_user, 0, 0),
     K("notify.smtp", "password", T_STR, notify.smtp_password, 0, 0),
     K("notify.smtp", "from", T_STR, notify.smtp_from, 0, 0),
+    K("log", "level", T_STR, log.level, 0, 0),
 };
 
 const arc_config_key_t *arc_config_keys(size_t *n)
@@ -135,8 +140,25 @@ static void set_str(char **slot, const char *v)
     *slot = arc_xstrdup(v);
 }
 
+/* The keys naming a file or a folder: a relative value in a settings file
+ * is relative to that file's folder. */
+static int is_path_key(const key_t_ *k)
+{
+    static const size_t paths[] = {
+        offsetof(arc_config_t, storage.dir),       offsetof(arc_config_t, viewer.template_path),
+        offsetof(arc_config_t, viewer.vendor_dir), offsetof(arc_config_t, viewer.pages_dir),
+        offsetof(arc_config_t, app.dir),           offsetof(arc_config_t, notify.templates_dir),
+    };
+    for (size_t i = 0; i < sizeof(paths) / sizeof(paths[0]); i++)
+        if (k->offset == paths[i])
+            return 1;
+    return 0;
+}
+
 void arc_config_defaults(arc_config_t *cfg)
 {
+    const arc_layout_t *layout = arc_layout();
+
     memset(cfg, 0, sizeof(*cfg));
     set_str(&cfg->server.listen, "127.0.0.1:8080");
     set_str(&cfg->server.public_url, "http://127.0.0.1:8080");
@@ -158,9 +180,10 @@ void arc_config_defaults(arc_config_t *cfg)
     cfg->database.pool_size = 4;
     cfg->database.acquire_timeout_ms = 5000;
     cfg->database.statement_timeout_ms = 10000;
-    set_str(&cfg->storage.dir, "var/storage");
+    set_str(&cfg->storage.dir, layout->storage_dir);
     cfg->storage.cache_max_mb = 1024;
     cfg->storage.cache_max_days = 30;
+    cfg->storage.min_free_mb = 1024;
     cfg->queue.lease_seconds = 30;
     cfg->queue.max_attempts = 3;
     cfg->queue.retry_base_seconds = 5;
@@ -180,8 +203,8 @@ void arc_config_defaults(arc_config_t *cfg)
     cfg->status.max_event_streams = 1000;
     cfg->status.max_event_streams_per_address = 8;
     cfg->status.max_event_seconds = 900;
-    set_str(&cfg->viewer.template_path, "config/viewer.html");
-    set_str(&cfg->viewer.vendor_dir, "var/vendor");
+    set_str(&cfg->viewer.template_path, layout->template_path);
+    set_str(&cfg->viewer.vendor_dir, layout->vendor_dir);
     set_str(&cfg->viewer.vendor_url, "/vendor");
     set_str(&cfg->viewer.pages_dir, "");
     cfg->viewer.filter_min_cf = 0.0001;
@@ -200,7 +223,7 @@ void arc_config_defaults(arc_config_t *cfg)
     set_str(&cfg->video.preset, "veryfast");
     cfg->video.copy = 1;
     cfg->video.smart_crop = 1;
-    set_str(&cfg->app.dir, "src/app");
+    set_str(&cfg->app.dir, layout->app_dir);
     set_str(&cfg->print.size, "A4");
     cfg->print.photo_mm = 0;
     set_str(&cfg->print.language, "ru");
@@ -216,6 +239,7 @@ void arc_config_defaults(arc_config_t *cfg)
     set_str(&cfg->notify.smtp_user, "");
     set_str(&cfg->notify.smtp_password, "");
     set_str(&cfg->notify.smtp_from, "");
+    set_str(&cfg->log.level, "info");
 }
 
 static void tokens_clear(arc_config_t *cfg)
@@ -450,6 +474,11 @@ static int str_ok(const key_t_ *k, const char *v, char *why, size_t size)
         snprintf(why, size, "must be a paper size: %s (it is '%.80s')", arc_paper_names(), v);
         return 0;
     }
+    arc_log_level_t level;
+    if (k->offset == offsetof(arc_config_t, log.level) && arc_log_level_parse(v, &level) != 0) {
+        snprintf(why, size, "must be debug, info, warn or error (it is '%.80s')", v);
+        return 0;
+    }
     if (k->offset == offsetof(arc_config_t, print.language) && !arc_sheet_language_known(v)) {
         snprintf(why, size, "must be ru or en (it is '%.80s')", v);
         return 0;
@@ -499,8 +528,24 @@ static int cidr_ok(const char *s)
 }
 
 /* One section's keys (and its subsections', such as notify.smtp). */
-static void load_section(arc_config_t *cfg, const char *section, json_t *obj, arc_err_t *err,
-                         int *bad)
+/* A string key's value; a relative path is made relative to base. */
+static void set_path_or_str(arc_config_t *cfg, const key_t_ *k, const char *v, const char *base)
+{
+    char **slot = (char **)((char *)cfg + k->offset);
+
+    if (is_path_key(k) && v[0] != '\0' && v[0] != '/' && base != NULL) {
+        size_t n = strlen(base) + strlen(v) + 2;
+        char *joined = arc_xmalloc(n);
+        snprintf(joined, n, "%s/%s", base, v);
+        free(*slot);
+        *slot = joined;
+        return;
+    }
+    set_str(slot, v);
+}
+
+static void load_section(arc_config_t *cfg, const char *section, json_t *obj, const char *base,
+                         arc_err_t *err, int *bad)
 {
     const char *name;
     json_t *v;
@@ -512,7 +557,7 @@ static void load_section(arc_config_t *cfg, const char *section, json_t *obj, ar
         const key_t_ *k = find_key(section, name);
         if (k == NULL && section_known(sub)) {
             if (json_is_object(v))
-                load_section(cfg, sub, v, err, bad);
+                load_section(cfg, sub, v, base, err, bad);
             else
                 complain(err, bad, "config: '%s' must be an object", sub);
         } else if (k == NULL) {
@@ -536,7 +581,7 @@ static void load_section(arc_config_t *cfg, const char *section, json_t *obj, ar
             else if (!str_ok(k, json_string_value(v), why, sizeof(why)))
                 complain(err, bad, "config: %s.%s %s", section, name, why);
             else
-                set_str((char **)((char *)cfg + k->offset), json_string_value(v));
+                set_path_or_str(cfg, k, json_string_value(v), base);
         } else if (k->type == T_ONOFF) {
             const char *sv = json_string_value(v);
             if (json_is_boolean(v))
@@ -564,25 +609,66 @@ static void load_section(arc_config_t *cfg, const char *section, json_t *obj, ar
     }
 }
 
+int arc_config_read(const char *path, json_t **out, arc_err_t *err)
+{
+    struct stat st;
+    uint8_t *text = NULL;
+    size_t len = 0;
+    json_error_t jerr;
+    arc_err_t why = {{0}};
+
+    *out = NULL;
+    if (stat(path, &st) == 0 && S_ISDIR(st.st_mode))
+        return arc_err_set(err, ARC_EIO, "config: %s is a folder, not a settings file", path);
+    int rc = arc_file_read_all(path, 4u << 20, &text, &len, &why);
+    if (rc != 0)
+        return arc_err_set(err, rc, "config: %s", why.msg);
+    /* A line whose first characters, after blanks, are // is a comment:
+     * blanked, so the parser's line numbers stay the file's. Only whole
+     * lines: "//" inside a string (a URL) is never touched. */
+    for (size_t i = 0; i < len;) {
+        size_t j = i;
+        while (j < len && (text[j] == ' ' || text[j] == '\t'))
+            j++;
+        int comment = j + 1 < len && text[j] == '/' && text[j + 1] == '/';
+        while (j < len && text[j] != '\n') {
+            if (comment)
+                text[j] = ' ';
+            j++;
+        }
+        i = j + 1;
+    }
+    *out = json_loadb((const char *)text, len, JSON_REJECT_DUPLICATES, &jerr);
+    free(text);
+    if (*out == NULL)
+        return arc_err_set(err, ARC_EINVAL, "config: %s:%d: %s", path, jerr.line, jerr.text);
+    return 0;
+}
+
 int arc_config_load(const char *path, arc_config_t *cfg, arc_err_t *err)
 {
-    json_error_t jerr;
-    struct stat st;
+    char dir[PATH_MAX];
     const char *section;
     json_t *obj;
     int bad = 0;
 
+    json_t *root;
+    int rc;
+
     err->msg[0] = '\0';
-    if (stat(path, &st) == 0 && S_ISDIR(st.st_mode))
-        return arc_err_set(err, ARC_EIO, "config: %s is a folder, not a settings file", path);
-    json_t *root = json_load_file(path, JSON_REJECT_DUPLICATES, &jerr);
-    if (root == NULL)
-        return arc_err_set(err, jerr.line <= 0 ? ARC_EIO : ARC_EINVAL, "config: %s:%d: %s", path,
-                           jerr.line, jerr.text);
+    if ((rc = arc_config_read(path, &root, err)) != 0)
+        return rc;
     if (!json_is_object(root)) {
         json_decref(root);
         return arc_err_set(err, ARC_EINVAL, "config: %s: the top level must be an object", path);
     }
+    /* Relative paths in the file are relative to the file's own folder. */
+    if (realpath(path, dir) != NULL)
+        *strrchr(dir, '/') = '\0';
+    else
+        snprintf(dir, sizeof(dir), ".");
+    if (dir[0] == '\0')
+        snprintf(dir, sizeof(dir), "/");
     json_object_foreach(root, section, obj)
     {
         if (strcmp(section, "auth") == 0) {
@@ -597,7 +683,7 @@ int arc_config_load(const char *path, arc_config_t *cfg, arc_err_t *err)
             complain(err, &bad, "config: '%s' must be an object", section);
             continue;
         }
-        load_section(cfg, section, obj, err, &bad);
+        load_section(cfg, section, obj, dir, err, &bad);
     }
     json_decref(root);
     return bad ? ARC_EINVAL : 0;
@@ -650,14 +736,20 @@ int arc_config_apply_env(arc_config_t *cfg, arc_err_t *err)
     return bad ? ARC_EINVAL : 0;
 }
 
+const char *arc_config_choose(const char *path)
+{
+    if (path == NULL || path[0] == '\0')
+        path = getenv("ARCD_CONFIG");
+    if ((path == NULL || path[0] == '\0') && access(arc_layout()->config_file, R_OK) == 0)
+        path = arc_layout()->config_file;
+    return path != NULL && path[0] != '\0' ? path : NULL;
+}
+
 int arc_config_load_all(const char *path, arc_config_t *cfg, arc_err_t *err)
 {
     int rc = 0;
 
-    if (path == NULL || path[0] == '\0')
-        path = getenv("ARCD_CONFIG");
-    if ((path == NULL || path[0] == '\0') && access(ARC_CONFIG_DEFAULT_PATH, R_OK) == 0)
-        path = ARC_CONFIG_DEFAULT_PATH;
+    path = arc_config_choose(path);
     arc_config_defaults(cfg);
     err->msg[0] = '\0';
     if (path != NULL && path[0] != '\0')

@@ -29,6 +29,7 @@
 
 #include "arcd/assert.h"
 #include "arcd/error.h"
+#include "arcd/log.h"
 #include "auth.h"
 
 #define HASH_LEN SHA256_DIGEST_LENGTH
@@ -248,11 +249,10 @@ const arc_token_t *arc_auth_find(const arc_auth_t *a, const char *presented, siz
 
 static void log_loaded(const arc_auth_t *a, size_t skipped, const char *when)
 {
-    fprintf(stderr, "arcd: API tokens %s: %zu from the config, %zu from the database\n", when,
-            a->cfg->auth.n_tokens, a->n_db);
+    arc_log_msg(ARC_LOG_INFO, "API tokens %s: %zu from the config, %zu from the database", when,
+                a->cfg->auth.n_tokens, a->n_db);
     if (skipped > 0)
-        fprintf(stderr, "arcd: warning: %zu rows of arcd_tokens are not well formed: left out\n",
-                skipped);
+        arc_log_msg(ARC_LOG_WARN, "%zu rows of arcd_tokens are not well formed: left out", skipped);
 }
 
 static void load_failed(arc_auth_t *a, const char *why)
@@ -262,11 +262,11 @@ static void load_failed(arc_auth_t *a, const char *why)
     while (len > 0 && (why[len - 1] == '\n' || why[len - 1] == ' '))
         len--;
     if (!a->failed)
-        fprintf(stderr,
-                "arcd: cannot load the API tokens from the database (%.*s); %s, trying again "
-                "every second\n",
-                (int)len, why,
-                a->loaded ? "keeping the ones loaded last" : "answering 503 to the others");
+        arc_log_msg(ARC_LOG_ERROR,
+                    "cannot load the API tokens from the database (%.*s); %s, trying again "
+                    "every second",
+                    (int)len, why,
+                    a->loaded ? "keeping the ones loaded last" : "answering 503 to the others");
     a->failed = 1;
 }
 

@@ -26,9 +26,11 @@
 #include <openssl/rand.h>
 
 #include "arcd/assert.h"
+#include "arcd/check.h"
 #include "arcd/daemon.h"
 #include "arcd/db.h"
 #include "arcd/file.h"
+#include "arcd/log.h"
 #include "arcd/net.h"
 #include "api.h"
 #include "auth.h"
@@ -51,6 +53,7 @@ typedef struct run_s {
     unsigned ticks;
     int pending_parts; /* parts still stopping before the pool may close */
     int pool_closing;
+    arc_check_report_t checks; /* start-up's */
 } run_t;
 
 /* Uploads that were in flight when a daemon died have no row: their temporary
@@ -141,12 +144,12 @@ static int worker_user(arc_daemon_t *d)
     if (geteuid() != 0)
         return 0;
     if (pw == NULL) {
-        fprintf(stderr, "arcd serve: workers.user '%s': no such user\n", d->cfg->workers.user);
+        arc_log_msg(ARC_LOG_ERROR, "workers.user '%s': no such user", d->cfg->workers.user);
         return -1;
     }
     if (pw->pw_uid == 0) {
-        fprintf(stderr, "arcd serve: workers.user '%s' is root: workers must not run as root\n",
-                d->cfg->workers.user);
+        arc_log_msg(ARC_LOG_ERROR, "workers.user '%s' is root: workers must not run as root",
+                    d->cfg->workers.user);
         return -1;
     }
     d->worker_user = 1;
@@ -157,8 +160,8 @@ static int worker_user(arc_daemon_t *d)
     snprintf(sub, sizeof(sub), "%s/cache", d->storage);
     ok = ok && chown(sub, pw->pw_uid, pw->pw_gid) == 0 && chmod(sub, 0700) == 0;
     if (!ok) {
-        fprintf(stderr, "arcd serve: cannot prepare the storage for workers.user: %s\n",
-                strerror(errno));
+        arc_log_msg(ARC_LOG_ERROR, "cannot prepare the storage for workers.user: %s",
+                    strerror(errno));
         return -1;
     }
     return 0;
@@ -167,7 +170,7 @@ static int worker_user(arc_daemon_t *d)
 void arc_daemon_hand_to_workers(const arc_daemon_t *d, const char *path)
 {
     if (d->worker_user && chown(path, (uid_t)d->worker_uid, (gid_t)d->worker_gid) != 0)
-        fprintf(stderr, "arcd: chown %s: %s\n", path, strerror(errno));
+        arc_log_msg(ARC_LOG_WARN, "chown %s: %s", path, strerror(errno));
 }
 
 /* ---- the loop ---- */
@@ -225,7 +228,7 @@ static void on_pool_closed(arc_pg_pool_t *pool, void *arg)
     close_handle((uv_handle_t *)&run->sigterm);
     close_handle((uv_handle_t *)&run->sigint);
     close_handle((uv_handle_t *)&run->heartbeat);
-    fprintf(stderr, "arcd: stopped\n");
+    arc_log_msg(ARC_LOG_INFO, "stopped");
 }
 
 /* The pool closes once every part has stopped and no held work needs it. */
@@ -301,7 +304,7 @@ static void shutdown_daemon(run_t *run)
     if (d->stopping)
         return;
     d->stopping = 1;
-    fprintf(stderr, "arcd: shutting down\n");
+    arc_log_msg(ARC_LOG_INFO, "shutting down");
     /* The HTTP servers; the workers and the queue; the notifier. */
     run->pending_parts = d->metrics_http != NULL ? 4 : 3;
     arc_sweep_stop(d->sweep);
@@ -320,7 +323,7 @@ static void on_signal(uv_signal_t *s, int signum)
     run_t *run = s->data;
 
     if (run->d.stopping) {
-        fprintf(stderr, "arcd: signal %d again: exiting now\n", signum);
+        arc_log_msg(ARC_LOG_ERROR, "signal %d again: exiting now", signum);
         exit(1);
     }
     shutdown_daemon(run);
@@ -339,13 +342,13 @@ static int prepare_files(arc_daemon_t *d)
     arc_err_t err = {{0}};
 
     if (uv_exepath(path, &plen) != 0) {
-        fprintf(stderr, "arcd serve: cannot find its own program file\n");
+        arc_log_msg(ARC_LOG_ERROR, "cannot find its own program file");
         return 70;
     }
     d->exe = arc_xstrdup(path);
     if (arc_file_mkdirs(cfg->storage.dir, &err) != 0 || realpath(cfg->storage.dir, path) == NULL) {
-        fprintf(stderr, "arcd serve: storage.dir '%s': %s\n", cfg->storage.dir,
-                err.msg[0] ? err.msg : strerror(errno));
+        arc_log_msg(ARC_LOG_ERROR, "storage.dir '%s': %s", cfg->storage.dir,
+                    err.msg[0] ? err.msg : strerror(errno));
         return 2;
     }
     d->storage = arc_xstrdup(path);
@@ -356,8 +359,8 @@ static int prepare_files(arc_daemon_t *d)
             break;
     }
     if (err.msg[0] != '\0' || access(d->storage, W_OK) != 0) {
-        fprintf(stderr, "arcd serve: storage.dir '%s' is not writable: %s\n", d->storage,
-                err.msg[0] ? err.msg : strerror(errno));
+        arc_log_msg(ARC_LOG_ERROR, "storage.dir '%s' is not writable: %s", d->storage,
+                    err.msg[0] ? err.msg : strerror(errno));
         return 2;
     }
     snprintf(sub, sizeof(sub), "%s/tmp", d->storage);
@@ -370,21 +373,15 @@ static int prepare_files(arc_daemon_t *d)
          * /proc/<pid>/mem, by a process of that user (a worker taken over
          * by an upload), whatever its sandbox lets through. */
         if (prctl(PR_SET_DUMPABLE, 0) != 0)
-            fprintf(stderr, "arcd: warning: PR_SET_DUMPABLE: %s\n", strerror(errno));
+            arc_log_msg(ARC_LOG_WARN, "PR_SET_DUMPABLE: %s", strerror(errno));
     }
     if (realpath(cfg->viewer.template_path, path) == NULL || access(path, R_OK) != 0) {
-        fprintf(stderr, "arcd serve: viewer.template '%s': %s\n", cfg->viewer.template_path,
-                strerror(errno));
+        arc_log_msg(ARC_LOG_ERROR, "viewer.template '%s': %s", cfg->viewer.template_path,
+                    strerror(errno));
         return 2;
     }
     d->template_path = arc_xstrdup(path);
     d->vendor = arc_xstrdup(realpath(cfg->viewer.vendor_dir, path) ? path : cfg->viewer.vendor_dir);
-    snprintf(sub, sizeof(sub), "%s/mindar-image-aframe.prod.js", d->vendor);
-    if (access(sub, R_OK) != 0 && cfg->viewer.vendor_url[0] == '/')
-        fprintf(stderr,
-                "arcd: warning: the viewer's scripts are not in %s (run scripts/vendor.sh); "
-                "viewer pages will not load\n",
-                d->vendor);
     vendor_version(d);
     if (d->vendor_version[0] != '\0' && strcmp(cfg->viewer.vendor_url, "/vendor") == 0) {
         snprintf(sub, sizeof(sub), "/vendor/%s", d->vendor_version);
@@ -399,15 +396,15 @@ static int prepare_files(arc_daemon_t *d)
         snprintf(sub, sizeof(sub), "%.*s/pages",
                  (int)(strrchr(d->template_path, '/') - d->template_path), d->template_path);
     if (arc_pages_load(sub, &d->pages, &err) != 0) {
-        fprintf(stderr, "arcd serve: viewer.pagesDir: %s\n", err.msg);
+        arc_log_msg(ARC_LOG_ERROR, "viewer.pagesDir: %s", err.msg);
         return 2;
     }
     /* The operator's web app: without it the API still serves, / says so. */
     int rc = arc_app_load(cfg->app.dir, cfg->server.public_url, &d->app, &err);
     if (rc == ARC_EIO)
-        fprintf(stderr, "arcd: warning: %s; / will answer 404\n", err.msg);
+        arc_log_msg(ARC_LOG_WARN, "%s; / will answer 404", err.msg);
     else if (rc != 0) {
-        fprintf(stderr, "arcd serve: %s\n", err.msg);
+        arc_log_msg(ARC_LOG_ERROR, "%s", err.msg);
         return 2;
     }
     return 0;
@@ -442,22 +439,36 @@ int arc_daemon_run(const arc_config_t *cfg)
     int status, applied = 0;
 
     d->cfg = cfg;
+    arc_log_level_t level = ARC_LOG_INFO;
+    arc_log_level_parse(cfg->log.level, &level); /* checked when loaded */
+    arc_log_set_level(level);
     signal(SIGPIPE, SIG_IGN);
     /* Descriptors this process inherited (a shell's, a supervisor's) stay
      * out of the workers it starts. */
     if (close_range(3, ~0U, CLOSE_RANGE_CLOEXEC) != 0)
-        fprintf(stderr, "arcd: warning: cannot mark inherited descriptors close-on-exec: %s\n",
-                strerror(errno));
+        arc_log_msg(ARC_LOG_WARN, "cannot mark inherited descriptors close-on-exec: %s",
+                    strerror(errno));
+    /* The fatal checks first (include/arcd/check.h): a daemon that cannot
+     * work refuses to start, saying what to mend; the others warn. */
+    arc_check_run(cfg, NULL, ARC_CHECK_FOR_SERVE, &run->checks);
+    arc_check_log(&run->checks);
+    if (run->checks.fatal_failed > 0) {
+        arc_log_msg(ARC_LOG_ERROR,
+                    "refusing to start: %d check%s failed (arcd check runs them all, with fixes)",
+                    run->checks.fatal_failed, run->checks.fatal_failed == 1 ? "" : "s");
+        status = run->checks.db_failed ? 4 : 2;
+        goto out;
+    }
     if ((status = prepare_files(d)) != 0)
         goto out;
     /* The notify settings and the mail templates. */
     if (arc_notify_create(d, &d->notify, &err) != 0) {
-        fprintf(stderr, "arcd serve: %s\n", err.msg);
+        arc_log_msg(ARC_LOG_ERROR, "%s", err.msg);
         status = 2;
         goto out;
     }
     if (arc_db_migrate(cfg->database.url, &applied, &err) != 0) {
-        fprintf(stderr, "arcd serve: %s\n", err.msg);
+        arc_log_msg(ARC_LOG_ERROR, "%s", err.msg);
         status = 4;
         goto out;
     }
@@ -499,7 +510,7 @@ int arc_daemon_run(const arc_config_t *cfg)
     }
     free(trusted);
     if (rc != 0) {
-        fprintf(stderr, "arcd serve: %s\n", err.msg);
+        arc_log_msg(ARC_LOG_ERROR, "%s", err.msg);
         status = 2;
         if (d->http == NULL)
             goto out_loop;
@@ -550,12 +561,12 @@ int arc_daemon_run(const arc_config_t *cfg)
     run->heartbeat.data = run;
     uv_timer_start(&run->heartbeat, on_heartbeat, 2000, 2000);
 
-    fprintf(stderr,
-            "arcd: serving on %s (port %d), public URL %s, %d worker%s, pool of %lld, storage %s, "
-            "%d migration%s applied, node %s\n",
-            cfg->server.listen, arc_http_server_port(d->http), cfg->server.public_url, workers,
-            workers == 1 ? "" : "s", (long long)cfg->database.pool_size, d->storage, applied,
-            applied == 1 ? "" : "s", d->node);
+    arc_log_msg(ARC_LOG_INFO,
+                "serving on %s (port %d), public URL %s, %d worker%s, pool of %lld, storage %s, "
+                "%d migration%s applied, node %s",
+                cfg->server.listen, arc_http_server_port(d->http), cfg->server.public_url, workers,
+                workers == 1 ? "" : "s", (long long)cfg->database.pool_size, d->storage, applied,
+                applied == 1 ? "" : "s", d->node);
     fflush(stderr);
     uv_run(d->loop, UV_RUN_DEFAULT);
     status = 0;

@@ -36,6 +36,7 @@
 #include "arcd/assert.h"
 #include "arcd/buf.h"
 #include "arcd/file.h"
+#include "arcd/log.h"
 #include "arcd/net.h"
 #include "arcd/tpl.h"
 #include "auth.h"
@@ -606,16 +607,16 @@ static void on_recorded(int status, PGresult *res, void *arg)
     const char *id = r->dl ? r->dl->id : "";
 
     if (status == 0 && arc_pg_columns(res, record_cols, R_N, col, &err) != 0) {
-        fprintf(stderr, "arcd: notify: %s\n", err.msg);
+        arc_log_msg(ARC_LOG_INFO, "notify: %s", err.msg);
         status = ARC_EINTERNAL;
     }
     if (status != 0) {
         /* The lease lapses and the delivery is tried again. */
-        fprintf(stderr, "arcd: notify: recording delivery %s failed: %s\n", id,
-                res && status == ARC_EDB ? PQresultErrorMessage(res) : arc_strerror(status));
+        arc_log_msg(ARC_LOG_ERROR, "notify: recording delivery %s failed: %s", id,
+                    res && status == ARC_EDB ? PQresultErrorMessage(res) : arc_strerror(status));
     } else if (PQgetvalue(res, 0, col[R_RECORDED])[0] == '0') {
-        fprintf(stderr, "arcd: notify: delivery %s: the lease was lost (another daemon has it)\n",
-                id);
+        arc_log_msg(ARC_LOG_ERROR,
+                    "notify: delivery %s: the lease was lost (another daemon has it)", id);
     } else if (r->outcome == O_DELIVERED) {
         n->sent++;
     } else if (r->outcome == O_RETRY || r->outcome == O_FAILED) {
@@ -624,8 +625,8 @@ static void on_recorded(int status, PGresult *res, void *arg)
             n->failed++;
         else
             n->retried++;
-        fprintf(stderr, "arcd: notify: delivery %s %s: %s\n", id,
-                failed ? "failed for good" : "failed, will retry", r->what);
+        arc_log_msg(ARC_LOG_INFO, "notify: delivery %s %s: %s", id,
+                    failed ? "failed for good" : "failed, will retry", r->what);
     }
     if (r->dl != NULL)
         delivery_free(r->dl);
@@ -680,8 +681,8 @@ static void finish(delivery_t *dl, outcome_t outcome, long status_code, const ch
     }
     transfer_free(dl);
     if (outcome == O_DELIVERED)
-        fprintf(stderr, "arcd: notify: delivery %s (%s, %s) delivered (%ld, attempt %d)\n", dl->id,
-                dl->event, dl->email ? "email" : "webhook", status_code, dl->attempts);
+        arc_log_msg(ARC_LOG_INFO, "notify: delivery %s (%s, %s) delivered (%ld, attempt %d)",
+                    dl->id, dl->event, dl->email ? "email" : "webhook", status_code, dl->attempts);
     record_send(dl->n, dl, dl->id, outcome, status_code, fmt ? why : NULL);
 }
 
@@ -1303,13 +1304,14 @@ static void on_claimed(int status, PGresult *res, void *arg)
     n->claiming = 0;
     n->pending_ops--;
     if (status == 0 && PQntuples(res) > 0 && arc_pg_columns(res, claim_cols, C_N, col, &err) != 0) {
-        fprintf(stderr, "arcd: notify: claiming: %s\n", err.msg);
+        arc_log_msg(ARC_LOG_INFO, "notify: claiming: %s", err.msg);
         status = ARC_EINTERNAL;
     }
     if (status != 0) {
         if (status != ARC_ECANCELED)
-            fprintf(stderr, "arcd: notify: claiming deliveries failed: %s\n",
-                    res && status == ARC_EDB ? PQresultErrorMessage(res) : arc_strerror(status));
+            arc_log_msg(ARC_LOG_ERROR, "notify: claiming deliveries failed: %s",
+                        res && status == ARC_EDB ? PQresultErrorMessage(res)
+                                                 : arc_strerror(status));
         if (!n->stopping)
             uv_timer_start(&n->timer, on_timer, poll_ms(n), 0);
         check_stopped(n);
@@ -1347,8 +1349,8 @@ static void on_settings(int status, PGresult *res, void *arg)
     n->pending_ops--;
     n->settings = status == 0 ? 2 : 0;
     if (status != 0 && status != ARC_ECANCELED)
-        fprintf(stderr, "arcd: notify: writing arcd_settings failed (will retry): %s\n",
-                res && status == ARC_EDB ? PQresultErrorMessage(res) : arc_strerror(status));
+        arc_log_msg(ARC_LOG_ERROR, "notify: writing arcd_settings failed (will retry): %s",
+                    res && status == ARC_EDB ? PQresultErrorMessage(res) : arc_strerror(status));
     check_stopped(n);
 }
 
@@ -1428,12 +1430,11 @@ int arc_notify_create(arc_daemon_t *d, arc_notify_t **out, arc_err_t *err)
         arc_buf_printf(&bad, "notify.webhookUrl '%s': %s\n", cfg->notify.webhook_url, why);
     /* Without a secret a receiver cannot tell arcd's webhooks from anyone's. */
     if (cfg->notify.webhook_secret[0] == '\0')
-        fprintf(stderr, "arcd: warning: notify.webhookSecret (ARCD_WEBHOOK_SECRET) is not set: "
-                        "webhooks go out without X-Arcd-Signature\n");
+        arc_log_msg(ARC_LOG_WARN, "notify.webhookSecret (ARCD_WEBHOOK_SECRET) is not set: "
+                                  "webhooks go out without X-Arcd-Signature");
     else if (strlen(cfg->notify.webhook_secret) < 16)
-        fprintf(stderr,
-                "arcd: warning: notify.webhookSecret is shorter than 16 bytes: a receiver's "
-                "signature check is only as strong as the secret\n");
+        arc_log_msg(ARC_LOG_WARN, "notify.webhookSecret is shorter than 16 bytes: a receiver's "
+                                  "signature check is only as strong as the secret");
     const char *lang = cfg->notify.language;
     if (strlen(lang) < 2 || strlen(lang) > 8 ||
         strspn(lang, "abcdefghijklmnopqrstuvwxyz") != strlen(lang))
@@ -1478,8 +1479,7 @@ int arc_notify_create(arc_daemon_t *d, arc_notify_t **out, arc_err_t *err)
     if (probe != NULL && curl_easy_getinfo(probe, CURLINFO_CAINFO, &ca_path) == CURLE_OK &&
         ca_path != NULL &&
         arc_file_read_all(ca_path, 64u << 20, &n->ca, &n->ca_len, &ca_err) != 0) {
-        fprintf(stderr, "arcd: warning: notify: %s (https webhooks and TLS mail may fail)\n",
-                ca_err.msg);
+        arc_log_msg(ARC_LOG_WARN, "notify: %s (https webhooks and TLS mail may fail)", ca_err.msg);
         n->ca = NULL;
     }
     curl_easy_cleanup(probe);
@@ -1670,7 +1670,7 @@ static int api_failed(api_op_t *op, int status, PGresult *res, const char *const
     arc_err_t err;
 
     if (status == 0 && arc_pg_columns(res, cols, n, col, &err) != 0) {
-        fprintf(stderr, "arcd: notify: %s\n", err.msg);
+        arc_log_msg(ARC_LOG_INFO, "notify: %s", err.msg);
         status = ARC_EINTERNAL;
     }
     if (status == 0)

@@ -16,6 +16,7 @@
 #include <openssl/evp.h>
 
 #include "arcd/buf.h"
+#include "arcd/log.h"
 #include "fields.h"
 #include "projects.h"
 #include "status.h"
@@ -228,8 +229,8 @@ static int preq_answerable(preq_t *p, int status, PGresult *res)
         return 0;
     }
     if (status != 0) {
-        fprintf(stderr, "arcd: %s %s: %s\n", p->req->method, p->req->path,
-                status == ARC_EDB ? PQresultErrorMessage(res) : arc_strerror(status));
+        arc_log_msg(ARC_LOG_INFO, "%s %s: %s", p->req->method, p->req->path,
+                    status == ARC_EDB ? PQresultErrorMessage(res) : arc_strerror(status));
         arc_http_error(p->req, 503, "database_unavailable", "Retry-After: 2\r\n",
                        "the database is not answering; try again");
         p->req->data = NULL;
@@ -737,16 +738,17 @@ void arc_projects_on_rerun(arc_http_req_t *req)
 
     if (p == NULL)
         return;
-    const char *params[2] = {p->id, p->owner};
+    const char *params[3] = {p->id, p->owner, req->request_id};
     p->query = arc_pg_query(
         p->d->pool,
         "WITH t AS (SELECT id, status FROM ar_projects WHERE " ARC_PROJECT_VISIBLE " FOR UPDATE),"
         " u AS (UPDATE ar_projects p SET status = 'pending', stage = 'queued', progress = 0,"
         "   attempts = 0, error_message = NULL, run_after = now(), job_kind = 'full',"
-        "   video_targets = NULL, started_at = NULL, finished_at = NULL, updated_at = now()"
+        "   video_targets = NULL, started_at = NULL, finished_at = NULL, updated_at = now(),"
+        "   request_id = nullif($3, '')"
         "   FROM t WHERE p.id = t.id AND t.status IN ('ready', 'error') RETURNING p.id)"
         " SELECT t.status, EXISTS (SELECT 1 FROM u) AS queued FROM t",
-        2, params, on_rerun, p);
+        3, params, on_rerun, p);
 }
 
 /* ---- DELETE /api/ar/projects/:id ----

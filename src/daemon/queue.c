@@ -16,6 +16,7 @@
 #include <sys/stat.h>
 
 #include "arcd/assert.h"
+#include "arcd/log.h"
 #include "metrics.h"
 #include "queue.h"
 #include "workers.h"
@@ -72,13 +73,14 @@ enum {
     C_KIND,
     C_TARGETS,
     C_RESULT,
+    C_REQUEST_ID,
     C_N
 };
 static const char *const claim_cols[C_N] = {
     [C_ID] = "id",           [C_ATTEMPTS] = "attempts",   [C_MAX_ATTEMPTS] = "max_attempts",
     [C_FIT] = "fit_mode",    [C_SCALE_W] = "scale_width", [C_SCALE_H] = "scale_height",
     [C_CONFIG] = "config",   [C_ITEMS] = "items",         [C_KIND] = "job_kind",
-    [C_TARGETS] = "targets", [C_RESULT] = "result",
+    [C_TARGETS] = "targets", [C_RESULT] = "result",       [C_REQUEST_ID] = "request_id",
 };
 
 static const char *claim_sql =
@@ -96,7 +98,8 @@ static const char *claim_sql =
     "   (SELECT json_agg(json_build_object('photo', i.photo_file, 'video', i.video_file)"
     "                    ORDER BY i.position)::text"
     "      FROM ar_project_items i WHERE i.project_id = p.id) AS items,"
-    "   p.job_kind, array_to_json(p.video_targets)::text AS targets, p.result::text AS result";
+    "   p.job_kind, array_to_json(p.video_targets)::text AS targets, p.result::text AS result,"
+    "   coalesce(p.request_id, '') AS request_id";
 
 static void check_stopped(arc_queue_t *q);
 
@@ -150,8 +153,8 @@ static void on_update_done(int status, PGresult *res, void *arg)
 
     q->pending_ops--;
     if (status != 0)
-        fprintf(stderr, "arcd: queue update failed: %s\n",
-                res ? PQresultErrorMessage(res) : arc_strerror(status));
+        arc_log_msg(ARC_LOG_ERROR, "queue update failed: %s",
+                    res ? PQresultErrorMessage(res) : arc_strerror(status));
     check_stopped(q);
     arc_queue_kick(q);
 }
@@ -194,11 +197,27 @@ static void send_progress(job_t *j)
                  4, params, on_progress_done, j);
 }
 
+/* A job's log line (include/arcd/log.h): its id, attempt and request id, and
+ * the line's own fields (stolen). */
+static void job_log(const job_t *j, arc_log_level_t level, const char *msg, json_t *fields)
+{
+    json_t *line = json_pack("{s:s, s:i, s:s}", "job", j->w.id, "attempt", j->attempts, "requestId",
+                             j->w.message.request_id);
+    if (fields != NULL) {
+        json_object_update(line, fields);
+        json_decref(fields);
+    }
+    arc_log_event(level, msg, line);
+}
+
 static void job_progress(arc_worker_job_t *w, const arc_progress_msg_t *p)
 {
     job_t *j = (job_t *)w;
 
     ARC_ASSERT(j->state == J_RUNNING);
+    if (strcmp(j->stage, p->stage) != 0)
+        job_log(j, ARC_LOG_INFO, "job stage",
+                json_pack("{s:s, s:i}", "stage", p->stage, "progress", p->progress));
     snprintf(j->stage, sizeof(j->stage), "%s", p->stage);
     j->progress = p->progress > 99 ? 99 : p->progress; /* 100 means ready */
     if (!j->update_in_flight)
@@ -228,6 +247,8 @@ static void job_record(job_t *j, const arc_done_msg_t *done, const char *reason)
         snprintf(h, sizeof(h), "%d", done->photo_height);
         snprintf(ms, sizeof(ms), "%lld", (long long)done->ms);
         arc_metrics_job(d->metrics, (double)done->ms);
+        job_log(j, ARC_LOG_INFO, "job ready",
+                json_pack("{s:I, s:O}", "ms", (json_int_t)done->ms, "timings", done->timings));
         const char *params[8] = {j->w.id, d->node, res_s, tim_s, vid_s, w, h, ms};
         /* A multi-target project's items get their own sizes and video details. */
         update(
@@ -277,8 +298,8 @@ static void job_record(job_t *j, const arc_done_msg_t *done, const char *reason)
                    " lease_owner = NULL, lease_expires_at = NULL, updated_at = now()"
                    " WHERE id = $1::uuid AND lease_owner = $2",
                    4, params);
-        fprintf(stderr, "arcd: job %s attempt %d failed%s: %s\n", j->w.id, j->attempts,
-                last ? " for good" : ", will retry", why);
+        job_log(j, ARC_LOG_ERROR, last ? "job failed" : "job failed, will retry",
+                json_pack("{s:s, s:s, s:b}", "stage", j->stage, "error", why, "final", last));
     }
     if (!j->update_in_flight)
         job_free(j);
@@ -345,7 +366,7 @@ static void check_done(uv_work_t *w, int status)
     }
     snprintf(why, sizeof(why), "the worker reported success without its files (%s not found)",
              j->missing);
-    fprintf(stderr, "arcd: job %s: %s\n", j->w.id, why);
+    arc_log_msg(ARC_LOG_INFO, "job %s: %s", j->w.id, why);
     job_record(j, NULL, why);
 }
 
@@ -511,7 +532,7 @@ static void job_done(arc_worker_job_t *w, const arc_done_msg_t *done, const char
         drop_old_videos(j);
     if (required_files(j, &j->done, missing, sizeof(missing)) != 0) {
         snprintf(why, sizeof(why), "the worker reported success without %s", missing);
-        fprintf(stderr, "arcd: job %s: %s\n", j->w.id, why);
+        arc_log_msg(ARC_LOG_INFO, "job %s: %s", j->w.id, why);
         job_record(j, NULL, why);
         return;
     }
@@ -554,7 +575,7 @@ static void on_renewed(int status, PGresult *res, void *arg)
 
     q->pending_ops--;
     if (status == 0 && PQntuples(res) == 0)
-        fprintf(stderr, "arcd: a job's lease was lost (another daemon has taken it over)\n");
+        arc_log_msg(ARC_LOG_ERROR, "a job's lease was lost (another daemon has taken it over)");
     check_stopped(q);
 }
 
@@ -594,6 +615,8 @@ static int job_message(arc_queue_t *q, PGresult *res, const int *col, arc_job_ms
     m->scale_width = (int)strtol(PQgetvalue(res, 0, col[C_SCALE_W]), NULL, 10);
     m->scale_height = (int)strtol(PQgetvalue(res, 0, col[C_SCALE_H]), NULL, 10);
     m->stages = ARC_STAGE_ALL;
+    m->attempt = (int)strtol(PQgetvalue(res, 0, col[C_ATTEMPTS]), NULL, 10);
+    snprintf(m->request_id, sizeof(m->request_id), "%s", PQgetvalue(res, 0, col[C_REQUEST_ID]));
     m->max_pixels = cfg->compile.max_pixels;
     m->threads = cfg->compile.threads > 0 ? cfg->compile.threads : 1;
     snprintf(path, sizeof(path), "%s/ar/view/%s", cfg->server.public_url, m->id);
@@ -718,13 +741,14 @@ static void on_claimed(int status, PGresult *res, void *arg)
     q->claiming = 0;
     q->pending_ops--;
     if (status == 0 && PQntuples(res) > 0 && arc_pg_columns(res, claim_cols, C_N, col, &err) != 0) {
-        fprintf(stderr, "arcd: claiming a job: %s\n", err.msg);
+        arc_log_msg(ARC_LOG_INFO, "claiming a job: %s", err.msg);
         status = ARC_EINTERNAL;
     }
     if (status != 0) {
         if (status != ARC_ECANCELED)
-            fprintf(stderr, "arcd: claiming a job failed: %s\n",
-                    res && status == ARC_EDB ? PQresultErrorMessage(res) : arc_strerror(status));
+            arc_log_msg(ARC_LOG_ERROR, "claiming a job failed: %s",
+                        res && status == ARC_EDB ? PQresultErrorMessage(res)
+                                                 : arc_strerror(status));
         check_stopped(q);
         return;
     }
@@ -762,10 +786,10 @@ static void on_claimed(int status, PGresult *res, void *arg)
         if (video_job(&j->w.message, result, targets) == 0) {
             j->prev = json_incref(result);
         } else {
-            fprintf(stderr,
-                    "arcd: job %s: the last run's result lacks the print or videos: "
-                    "the whole pipeline runs\n",
-                    j->w.id);
+            arc_log_msg(ARC_LOG_INFO,
+                        "job %s: the last run's result lacks the print or videos: "
+                        "the whole pipeline runs",
+                        j->w.id);
             for (size_t i = 0; i < j->w.message.n_items; i++)
                 memset(&j->w.message.items[i].print, 0, sizeof(j->w.message.items[i].print));
             /* A whole run then: the web videos of earlier new videos go. */
@@ -794,6 +818,8 @@ static void on_claimed(int status, PGresult *res, void *arg)
         job_release(j);
         return;
     }
+    job_log(j, ARC_LOG_INFO, "job claimed",
+            json_pack("{s:s, s:s}", "kind", PQgetvalue(res, 0, col[C_KIND]), "node", d->node));
     arc_queue_kick(q);
 }
 

@@ -10,6 +10,7 @@
 #include "arcd/assert.h"
 #include "arcd/buf.h"
 #include "arcd/limits.h"
+#include "arcd/log.h"
 #include "arcd/proto.h"
 #include "auth.h"
 #include "pages.h"
@@ -406,7 +407,7 @@ static void on_status_row(int status, PGresult *res, void *arg)
     w->query = NULL;
     if (status == 0 &&
         (PQntuples(res) != 1 || arc_pg_columns(res, status_cols, C_N, r.col, &err) != 0)) {
-        fprintf(stderr, "arcd: status: %s\n", PQntuples(res) != 1 ? "no row" : err.msg);
+        arc_log_msg(ARC_LOG_INFO, "status: %s", PQntuples(res) != 1 ? "no row" : err.msg);
         status = ARC_EINTERNAL;
     }
     if (status != 0) {

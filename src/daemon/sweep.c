@@ -23,6 +23,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "arcd/log.h"
 #include "sweep.h"
 
 #define SWEEP_BATCH 100
@@ -112,13 +113,13 @@ static void on_deleted(int status, PGresult *res, void *arg)
     if (status == 0) {
         int n = (int)strtol(PQcmdTuples(res), NULL, 10);
         s->total += (uint64_t)n;
-        fprintf(stderr, "arcd: swept %d expired project%s\n", n, n == 1 ? "" : "s");
+        arc_log_msg(ARC_LOG_INFO, "swept %d expired project%s", n, n == 1 ? "" : "s");
         /* A full batch: there may be more. */
         if (j->n == SWEEP_BATCH && !s->stopped)
             uv_timer_start(&s->timer, on_timer, 0, (uint64_t)s->d->cfg->demo.sweep_seconds * 1000);
     } else if (status != ARC_ECANCELED) {
-        fprintf(stderr, "arcd: the expiry sweep failed: %s\n",
-                res ? PQresultErrorMessage(res) : arc_strerror(status));
+        arc_log_msg(ARC_LOG_ERROR, "the expiry sweep failed: %s",
+                    res ? PQresultErrorMessage(res) : arc_strerror(status));
     }
     job_free(j);
 }
@@ -152,8 +153,8 @@ static void on_expired(int status, PGresult *res, void *arg)
     s->query = NULL;
     if (status != 0 || PQntuples(res) == 0 || s->stopped) {
         if (status != 0 && status != ARC_ECANCELED)
-            fprintf(stderr, "arcd: the expiry sweep failed: %s\n",
-                    res ? PQresultErrorMessage(res) : arc_strerror(status));
+            arc_log_msg(ARC_LOG_ERROR, "the expiry sweep failed: %s",
+                        res ? PQresultErrorMessage(res) : arc_strerror(status));
         s->busy = 0;
         return;
     }
@@ -368,7 +369,8 @@ static void on_pruned(uv_work_t *w, int status)
     if (status == 0 && p->error != 0) {
         /* Said when it starts failing, not every round. */
         if (p->error != s->cache_error)
-            fprintf(stderr, "arcd: marker cache: cannot read %s: %s\n", p->dir, strerror(p->error));
+            arc_log_msg(ARC_LOG_ERROR, "marker cache: cannot read %s: %s", p->dir,
+                        strerror(p->error));
         s->cache_error = p->error;
     } else if (status == 0) {
         char tmp[64] = "";
@@ -381,12 +383,11 @@ static void on_pruned(uv_work_t *w, int status)
             snprintf(tmp, sizeof(tmp), ", and %llu stale temporary file%s",
                      (unsigned long long)p->stale_tmp, p->stale_tmp == 1 ? "" : "s");
         if (p->removed > 0 || p->stale_tmp > 0)
-            fprintf(
-                stderr,
-                "arcd: marker cache: removed %llu entr%s (%.1f MB), now %.1f MB in %llu entr%s%s\n",
-                (unsigned long long)p->removed, p->removed == 1 ? "y" : "ies",
-                (double)p->removed_bytes / CACHE_MB, (double)p->bytes / CACHE_MB,
-                (unsigned long long)p->entries, p->entries == 1 ? "y" : "ies", tmp);
+            arc_log_msg(ARC_LOG_INFO,
+                        "marker cache: removed %llu entr%s (%.1f MB), now %.1f MB in %llu entr%s%s",
+                        (unsigned long long)p->removed, p->removed == 1 ? "y" : "ies",
+                        (double)p->removed_bytes / CACHE_MB, (double)p->bytes / CACHE_MB,
+                        (unsigned long long)p->entries, p->entries == 1 ? "y" : "ies", tmp);
     }
     free(p);
     release(s);

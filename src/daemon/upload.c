@@ -35,6 +35,7 @@
 
 #include "arcd/addrmap.h"
 #include "arcd/limits.h"
+#include "arcd/log.h"
 #include "arcd/multipart.h"
 #include "arcd/sniff.h"
 #include "fields.h"
@@ -78,6 +79,7 @@ typedef struct upload_s {
     char owner[130];     /* the API token's owner */
     arc_http_req_t *req; /* NULL once answered or aborted */
     char id[40];
+    char request_id[65]; /* its X-Request-Id, kept with the job for the logs */
     char tmpdir[3800];
     arc_multipart_t *mp;
     part_t part;
@@ -792,7 +794,7 @@ static void insert(upload_t *u)
     snprintf(attempts, sizeof(attempts), "%lld", (long long)d->cfg->queue.max_attempts);
     snprintf(pfmt, sizeof(pfmt), "%s", strchr(u->photos[0].name, '.') + 1);
     snprintf(vfmt, sizeof(vfmt), "%s", u->n_videos ? strchr(u->videos[0].name, '.') + 1 : "");
-    const char *params[21] = {u->id,
+    const char *params[22] = {u->id,
                               u->multi ? "f" : "t",
                               ttl,
                               u->fit_mode,
@@ -812,7 +814,8 @@ static void insert(upload_t *u)
                               field_value(u, "customerEmail"),
                               field_value(u, "notifyUrl"),
                               field_value(u, "notifyEmail"),
-                              metadata ? metadata : "{}"};
+                              metadata ? metadata : "{}",
+                              u->request_id};
     /* One statement: the project and its items are there together when the
      * job's NOTIFY goes out at commit. */
     u->committing = 1;
@@ -821,17 +824,17 @@ static void insert(upload_t *u)
         "WITH p AS (INSERT INTO ar_projects (id, is_demo, expires_at, fit_mode, scale_width,"
         "   scale_height, config, photo_format, photo_bytes, video_format, video_bytes,"
         "   max_attempts, owner, title, order_ref, customer_name, customer_email,"
-        "   notification_url, notification_email, metadata)"
+        "   notification_url, notification_email, metadata, request_id)"
         " VALUES ($1::uuid, $2::boolean, CASE WHEN $2::boolean"
         "   THEN now() + make_interval(secs => $3::float8) END, $4, $5::int, $6::int,"
         "   $7::jsonb, $8, $9::bigint, $10, $11::bigint, $12::int, $14, $15, $16, $17, $18,"
-        "   $19, $20, $21::jsonb)"
+        "   $19, $20, $21::jsonb, nullif($22, ''))"
         " RETURNING id, expires_at),"
         " i AS (INSERT INTO ar_project_items (project_id, position, photo_file, video_file)"
         "   SELECT p.id, x.position, x.photo, x.video FROM p,"
         "   json_to_recordset($13::json) AS x(position int, photo text, video text))"
         " SELECT to_char(expires_at AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"') FROM p",
-        21, params, on_inserted, u);
+        22, params, on_inserted, u);
     free(config);
     free(items_s);
 }
@@ -1038,15 +1041,16 @@ static void video_swap(upload_t *u)
 {
     char target[16], sw[16], sh[16], vb[32];
     const ufile_t *f = &u->videos[0];
-    const char *params[9] = {u->id,
-                             u->who,
-                             target,
-                             f->name,
-                             strchr(f->name, '.') + 1,
-                             vb,
-                             u->fit_given ? u->fit_mode : NULL,
-                             u->scale_w ? sw : NULL,
-                             u->scale_h ? sh : NULL};
+    const char *params[10] = {u->id,
+                              u->who,
+                              target,
+                              f->name,
+                              strchr(f->name, '.') + 1,
+                              vb,
+                              u->fit_given ? u->fit_mode : NULL,
+                              u->scale_w ? sw : NULL,
+                              u->scale_h ? sh : NULL,
+                              u->request_id};
 
     snprintf(target, sizeof(target), "%d", u->target);
     snprintf(sw, sizeof(sw), "%d", u->scale_w);
@@ -1075,14 +1079,15 @@ static void video_swap(upload_t *u)
         "   scale_height = CASE WHEN $7 IS NULL THEN p.scale_height ELSE $9::int END,"
         "   video_format = CASE WHEN $3::int = 0 THEN $5 ELSE p.video_format END,"
         "   video_bytes = CASE WHEN $3::int = 0 THEN $6::bigint ELSE p.video_bytes END,"
-        "   started_at = NULL, finished_at = NULL, updated_at = now()"
+        "   started_at = NULL, finished_at = NULL, updated_at = now(),"
+        "   request_id = nullif($10, '')"
         "   FROM t, k WHERE p.id = t.id AND t.status IN ('ready', 'error') RETURNING p.id),"
         " i AS (UPDATE ar_project_items SET video_file = $4"
         "   WHERE project_id = $1::uuid AND position = $3::int AND EXISTS (SELECT 1 FROM u)"
         "   RETURNING position)"
         " SELECT t.status, EXISTS (SELECT 1 FROM u) AND EXISTS (SELECT 1 FROM i) AS queued,"
         "   k.kind AS job_kind, (SELECT video_file FROM o) AS old_video FROM t, k",
-        9, params, on_swapped, u);
+        10, params, on_swapped, u);
 }
 
 /* On the threadpool: the new video, durable, into the project's folder. */
@@ -1179,7 +1184,7 @@ static void make_id(char out[40])
     unsigned char b[16];
 
     if (RAND_bytes(b, sizeof(b)) != 1) {
-        fprintf(stderr, "arcd: the random generator failed\n");
+        arc_log_msg(ARC_LOG_ERROR, "the random generator failed");
         abort();
     }
     snprintf(out, 40, "%02x%02x%02x%02x-%02x%02x-%02x%02x-%02x%02x-%02x%02x%02x%02x%02x%02x", b[0],
@@ -1218,6 +1223,7 @@ static void upload_head(arc_http_req_t *req, umode_t mode)
     upload_t *u = arc_xcalloc(1, sizeof(*u));
     u->d = d;
     u->req = req;
+    snprintf(u->request_id, sizeof(u->request_id), "%s", req->request_id);
     u->mode = mode;
     u->multi = mode == U_CREATE;
     u->smart_crop = -1;

@@ -16,6 +16,7 @@
 #include <string.h>
 
 #include "arcd/assert.h"
+#include "arcd/log.h"
 #include "arcd/proto.h"
 #include "queue.h"
 #include "workers.h"
@@ -172,7 +173,7 @@ static void on_process_exit(uv_process_t *p, int64_t status, int term_signal)
     else
         snprintf(why, sizeof(why), "the worker exited with status %lld", (long long)status);
     if (w->job != NULL || (w->state != W_DEAD && !w->pool->stopping && w->state != W_STOPPED))
-        fprintf(stderr, "arcd: worker %d (pid %d): %s\n", w->index, w->proc.pid, why);
+        arc_log_msg(ARC_LOG_INFO, "worker %d (pid %d): %s", w->index, w->proc.pid, why);
     retire(w, why);
     if (!uv_is_closing((uv_handle_t *)p))
         uv_close((uv_handle_t *)p, on_handle_closed);
@@ -185,7 +186,7 @@ static void on_timeout(uv_timer_t *t)
     snprintf(w->reason, sizeof(w->reason),
              "the job ran past its time limit of %lld s and was stopped",
              (long long)w->pool->d->cfg->workers.job_timeout_seconds);
-    fprintf(stderr, "arcd: worker %d: %s\n", w->index, w->reason);
+    arc_log_msg(ARC_LOG_INFO, "worker %d: %s", w->index, w->reason);
     retire(w, w->reason);
 }
 
@@ -251,7 +252,8 @@ static void spawn(wproc_t *w)
 {
     arc_daemon_t *d = w->pool->d;
     char mem[32], nice[32];
-    char *args[] = {d->exe, "worker", "--memory-mb", mem, "--nice", nice, NULL};
+    char *args[] = {d->exe, "worker",      "--memory-mb",     mem, "--nice",
+                    nice,   "--log-level", d->cfg->log.level, NULL};
     uv_process_options_t o;
     uv_stdio_container_t stdio[3];
     int rc;
@@ -289,7 +291,7 @@ static void spawn(wproc_t *w)
     o.stdio_count = 3;
     w->state = W_STARTING;
     if ((rc = uv_spawn(d->loop, &w->proc, &o)) != 0) {
-        fprintf(stderr, "arcd: cannot start a worker: %s\n", uv_strerror(rc));
+        arc_log_msg(ARC_LOG_ERROR, "cannot start a worker: %s", uv_strerror(rc));
         w->exited = 1;
         w->handles++; /* the process handle must be closed too */
         uv_close((uv_handle_t *)&w->proc, on_handle_closed);

@@ -18,6 +18,7 @@
 #include <string.h>
 
 #include "arcd/assert.h"
+#include "arcd/log.h"
 #include "arcd/pg.h"
 
 /* libpq's limit on the parameters of one statement. */
@@ -189,8 +190,8 @@ static void conn_down(pgconn_t *c, const char *why)
 
     ARC_ASSERT(c->state != S_DOWN);
     if (was_up)
-        fprintf(stderr, "arcd: database connection %d lost: %.*s\n", c->index,
-                (int)strcspn(reason, "\n"), reason);
+        arc_log_msg(ARC_LOG_ERROR, "database connection %d lost: %.*s", c->index,
+                    (int)strcspn(reason, "\n"), reason);
     uv_timer_stop(&c->timer);
     stop_poll(c);
     if (c->pg != NULL)
@@ -353,7 +354,7 @@ static void on_connecting(pgconn_t *c)
         watch(c, UV_WRITABLE);
     } else if (st == PGRES_POLLING_OK) {
         if (c->backoff_ms > 0 || p->stats.reconnects > 0)
-            fprintf(stderr, "arcd: database connection %d is up\n", c->index);
+            arc_log_msg(ARC_LOG_INFO, "database connection %d is up", c->index);
         if (p->session_sql != NULL) {
             c->state = S_SETUP;
             if (send_sql(c, p->session_sql, 0, NULL) != 0)
@@ -374,8 +375,8 @@ static void on_results(pgconn_t *c)
         int ok =
             PQresultStatus(c->res) == PGRES_COMMAND_OK || PQresultStatus(c->res) == PGRES_TUPLES_OK;
         if (!ok)
-            fprintf(stderr, "arcd: database session setup failed: %s",
-                    PQresultErrorMessage(c->res));
+            arc_log_msg(ARC_LOG_ERROR, "database session setup failed: %s",
+                        PQresultErrorMessage(c->res));
         PQclear(c->res);
         c->res = NULL;
         become_idle(c);
@@ -589,8 +590,8 @@ arc_pg_query_t *arc_pg_query(arc_pg_pool_t *p, const char *sql, int nparams,
 {
     if (nparams < 0 || nparams > MAX_PARAMS) {
         /* A programming error, as out-of-memory is: nothing sensible goes on. */
-        fprintf(stderr, "arcd: a query with %d parameters (libpq takes at most %d)\n", nparams,
-                MAX_PARAMS);
+        arc_log_msg(ARC_LOG_ERROR, "a query with %d parameters (libpq takes at most %d)", nparams,
+                    MAX_PARAMS);
         abort();
     }
     if (p->closing) {

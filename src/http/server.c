@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/ioctl.h>
+#include <sys/random.h>
 
 #include <http_parser.h>
 #include <linux/sockios.h>
@@ -18,6 +19,7 @@
 #include "arcd/buf.h"
 #include "arcd/clock.h"
 #include "arcd/http.h"
+#include "arcd/log.h"
 
 typedef enum { C_WAIT, C_HEAD, C_BODY, C_HANDLING, C_DRAIN, C_CLOSING } cstate_t;
 
@@ -68,7 +70,8 @@ typedef struct req_priv_s {
     int keep_alive;
     int early; /* answered before its body was read */
     size_t body_cap;
-    int cors; /* CORS_*: what its answer says of CORS */
+    int cors;      /* CORS_*: what its answer says of CORS */
+    uint64_t sent; /* bytes handed to the connection, head included */
 } req_priv_t;
 
 /* CORS_VARY: the answer depends on Origin; CORS_ALLOW: and the origin may read it. */
@@ -188,10 +191,50 @@ static void reset_head(conn_t *c)
     c->head_too_big = 0;
 }
 
+/* A request's X-Request-Id: the client's (or its proxy's) when it is 1 to
+ * 64 of [A-Za-z0-9._:-], else 16 random hex digits. */
+static void request_id(arc_http_req_t *q)
+{
+    const char *given = arc_http_header(q, "x-request-id");
+    unsigned char rnd[8] = {0};
+
+    if (given != NULL && given[0] != '\0' && strlen(given) < sizeof(q->request_id) &&
+        strspn(given, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789._:-") ==
+            strlen(given)) {
+        memcpy(q->request_id, given, strlen(given) + 1);
+        return;
+    }
+    if (getrandom(rnd, sizeof(rnd), GRND_NONBLOCK) != (ssize_t)sizeof(rnd)) {
+        static uint64_t counter;
+        uint64_t v = ++counter ^ (uint64_t)(arc_now_ms() * 1000.0);
+        memcpy(rnd, &v, sizeof(rnd));
+    }
+    for (size_t i = 0; i < sizeof(rnd); i++)
+        snprintf(q->request_id + 2 * i, 3, "%02x", rnd[i]);
+}
+
+/* The request's log line (include/arcd/log.h), once answered. */
+static void log_request(req_priv_t *r)
+{
+    arc_http_req_t *q = &r->pub;
+
+    if (q->status == 0 || !arc_log_enabled(ARC_LOG_INFO))
+        return;
+    /* The path only: a query string may carry what is not ours to log. */
+    arc_log_event(ARC_LOG_INFO, "request",
+                  json_pack("{s:s, s:s, s:s, s:s, s:i, s:I, s:f, s:s, s:s}", "requestId",
+                            q->request_id, "method", q->method ? q->method : "-", "route",
+                            q->route ? q->route : "unmatched", "path", q->path ? q->path : "-",
+                            "status", q->status, "bytes", (json_int_t)r->sent, "durationMs",
+                            (double)(long long)((arc_now_ms() - q->start_ms) * 100.0) / 100.0,
+                            "client", q->client, "proto", q->https ? "https" : "http"));
+}
+
 static void req_free(req_priv_t *r)
 {
     arc_http_req_t *q = &r->pub;
 
+    log_request(r);
     for (size_t i = 0; i < q->n_headers; i++) {
         free(q->headers[i].name);
         free(q->headers[i].value);
@@ -658,6 +701,7 @@ static int on_headers_complete(http_parser *p)
     q->start_ms = arc_now_ms();
     q->route = "unmatched";
     client_address(c, q);
+    request_id(q);
     c->req = r;
     if (p->upgrade) {
         fail(c, 501, "not_implemented", "protocol upgrades are not supported");
@@ -1317,6 +1361,7 @@ static void send_bufs(req_priv_t *r, char *owned, const void *data, size_t len,
     if (nb == 0)
         bufs[nb++] = uv_buf_init((char *)"", 0); /* completes like any write */
     wr->bytes = head_len + len;
+    r->sent += wr->bytes;
     r->writes++;
     int rc = r->conn ? uv_write(&wr->w, (uv_stream_t *)&r->conn->tcp, bufs, nb, on_written)
                      : UV_ECANCELED;
@@ -1340,13 +1385,16 @@ static char *build_head(req_priv_t *r, int status, const char *content_type,
     size_t cap = 768 + (extra_headers ? strlen(extra_headers) : 0) +
                  (content_type ? strlen(content_type) : 0) + (origin ? strlen(origin) : 0);
     char *h = arc_xmalloc(cap);
-    int n = snprintf(h, cap, "HTTP/1.1 %d %s\r\n", status, arc_http_reason(status));
+    if (r->pub.request_id[0] == '\0') /* answered before its head was read */
+        request_id(&r->pub);
+    int n = snprintf(h, cap, "HTTP/1.1 %d %s\r\nX-Request-Id: %s\r\n", status,
+                     arc_http_reason(status), r->pub.request_id);
     if (r->cors != CORS_NONE)
         n += snprintf(h + n, cap - (size_t)n, "Vary: Origin\r\n");
     if (origin != NULL)
         n += snprintf(h + n, cap - (size_t)n,
                       "Access-Control-Allow-Origin: %s\r\n"
-                      "Access-Control-Expose-Headers: Location, Retry-After\r\n",
+                      "Access-Control-Expose-Headers: Location, Retry-After, X-Request-Id\r\n",
                       origin);
     if (content_type != NULL)
         n += snprintf(h + n, cap - (size_t)n, "Content-Type: %s\r\n", content_type);
@@ -1363,7 +1411,7 @@ static char *build_head(req_priv_t *r, int status, const char *content_type,
 static int begin(req_priv_t *r, int status)
 {
     if (r->answered) {
-        fprintf(stderr, "arcd: a request to %s was answered twice\n", r->pub.path);
+        arc_log_msg(ARC_LOG_ERROR, "a request to %s was answered twice", r->pub.path);
         return -1;
     }
     r->answered = 1;

@@ -226,13 +226,13 @@ static json_t *job_encode(const arc_job_msg_t *j)
     json_t *sheet = json_pack("{s:s, s:f, s:s}", "paper", j->sheet.paper, "photoMm",
                               j->sheet.photo_mm, "language", j->sheet.language);
     return json_pack("{s:i, s:s, s:s, s:s, s:o, s:o, s:s, s:i, s:i, s:I, s:i, s:s, s:s, s:o, s:o, "
-                     "s:o}",
+                     "s:o, s:i, s:s}",
                      "v", ARC_PROTO_VERSION, "type", "job", "id", j->id, "dir", j->dir, "items",
                      items, "stages", stages, "fitMode", arc_fit_name(j->fit), "scaleWidth",
                      j->scale_width, "scaleHeight", j->scale_height, "maxPixels",
                      (json_int_t)j->max_pixels, "threads", j->threads, "viewUrl", j->view_url,
                      "cacheDir", j->cache_dir ? j->cache_dir : "", "media", media, "viewer", viewer,
-                     "sheet", sheet);
+                     "sheet", sheet, "attempt", j->attempt, "requestId", j->request_id);
 }
 
 /* "stages": the names of the stages to run, in any order, each once. */
@@ -402,6 +402,15 @@ static int job_decode(const json_t *js, arc_job_msg_t *j, arc_err_t *err)
         return rc;
     if (!arc_tpl_color_valid(j->viewer.accent_color))
         return bad(err, w, "accentColor", "is not a colour #rrggbb");
+    /* The request id goes into log lines: X-Request-Id's own characters only. */
+    const char *rid = json_string_value(json_object_get(js, "requestId"));
+    if ((rc = get_i32(js, "job", "attempt", 0, 1000, &j->attempt, err)) != 0)
+        return rc;
+    if (rid == NULL || strlen(rid) >= sizeof(j->request_id) ||
+        strspn(rid, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789._:-") !=
+            strlen(rid))
+        return bad(err, "job", "requestId", "must be up to 64 of A-Z a-z 0-9 . _ : -");
+    memcpy(j->request_id, rid, strlen(rid) + 1);
     return sheet_decode(json_object_get(js, "sheet"), &j->sheet, err);
 }
 

@@ -522,7 +522,7 @@ try:
     # Graceful shutdown.
     code = d.stop()
     check(code == 0, f"SIGTERM: clean exit ({code})")
-    check("arcd: stopped" in d.logs(), "the daemon says it stopped")
+    check('"msg":"stopped"' in d.logs(), "the daemon says it stopped")
 finally:
     d.cleanup()
 finish()

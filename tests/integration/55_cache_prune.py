@@ -88,7 +88,7 @@ try:
     check(d.metric("arcd_marker_cache_entries") == 2, "/metrics: arcd_marker_cache_entries 2")
     check(d.metric("arcd_marker_cache_bytes") == 700 * KB, "/metrics: arcd_marker_cache_bytes 700 KB")
     check(d.metric("arcd_marker_cache_pruned_total") == 4, "/metrics: arcd_marker_cache_pruned_total 4")
-    check(re.search(r"arcd: marker cache: removed 4 entries \(1\.1 MB\), now 0\.7 MB in 2 entries", d.logs()),
+    check(re.search(r"marker cache: removed 4 entries \(1\.1 MB\), now 0\.7 MB in 2 entries", d.logs()),
           "the daemon logs the prune")
 
     # ---- not on the loop: the unlink comes from a threadpool thread ----

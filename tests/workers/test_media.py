@@ -234,7 +234,8 @@ rc, js = process(clip("out-audio"), clip("audio.m4a"))
 check(rc != 0 and "no video stream" in js.get("error", "") and "audio" in js.get("error", ""),
       f"an audio-only file is refused: {js.get('error')}")
 with open(os.path.join(ROOT, "config", "arcd.json")) as f:
-    cfg = json.load(f)
+    # Its // lines are comments (config/README.md).
+    cfg = json.loads("".join(line for line in f if not line.lstrip().startswith("//")))
 cfg["video"] = dict(cfg.get("video", {}), maxSeconds=2)
 with open(clip("short.json"), "w") as f:
     json.dump(cfg, f)

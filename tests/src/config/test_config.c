@@ -44,6 +44,7 @@ static const struct {
     {"database.acquireTimeoutMs", NULL, 5000, 10, 600000},
     {"database.statementTimeoutMs", NULL, 10000, 10, 600000},
     {"storage.dir", "var/storage", 0, 0, 0},
+    {"storage.minFreeMb", NULL, 1024, 0, (int64_t)1 << 30},
     {"queue.leaseSeconds", NULL, 30, 2, 3600},
     {"queue.maxAttempts", NULL, 3, 1, 100},
     {"queue.retryBaseSeconds", NULL, 5, 0, 3600},
@@ -58,6 +59,7 @@ static const struct {
     {"demo.ttlHours", NULL, 24, 0, 8760},
     {"demo.sweepSeconds", NULL, 300, 1, 86400},
     {"status.maxWaitSeconds", NULL, 60, 0, 600},
+    {"log.level", "info", 0, 0, 0},
     {"viewer.template", "config/viewer.html", 0, 0, 0},
     {"viewer.vendorDir", "var/vendor", 0, 0, 0},
     {"viewer.vendorUrl", "/vendor", 0, 0, 0},
@@ -97,6 +99,21 @@ static const arc_config_key_t *key_named(const char *dotted)
             return &keys[i];
     }
     return NULL;
+}
+
+/* The keys naming files or folders (relative to the settings file). */
+static int is_path(const arc_config_key_t *k)
+{
+    static const char *const paths[] = {"storage.dir",      "viewer.template",
+                                        "viewer.vendorDir", "viewer.pagesDir",
+                                        "app.dir",          "notify.templatesDir"};
+    char name[128];
+
+    snprintf(name, sizeof(name), "%s.%s", k->section, k->name);
+    for (size_t i = 0; i < sizeof(paths) / sizeof(paths[0]); i++)
+        if (strcmp(name, paths[i]) == 0)
+            return 1;
+    return 0;
 }
 
 /* A key's field read back through its offset and type. */
@@ -410,8 +427,18 @@ TEST(test_defaults_are_the_documented_ones)
             continue;
         if (documented[i].str != NULL) {
             CHECK_MSG(k->type == ARC_CONFIG_STR, "%s: not a string key", documented[i].key);
-            if (k->type == ARC_CONFIG_STR)
+            /* A path's default is the layout's: in a build tree (this
+             * test's), the source tree's folder of that name. */
+            if (k->type == ARC_CONFIG_STR && is_path(k) && documented[i].str[0] != '\0') {
+                const char *v = field_str(&cfg, k);
+                size_t lv = strlen(v), ld = strlen(documented[i].str);
+                CHECK_MSG(v[0] == '/' && lv > ld && v[lv - ld - 1] == '/' &&
+                              strcmp(v + lv - ld, documented[i].str) == 0,
+                          "%s: default '%s', documented '%s' in the checkout", documented[i].key, v,
+                          documented[i].str);
+            } else if (k->type == ARC_CONFIG_STR) {
                 CHECK_STR(field_str(&cfg, k), documented[i].str);
+            }
             continue;
         }
         CHECK_MSG(k->type != ARC_CONFIG_STR, "%s: a string key", documented[i].key);
@@ -473,11 +500,11 @@ TEST(test_keys_table_matches_readme_and_shipped_file)
     json_decref(doc);
 
     /* Every key of the shipped file is in the table (auth.tokens aside). */
-    json_error_t jerr;
-    json_t *root = json_load_file(shipped, 0, &jerr);
+    arc_err_t rerr;
+    json_t *root = NULL;
     const char *section, *key;
     json_t *obj, *v;
-    CHECK_MSG(root != NULL, "%s: %s", shipped, jerr.text);
+    CHECK_MSG(arc_config_read(shipped, &root, &rerr) == 0, "%s", rerr.msg);
     json_object_foreach(root, section, obj)
     {
         json_object_foreach(obj, key, v)
@@ -679,10 +706,12 @@ TEST(test_every_string_and_onoff_key_is_stored)
                             (strcmp(k->name, "size") == 0 || strcmp(k->name, "language") == 0);
         if (k->type == ARC_CONFIG_STR && strcmp(k->name, "preset") != 0 &&
             strcmp(k->name, "listen") != 0 && strcmp(k->name, "metricsListen") != 0 &&
-            strcmp(k->name, "accentColor") != 0 && !print_checked) {
+            strcmp(k->name, "accentColor") != 0 && !print_checked &&
+            strcmp(k->section, "log") != 0) {
             int rc = load_value(k, json_string("some value/é"), &cfg, &err);
             CHECK_MSG(rc == 0, "%s.%s: %s", k->section, k->name, err.msg);
-            CHECK_STR(field_str(&cfg, k), "some value/é");
+            /* A path is made relative to the file's folder (/tmp). */
+            CHECK_STR(field_str(&cfg, k), is_path(k) ? "/tmp/some value/é" : "some value/é");
             arc_config_dispose(&cfg);
             rc = load_value(k, json_string(""), &cfg, &err);
             CHECK_MSG(rc == 0, "%s.%s: %s", k->section, k->name, err.msg);
@@ -1150,24 +1179,28 @@ TEST(test_load_all_chooses_the_file)
     tmp_folder(with, "{\"storage\": {\"dir\": \"from-current-folder\"}}");
     tmp_folder(without, NULL);
 
+    /* A relative path in a file is relative to the file's folder (/tmp
+     * for a and b), never to the current one. */
     CHECK(chdir(with) == 0);
     setenv("ARCD_CONFIG", b, 1);
-    expect_dir(a, "from-argument", "path and $ARCD_CONFIG");
-    expect_dir(NULL, "from-ARCD_CONFIG", "NULL path, $ARCD_CONFIG");
-    expect_dir("", "from-ARCD_CONFIG", "empty path, $ARCD_CONFIG");
+    expect_dir(a, "/tmp/from-argument", "path and $ARCD_CONFIG");
+    expect_dir(NULL, "/tmp/from-ARCD_CONFIG", "NULL path, $ARCD_CONFIG");
+    expect_dir("", "/tmp/from-ARCD_CONFIG", "empty path, $ARCD_CONFIG");
+    /* Neither: the layout's file (this build's source tree's
+     * config/arcd.json, which leaves storage.dir at its default), never
+     * config/arcd.json in the current folder (regression: arcd run from
+     * another folder found no templates and no scripts). */
     setenv("ARCD_CONFIG", "", 1);
-    expect_dir(NULL, "from-current-folder", "empty $ARCD_CONFIG");
+    expect_dir(NULL, arc_layout()->storage_dir, "empty $ARCD_CONFIG");
     unsetenv("ARCD_CONFIG");
-    expect_dir(NULL, "from-current-folder", "no path, no $ARCD_CONFIG");
-    expect_dir("", "from-current-folder", "empty path, no $ARCD_CONFIG");
-    expect_dir(a, "from-argument", "path, config/arcd.json here");
-
-    /* Neither, and no config/arcd.json here: the defaults. */
+    expect_dir(NULL, arc_layout()->storage_dir, "no path, no $ARCD_CONFIG");
+    expect_dir("", arc_layout()->storage_dir, "empty path, no $ARCD_CONFIG");
+    expect_dir(a, "/tmp/from-argument", "path, config/arcd.json here");
     CHECK(chdir(without) == 0);
     rc = arc_config_load_all(NULL, &cfg, &err);
     CHECK_MSG(rc == 0, "%s", err.msg);
     if (rc == 0)
-        check_all_default(&cfg, "no file at all");
+        check_all_default(&cfg, "the layout's file");
     arc_config_dispose(&cfg);
 
     /* A named file that is missing is an error, never a fall-back. */
@@ -1643,4 +1676,161 @@ TEST(test_listen_addresses)
     check_disposed(&cfg, "ARCD_LISTEN");
     unlink(path);
     env_restore(&s);
+}
+
+/* ---- 7. the layout and the settings file's own rules -------------------- */
+
+static void make_dirs(const char *base, const char *const *subs)
+{
+    char path[256];
+
+    for (; *subs != NULL; subs++) {
+        snprintf(path, sizeof(path), "%s/%s", base, *subs);
+        CHECK_MSG(mkdir(path, 0700) == 0, "mkdir %s", path);
+    }
+}
+
+TEST(test_layout_installed_and_checkout)
+{
+    static const char *const tree[] = {"bin", "share", "share/arcd", NULL};
+    char root[64] = "/tmp/arcd_layout_XXXXXX", exe[128], want[192];
+    arc_layout_t l;
+
+    CHECK(mkdtemp(root) != NULL);
+    make_dirs(root, tree);
+    snprintf(exe, sizeof(exe), "%s/bin/arcd", root);
+    /* PREFIX/bin/arcd with PREFIX/share/arcd: everything under the prefix. */
+    arc_layout_from(exe, "/src/tree", &l);
+    CHECK_EQ_INT(l.installed, 1);
+    CHECK_STR(l.prefix, root);
+    snprintf(want, sizeof(want), "%s/share/arcd/viewer.html", root);
+    CHECK_STR(l.template_path, want);
+    snprintf(want, sizeof(want), "%s/share/arcd/vendor", root);
+    CHECK_STR(l.vendor_dir, want);
+    snprintf(want, sizeof(want), "%s/share/arcd/app", root);
+    CHECK_STR(l.app_dir, want);
+    snprintf(want, sizeof(want), "%s/etc/arcd/arcd.json", root);
+    CHECK_STR(l.config_file, want);
+    snprintf(want, sizeof(want), "%s/var/lib/arcd/storage", root);
+    CHECK_STR(l.storage_dir, want);
+
+    /* Without share/arcd beside bin/: a build of the checkout it names. */
+    snprintf(want, sizeof(want), "%s/share/arcd", root);
+    CHECK(rmdir(want) == 0);
+    arc_layout_from(exe, "/src/tree", &l);
+    CHECK_EQ_INT(l.installed, 0);
+    CHECK_STR(l.template_path, "/src/tree/config/viewer.html");
+    CHECK_STR(l.vendor_dir, "/src/tree/var/vendor");
+    CHECK_STR(l.app_dir, "/src/tree/src/app");
+    CHECK_STR(l.config_file, "/src/tree/config/arcd.json");
+    CHECK_STR(l.storage_dir, "/src/tree/var/storage");
+    arc_layout_from(NULL, "/src/tree", &l);
+    CHECK_EQ_INT(l.installed, 0);
+    CHECK_STR(l.storage_dir, "/src/tree/var/storage");
+    snprintf(want, sizeof(want), "%s/share", root);
+    CHECK(rmdir(want) == 0);
+    snprintf(want, sizeof(want), "%s/bin", root);
+    CHECK(rmdir(want) == 0);
+    CHECK(rmdir(root) == 0);
+
+    /* This test's own program is a build, found as such. */
+    CHECK_EQ_INT(arc_layout()->installed, 0);
+}
+
+TEST(test_usr_prefix_uses_etc_and_var_lib)
+{
+    arc_layout_t l;
+
+    /* The .deb's prefix: settings in /etc, storage in /var/lib (where its
+     * unit and backup timer look). */
+    arc_layout_installed("/usr", &l);
+    CHECK_EQ_INT(l.installed, 1);
+    CHECK_STR(l.config_file, "/etc/arcd/arcd.json");
+    CHECK_STR(l.storage_dir, "/var/lib/arcd/storage");
+    CHECK_STR(l.template_path, "/usr/share/arcd/viewer.html");
+    arc_layout_installed("/usr/local", &l);
+    CHECK_STR(l.config_file, "/usr/local/etc/arcd/arcd.json");
+    CHECK_STR(l.storage_dir, "/usr/local/var/lib/arcd/storage");
+}
+
+TEST(test_comment_lines_and_relative_paths)
+{
+    char path[64];
+    arc_config_t cfg;
+    arc_err_t err;
+    int rc;
+
+    /* Whole-line comments, indented or not; "//" inside a value is data. */
+    tmp_text(path, "// arcd's settings\n"
+                   "{\n"
+                   "  // the public address\n"
+                   "  \"server\": {\"publicUrl\": \"https://ar.example.com//x\"},\n"
+                   "\t// where it lives\n"
+                   "  \"storage\": {\"dir\": \"../data/storage\"},\n"
+                   "  \"viewer\": {\"template\": \"/abs/viewer.html\", \"vendorDir\": \"vendor\",\n"
+                   "              \"pagesDir\": \"\"}\n"
+                   "}\n");
+    arc_config_defaults(&cfg);
+    rc = arc_config_load(path, &cfg, &err);
+    CHECK_MSG(rc == 0, "%s", err.msg);
+    if (rc == 0) {
+        CHECK_STR(cfg.server.public_url, "https://ar.example.com//x");
+        CHECK_STR(cfg.storage.dir, "/tmp/../data/storage");
+        CHECK_STR(cfg.viewer.template_path, "/abs/viewer.html");
+        CHECK_STR(cfg.viewer.vendor_dir, "/tmp/vendor");
+        CHECK_STR(cfg.viewer.pages_dir, ""); /* "": beside the template, not a path */
+    }
+    arc_config_dispose(&cfg);
+    unlink(path);
+
+    /* An error after comments is reported on the file's own line. */
+    tmp_text(path, "// one\n// two\n{\n  \"server\": {\"listen\": }\n}\n");
+    arc_config_defaults(&cfg);
+    rc = arc_config_load(path, &cfg, &err);
+    CHECK_MSG(rc == ARC_EINVAL && strstr(err.msg, ":4:") != NULL, "%d '%s'", rc, err.msg);
+    arc_config_dispose(&cfg);
+    unlink(path);
+
+    /* A comment is a whole line: text after a value is still an error. */
+    tmp_text(path, "{\"server\": {\"listen\": \"127.0.0.1:1\"} // no\n}\n");
+    arc_config_defaults(&cfg);
+    rc = arc_config_load(path, &cfg, &err);
+    CHECK_MSG(rc == ARC_EINVAL && strstr(err.msg, ":1:") != NULL, "%d '%s'", rc, err.msg);
+    arc_config_dispose(&cfg);
+    unlink(path);
+
+    /* The environment's storage folder is the caller's, as given. */
+    saved_env_t s;
+    env_clear(&s);
+    tmp_text(path, "{\"storage\": {\"dir\": \"here\"}}");
+    setenv("ARCD_STORAGE_DIR", "env/storage", 1);
+    rc = arc_config_load_all(path, &cfg, &err);
+    CHECK_MSG(rc == 0, "%s", err.msg);
+    if (rc == 0)
+        CHECK_STR(cfg.storage.dir, "env/storage");
+    arc_config_dispose(&cfg);
+    unlink(path);
+    env_restore(&s);
+}
+
+TEST(test_log_level)
+{
+    static const char *const good[] = {"debug", "info", "warn", "error"};
+    static const char *const bad[] = {"", "INFO", "warning", "trace", "info "};
+    const arc_config_key_t *k = key_named("log.level");
+    arc_config_t cfg;
+    arc_err_t err;
+
+    CHECK(k != NULL);
+    if (k == NULL)
+        return;
+    for (size_t i = 0; i < 4; i++) {
+        int rc = load_value(k, json_string(good[i]), &cfg, &err);
+        CHECK_MSG(rc == 0, "log.level %s: %s", good[i], err.msg);
+        if (rc == 0)
+            CHECK_STR(cfg.log.level, good[i]);
+        arc_config_dispose(&cfg);
+    }
+    for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
+        expect_refused(k, json_string(bad[i]));
 }

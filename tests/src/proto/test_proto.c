@@ -51,6 +51,8 @@ static void job_fill(arc_msg_t *m, arc_fit_t fit, const char *cache_dir)
     m->type = ARC_MSG_JOB;
     j->id = arc_xstrdup("3f2a9c1e-7b4d-4e8a-9f00-123456789abc");
     j->dir = arc_xstrdup("/srv/arcd/projects/3f2a9c1e-7b4d-4e8a-9f00-123456789abc");
+    j->attempt = 2;
+    snprintf(j->request_id, sizeof(j->request_id), "crm-7f3a.91:x_-");
     j->n_items = 3;
     j->items = arc_xcalloc(3, sizeof(*j->items));
     j->items[0].photo = arc_xstrdup("photo.jpg");
@@ -487,7 +489,7 @@ TEST(test_done_without_timings_decodes_empty_timings)
 TEST(test_hello_frame_is_the_documented_bytes)
 {
     /* The header's example, byte for byte: big-endian length, compact JSON. */
-    static const char body[] = "{\"v\":5,\"type\":\"hello\",\"pid\":123}";
+    static const char body[] = "{\"v\":6,\"type\":\"hello\",\"pid\":123}";
     arc_msg_t m = {.type = ARC_MSG_HELLO};
     arc_buf_t frame = ARC_BUF_INIT;
     arc_err_t err = {{0}};
@@ -683,11 +685,13 @@ TEST(test_other_versions_are_refused)
         bad(base, "v", json_integer(3), "version");
         /* Version 4 had no print sheet: no "sheet" stage, no settings. */
         bad(base, "v", json_integer(4), "version");
-        bad(base, "v", json_integer(6), "version");
+        /* Version 5 had no attempt and requestId (the workers' log lines). */
+        bad(base, "v", json_integer(5), "version");
+        bad(base, "v", json_integer(7), "version");
         bad(base, "v", json_integer(0), "version");
         bad(base, "v", NULL, "version");
-        bad(base, "v", json_string("5"), "version");
-        bad(base, "v", json_real(5.0), "version");
+        bad(base, "v", json_string("6"), "version");
+        bad(base, "v", json_real(6.0), "version");
         bad(base, "v", json_null(), "version");
         bad(base, "v", json_true(), "version");
         json_decref(base);
@@ -1256,6 +1260,15 @@ TEST(test_decode_failure_leaves_the_output_empty)
     bad(job, "sheet/photoMm", json_real(-1), "'photoMm'");
     bad(job, "sheet/photoMm", json_string("100"), "'photoMm'");
     bad(job, "sheet/language", json_string("de"), "'language'");
+    /* The request id goes into log lines: its own characters only. */
+    bad(job, "requestId", json_string("a b"), "'requestId'");
+    bad(job, "requestId", json_string("a\nb"), "'requestId'");
+    bad(job, "requestId", json_string("\"}{"), "'requestId'");
+    bad(job, "requestId",
+        json_string("0123456789012345678901234567890123456789012345678901234567890123456789"),
+        "'requestId'");
+    bad(job, "requestId", NULL, "'requestId'");
+    bad(job, "attempt", json_integer(-1), "'attempt'");
     bad(job, "sheet", NULL, "'sheet'");
     bad(job, "viewer/filterBeta", json_integer(-1), "'filterBeta'");
     bad(job, "viewer/shopName", NULL, "'shopName'");
@@ -1432,18 +1445,18 @@ TEST(test_reader_refuses_bodies_that_are_not_a_json_object)
         const char *needle;
     } cases[] = {
         {LIT("abc"), "not JSON"},
-        {LIT("{\"v\":5,"), "not JSON"},
+        {LIT("{\"v\":6,"), "not JSON"},
         {LIT("[1,2]"), "not a JSON object"},
         {LIT("[]"), "not a JSON object"},
         {LIT("2"), "not JSON"},
         {LIT("\"hello\""), "not JSON"},
         {LIT("null"), "not JSON"},
-        {LIT("{\"v\":5,\"type\":\"hello\",\"pid\":1} x"), "not JSON"},
-        {LIT("{\"v\":5,\"type\":\"hello\",\"pid\":1}{}"), "not JSON"},
-        {LIT("{\"v\":5,\"v\":2,\"type\":\"hello\",\"pid\":1}"), "not JSON"},
-        {LIT("{\"v\":5,\"type\":\"hello\",\"pid\":1,\"x\":\"\xff\"}"), "not JSON"},
-        {LIT("{\"v\":5,\"type\":\"hello\",\"pid\":1,\"x\":\"\\u0000\"}"), "not JSON"},
-        {LIT("{\"v\":5,\"type\":\"hel\0lo\",\"pid\":1}"), "not JSON"},
+        {LIT("{\"v\":6,\"type\":\"hello\",\"pid\":1} x"), "not JSON"},
+        {LIT("{\"v\":6,\"type\":\"hello\",\"pid\":1}{}"), "not JSON"},
+        {LIT("{\"v\":6,\"v\":2,\"type\":\"hello\",\"pid\":1}"), "not JSON"},
+        {LIT("{\"v\":6,\"type\":\"hello\",\"pid\":1,\"x\":\"\xff\"}"), "not JSON"},
+        {LIT("{\"v\":6,\"type\":\"hello\",\"pid\":1,\"x\":\"\\u0000\"}"), "not JSON"},
+        {LIT("{\"v\":6,\"type\":\"hel\0lo\",\"pid\":1}"), "not JSON"},
     };
     arc_err_t err;
 
@@ -1457,7 +1470,7 @@ TEST(test_reader_refuses_bodies_that_are_not_a_json_object)
     }
     /* The same bytes, made valid, pass (the cases fail for their reason). */
     arc_buf_t b = ARC_BUF_INIT;
-    frame_raw(&b, 30, LIT("{\"v\":5,\"type\":\"hello\",\"pid\":1}"));
+    frame_raw(&b, 30, LIT("{\"v\":6,\"type\":\"hello\",\"pid\":1}"));
     CHECK_EQ_INT(reader_says(b.data, b.len, &err), 1);
     arc_buf_dispose(&b);
 }

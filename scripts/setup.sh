@@ -16,7 +16,7 @@ packages=(
   libavformat-dev libavcodec-dev libavfilter-dev libswscale-dev libswresample-dev libavutil-dev
   ffmpeg
   zbar-tools chromium strace python3-aiosmtpd
-  caddy nginx
+  caddy nginx openssl
   postgresql postgresql-common
 )
 

@@ -54,7 +54,8 @@ case "$1" in caddy*|nginx*) exit 101 ;; esac
 exit 0
 EOF
   $sudo chmod 755 /usr/sbin/policy-rc.d
-  trap '$sudo rm -f /usr/sbin/policy-rc.d' EXIT
+  ours() { grep -qs "arcd's scripts/setup.sh" /usr/sbin/policy-rc.d; }
+  trap 'if ours; then $sudo rm -f /usr/sbin/policy-rc.d; fi' EXIT
 fi
 $sudo apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
 if [ ${#web[@]} -gt 0 ] && command -v systemctl >/dev/null; then

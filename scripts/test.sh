@@ -5,8 +5,9 @@
 # arithmetic errors in the hand-written code (decoders, .mind reader, compiler).
 # Then each libFuzzer harness of tests/fuzz/ for a bounded time (clang).
 # The browser tests (30_viewer, 40_phone, 45_customer_page: Chromium driving
-# the customer's pages; and 92_app's walk through the operator's app, whose
-# HTTP checks do run there) run
+# the customer's pages; 96_https: Caddy and nginx in front, Chromium behind
+# them; and 92_app's walk through the operator's app, whose HTTP checks do
+# run there) run
 # once, on the Release build: under the sanitizers they test Chromium's time,
 # not arcd's memory, and CI must stay under 30 minutes. For the same reason
 # ARCD_TEST_SANITIZED=1 tells the print sheet's test to lay out two papers
@@ -29,7 +30,7 @@ if [ "${ARCD_TEST_QUICK:-}" != "1" ]; then
   (cd "$root/build-asan" && ARCD_TEST_SANITIZED=1 ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 \
      UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1 \
      ctest --output-on-failure --timeout 900 -j"$(nproc)" \
-       -E '^style\.|^integration\.(30_viewer|40_phone|45_customer_page)$')
+       -E '^style\.|^integration\.(30_viewer|40_phone|45_customer_page|96_https)$')
 fi
 
 if [ "${ARCD_TEST_QUICK:-}" != "1" ]; then

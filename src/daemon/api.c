@@ -2,11 +2,11 @@
  * The daemon's HTTP API: the route table, the policies every route shares,
  * and the health, readiness and metrics routes (see api.h).
  */
-#include <ctype.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "arcd/id.h"
 #include "api.h"
 #include "app.h"
 #include "auth.h"
@@ -26,16 +26,7 @@
 
 int arc_daemon_valid_id(const char *s)
 {
-    static const char pattern[] = "xxxxxxxx-xxxx-xxxx-xxxx-xxxxxxxxxxxx";
-
-    if (strlen(s) != sizeof(pattern) - 1)
-        return 0;
-    for (size_t i = 0; pattern[i]; i++) {
-        if (pattern[i] == '-' ? s[i] != '-'
-                              : !isxdigit((unsigned char)s[i]) || isupper((unsigned char)s[i]))
-            return 0;
-    }
-    return 1;
+    return arc_id_kind(s) != ARC_ID_NONE;
 }
 
 /* ---- health, readiness, metrics ---- */

@@ -190,7 +190,7 @@ static void send_progress(job_t *j)
     j->q->pending_ops++;
     arc_pg_query(j->q->d->pool,
                  "UPDATE ar_projects SET stage = $3, progress = $4::int, updated_at = now()"
-                 " WHERE id = $1::uuid AND lease_owner = $2 AND status = 'processing'",
+                 " WHERE id = $1::text AND lease_owner = $2 AND status = 'processing'",
                  4, params, on_progress_done, j);
 }
 
@@ -236,14 +236,14 @@ static void job_record(job_t *j, const arc_done_msg_t *done, const char *reason)
             "   photo_width = (x.e->'photo'->'print'->>'width')::int,"
             "   photo_height = (x.e->'photo'->'print'->>'height')::int, video_meta = x.e->'video'"
             "   FROM jsonb_array_elements($3::jsonb->'items') WITH ORDINALITY AS x(e, n)"
-            "   WHERE i.project_id = $1::uuid AND i.position = x.n - 1"
-            "     AND EXISTS (SELECT 1 FROM ar_projects WHERE id = $1::uuid AND lease_owner = $2))"
+            "   WHERE i.project_id = $1::text AND i.position = x.n - 1"
+            "     AND EXISTS (SELECT 1 FROM ar_projects WHERE id = $1::text AND lease_owner = $2))"
             " UPDATE ar_projects SET status = 'ready', stage = 'done', progress = 100,"
             " error_message = NULL, result = $3::jsonb, timings = $4::jsonb,"
             " video_meta = $5::jsonb, photo_width = $6::int, photo_height = $7::int,"
             " compilation_time_ms = $8::int, finished_at = now(), lease_owner = NULL,"
             " lease_expires_at = NULL, job_kind = 'full', video_targets = NULL, updated_at = now()"
-            " WHERE id = $1::uuid AND lease_owner = $2",
+            " WHERE id = $1::text AND lease_owner = $2",
             8, params);
         free(res_s);
         free(tim_s);
@@ -268,14 +268,14 @@ static void job_record(job_t *j, const arc_done_msg_t *done, const char *reason)
                    "UPDATE ar_projects SET status = 'error', stage = 'failed',"
                    " error_message = $3, finished_at = now(), lease_owner = NULL,"
                    " lease_expires_at = NULL, updated_at = now()"
-                   " WHERE id = $1::uuid AND lease_owner = $2",
+                   " WHERE id = $1::text AND lease_owner = $2",
                    3, params);
         else
             update(q,
                    "UPDATE ar_projects SET status = 'pending', stage = 'queued', progress = 0,"
                    " error_message = $3, run_after = now() + make_interval(secs => $4::int),"
                    " lease_owner = NULL, lease_expires_at = NULL, updated_at = now()"
-                   " WHERE id = $1::uuid AND lease_owner = $2",
+                   " WHERE id = $1::text AND lease_owner = $2",
                    4, params);
         fprintf(stderr, "arcd: job %s attempt %d failed%s: %s\n", j->w.id, j->attempts,
                 last ? " for good" : ", will retry", why);
@@ -535,7 +535,7 @@ static void job_release(job_t *j)
            "UPDATE ar_projects SET status = 'pending', stage = 'queued', progress = 0,"
            " attempts = greatest(attempts - 1, 0), lease_owner = NULL,"
            " lease_expires_at = NULL, run_after = now(), updated_at = now()"
-           " WHERE id = $1::uuid AND lease_owner = $2",
+           " WHERE id = $1::text AND lease_owner = $2",
            2, params);
     ARC_ASSERT(j->state == J_RUNNING);
     j->state = J_DONE;
@@ -568,7 +568,7 @@ static void on_lease_timer(uv_timer_t *t)
     j->q->pending_ops++;
     arc_pg_query(j->q->d->pool,
                  "UPDATE ar_projects SET lease_expires_at = now() + make_interval(secs => $3::int)"
-                 " WHERE id = $1::uuid AND lease_owner = $2 RETURNING id",
+                 " WHERE id = $1::text AND lease_owner = $2 RETURNING id",
                  3, params, on_renewed, j->q);
 }
 

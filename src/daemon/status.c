@@ -34,7 +34,7 @@ static const char *const status_cols[C_N] = {
 /* A project being deleted (sql/003: deleting_at) is gone already. */
 static const char *status_sql =
     "SELECT d.doc, d.owner, coalesce(d.expired, false) AS expired, t.reason AS removed"
-    " FROM (SELECT $1::uuid AS id) k"
+    " FROM (SELECT $1::text AS id) k"
     " LEFT JOIN LATERAL (SELECT arcd_project_doc(p)::text AS doc, p.owner,"
     "                           p.expires_at <= now() AS expired"
     "                    FROM ar_projects p WHERE p.id = k.id AND p.deleting_at IS NULL) d ON true"
@@ -160,6 +160,7 @@ json_t *arc_status_doc_json(const arc_daemon_t *d, const json_t *doc)
     json_object_set_new(js, "notifyUrl", member(doc, "notify_url"));
     json_object_set_new(js, "notifyEmail", member(doc, "notify_email"));
     json_object_set_new(js, "notifiedAt", member(doc, "notified_at"));
+    json_object_set_new(js, "importedAt", member(doc, "imported_at"));
     return js;
 }
 

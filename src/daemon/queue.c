@@ -72,13 +72,14 @@ enum {
     C_KIND,
     C_TARGETS,
     C_RESULT,
+    C_LEGACY,
     C_N
 };
 static const char *const claim_cols[C_N] = {
     [C_ID] = "id",           [C_ATTEMPTS] = "attempts",   [C_MAX_ATTEMPTS] = "max_attempts",
     [C_FIT] = "fit_mode",    [C_SCALE_W] = "scale_width", [C_SCALE_H] = "scale_height",
     [C_CONFIG] = "config",   [C_ITEMS] = "items",         [C_KIND] = "job_kind",
-    [C_TARGETS] = "targets", [C_RESULT] = "result",
+    [C_TARGETS] = "targets", [C_RESULT] = "result",       [C_LEGACY] = "legacy",
 };
 
 static const char *claim_sql =
@@ -96,7 +97,8 @@ static const char *claim_sql =
     "   (SELECT json_agg(json_build_object('photo', i.photo_file, 'video', i.video_file)"
     "                    ORDER BY i.position)::text"
     "      FROM ar_project_items i WHERE i.project_id = p.id) AS items,"
-    "   p.job_kind, array_to_json(p.video_targets)::text AS targets, p.result::text AS result";
+    "   p.job_kind, array_to_json(p.video_targets)::text AS targets, p.result::text AS result,"
+    "   p.legacy IS NOT NULL AS legacy";
 
 static void check_stopped(arc_queue_t *q);
 
@@ -708,6 +710,47 @@ static int video_job(arc_job_msg_t *m, const json_t *result, const json_t *targe
     return 0;
 }
 
+/*
+ * An imported project (sql/004: legacy; arcd import-legacy) keeps the old
+ * system's marker.mind byte for byte, since the prints in customers' hands
+ * were made for it: no job of one runs the marker stage, nor the photo and
+ * border stages before it. Its first run (job_kind 'import') and a re-run
+ * make every pair's web video from its video (the old system's), the viewer
+ * and the QR code, with each print's geometry from the result the import
+ * wrote; a new video runs as any project's (video_job). Returns 0, or
+ * ARC_ECORRUPT when the result lacks what those stages need: the job then
+ * fails for good rather than run whole, which would compile a new marker
+ * that no print in a customer's hands matches.
+ */
+static int legacy_job(job_t *j, PGresult *res, const int *col, arc_err_t *err)
+{
+    arc_job_msg_t *m = &j->w.message;
+    const char *r = arc_pg_value(res, 0, col[C_RESULT]);
+    const char *t = arc_pg_value(res, 0, col[C_TARGETS]);
+    int video = strcmp(PQgetvalue(res, 0, col[C_KIND]), "video") == 0;
+    json_error_t jerr;
+    json_t *result = r ? json_loads(r, 0, &jerr) : NULL;
+    json_t *targets = video && t ? json_loads(t, 0, &jerr) : json_array();
+    int rc = 0;
+
+    for (size_t i = 0; !video && i < m->n_items; i++)
+        json_array_append_new(targets, json_integer((json_int_t)i));
+    if (video_job(m, result, targets) != 0) {
+        rc = arc_err_set(err, ARC_ECORRUPT,
+                         "the imported project's result lacks its prints' geometry, and its "
+                         "marker (the old system's) is never compiled again: delete it and "
+                         "import it again");
+        goto out;
+    }
+    if (!video)
+        m->stages |= ARC_STAGE_QR;
+    j->prev = json_incref(result);
+out:
+    json_decref(result);
+    json_decref(targets);
+    return rc;
+}
+
 static void on_claimed(int status, PGresult *res, void *arg)
 {
     arc_queue_t *q = arg;
@@ -747,8 +790,11 @@ static void on_claimed(int status, PGresult *res, void *arg)
     q->jobs = j;
 
     int rc = job_message(q, res, col, &j->w.message, &err);
-    if (rc == 0 && strcmp(PQgetvalue(res, 0, col[C_KIND]), "video") != 0 &&
-        arc_pg_value(res, 0, col[C_RESULT]) != NULL) {
+    if (rc == 0 && (strcmp(PQgetvalue(res, 0, col[C_LEGACY]), "t") == 0 ||
+                    strcmp(PQgetvalue(res, 0, col[C_KIND]), "import") == 0)) {
+        rc = legacy_job(j, res, col, &err);
+    } else if (rc == 0 && strcmp(PQgetvalue(res, 0, col[C_KIND]), "video") != 0 &&
+               arc_pg_value(res, 0, col[C_RESULT]) != NULL) {
         json_error_t jerr;
         json_t *last = json_loads(PQgetvalue(res, 0, col[C_RESULT]), 0, &jerr);
         j->last_files = json_incref(json_object_get(last, "files"));

@@ -94,6 +94,7 @@ static const arc_route_t routes[] = {
      arc_notify_on_redeliver, API},
     {"GET", "/ar/view/:id", "view", NULL, arc_status_on_view, 0},
     {"GET", "/objects/ar-storage/:id/:file", "objects", NULL, arc_files_on_object, 0},
+    {"GET", "/api/ar/storage/:id/:file", "legacy-file", NULL, arc_status_on_legacy_file, 0},
     {"GET", "/vendor/:file", "vendor", NULL, arc_files_on_vendor, 0},
     {"GET", "/vendor/:version/:file", "vendor", NULL, arc_files_on_vendor, 0},
     {"GET", "/", "app", NULL, arc_app_on_index, 0},

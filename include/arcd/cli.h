@@ -15,6 +15,9 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "arcd/id.h"
+#include "arcd/limits.h"
+
 /* ---- subcommands: each takes argv with argv[0] the subcommand's name ---- */
 
 /* arcd compile IN... -o OUT.mind [--json] [--threads N] [--max-pixels N] [--quiet] */
@@ -57,6 +60,24 @@ int arc_cli_worker(int argc, char **argv);
  * a second. Exit status 0, 2 usage, 3 an unknown or already revoked id, 4
  * database, 70 no random bytes. */
 int arc_cli_token(int argc, char **argv);
+
+/* arcd import-legacy --from-database URL --from-storage DIR [--dry-run]
+ *                    [--owner NAME] [--config FILE]
+ * The old system's projects made arcd projects under their own ids
+ * (src/cli/legacy_cmd.c, docs/legacy.md). Exit status 0 (every project the
+ * old system had ready is in arcd, or was already), 2 usage or settings, 3
+ * some could not be imported (each said why), 4 a database or the storage
+ * failed. */
+int arc_cli_import_legacy(int argc, char **argv);
+
+/* The file an old system's URL names, as its pages and rows wrote them:
+ * "https://shop.example/api/ar/storage/<id>/<file>", "/api/ar/storage/<id>/
+ * <file>" or ".../objects/ar-storage/<id>/<file>", a query or fragment
+ * ignored. Fills id (an id of either shape, arcd/id.h) and file (letters,
+ * digits, '.', '_' and '-', not starting with '.'), so that the two name a
+ * file inside the old storage and nowhere else. Returns 0, or -1 for any
+ * other URL. */
+int arc_cli_legacy_file(const char *url, char id[ARC_ID_MAX + 1], char file[ARC_MAX_FILE_NAME + 1]);
 
 /* ---- API tokens (src/cli/token_cmd.c) ---- */
 

@@ -47,6 +47,10 @@ static void usage(FILE *f)
                "  token list [--json]         the API tokens (never the tokens themselves)\n"
                "  token revoke ID             revoke an API token (every daemon, within a\n"
                "                              second); token commands take --config FILE\n"
+               "  import-legacy --from-database URL --from-storage DIR [--dry-run]\n"
+               "                              make the old system's projects arcd's, under\n"
+               "                              their ids (their printed QR codes keep working);\n"
+               "                              [--owner NAME] [--config FILE]\n"
                "  worker                      a worker process (started by serve)\n"
                "  version                     print the version\n");
 }
@@ -78,6 +82,8 @@ int main(int argc, char **argv)
         return arc_cli_restore(argc - 1, argv + 1);
     if (strcmp(cmd, "token") == 0)
         return arc_cli_token(argc - 1, argv + 1);
+    if (strcmp(cmd, "import-legacy") == 0)
+        return arc_cli_import_legacy(argc - 1, argv + 1);
     if (strcmp(cmd, "process") == 0)
         return arc_cli_process(argc - 1, argv + 1);
     if (strcmp(cmd, "compare") == 0)

@@ -2,11 +2,11 @@
  * The daemon's HTTP API: the route table, the policies every route shares,
  * and the health, readiness and metrics routes (see api.h).
  */
-#include <ctype.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "arcd/id.h"
 #include "api.h"
 #include "app.h"
 #include "auth.h"
@@ -26,16 +26,7 @@
 
 int arc_daemon_valid_id(const char *s)
 {
-    static const char pattern[] = "xxxxxxxx-xxxx-xxxx-xxxx-xxxxxxxxxxxx";
-
-    if (strlen(s) != sizeof(pattern) - 1)
-        return 0;
-    for (size_t i = 0; pattern[i]; i++) {
-        if (pattern[i] == '-' ? s[i] != '-'
-                              : !isxdigit((unsigned char)s[i]) || isupper((unsigned char)s[i]))
-            return 0;
-    }
-    return 1;
+    return arc_id_kind(s) != ARC_ID_NONE;
 }
 
 /* ---- health, readiness, metrics ---- */
@@ -103,6 +94,7 @@ static const arc_route_t routes[] = {
      arc_notify_on_redeliver, API},
     {"GET", "/ar/view/:id", "view", NULL, arc_status_on_view, 0},
     {"GET", "/objects/ar-storage/:id/:file", "objects", NULL, arc_files_on_object, 0},
+    {"GET", "/api/ar/storage/:id/:file", "legacy-file", NULL, arc_status_on_legacy_file, 0},
     {"GET", "/vendor/:file", "vendor", NULL, arc_files_on_vendor, 0},
     {"GET", "/vendor/:version/:file", "vendor", NULL, arc_files_on_vendor, 0},
     {"GET", "/", "app", NULL, arc_app_on_index, 0},

@@ -69,7 +69,8 @@ struct arc_daemon_s {
 /* The daemon of a request (the HTTP server's handler data). */
 #define ARC_DAEMON(req) ((arc_daemon_t *)arc_http_server_data((req)->server))
 
-/* 1 when s is a project id: a lower-case UUID. */
+/* 1 when s is a project id: a lower-case UUID, or an id of the old system's
+ * shape kept by `arcd import-legacy` (arcd/id.h). */
 int arc_daemon_valid_id(const char *s);
 
 /* Work that goes on after its client left and needs the database (a

@@ -36,6 +36,7 @@
 #include "arcd/assert.h"
 #include "arcd/buf.h"
 #include "arcd/file.h"
+#include "arcd/id.h"
 #include "arcd/log.h"
 #include "arcd/net.h"
 #include "arcd/tpl.h"
@@ -1605,16 +1606,16 @@ void arc_notify_stats(const arc_notify_t *n, arc_notify_stats_t *out)
 static const char *list_sql =
     "SELECT x.owner, x.item FROM ("
     "  SELECT 0 AS k, owner, NULL::text AS item, NULL::timestamptz AS at, NULL::uuid AS did"
-    "    FROM ar_projects WHERE id = $1::uuid"
-    "  UNION ALL SELECT 0, owner, NULL, NULL, NULL FROM ar_tombstones WHERE id = $1::uuid"
+    "    FROM ar_projects WHERE id = $1::text"
+    "  UNION ALL SELECT 0, owner, NULL, NULL, NULL FROM ar_tombstones WHERE id = $1::text"
     "  UNION ALL SELECT 1, d.owner, " DELIVERY_JSON("d") "::text, d.occurred_at, d.id"
-    "    FROM ar_deliveries d WHERE d.project_id = $1::uuid"
+    "    FROM ar_deliveries d WHERE d.project_id = $1::text"
     ") x ORDER BY x.k, x.at DESC, x.did DESC LIMIT 1002";
 /* clang-format on */
 
 static const char *redeliver_check_sql =
     "SELECT owner, (lease_owner IS NOT NULL AND lease_expires_at >= now()) AS busy"
-    " FROM ar_deliveries WHERE id = $2::uuid AND project_id = $1::uuid";
+    " FROM ar_deliveries WHERE id = $2::uuid AND project_id = $1::text";
 
 /* Due now, as if new; pg_notify wakes every daemon's notifier. */
 /* clang-format off */
@@ -1697,7 +1698,7 @@ static api_op_t *api_start(arc_http_req_t *req, int with_delivery)
         arc_http_error(req, 404, "not_found", NULL, "'%s' is not a project id", id ? id : "");
         return NULL;
     }
-    if (with_delivery && (did == NULL || !arc_daemon_valid_id(did))) {
+    if (with_delivery && arc_id_kind(did) != ARC_ID_UUID) {
         arc_http_error(req, 404, "not_found", NULL, "'%s' is not a delivery id", did ? did : "");
         return NULL;
     }

@@ -319,7 +319,7 @@ static const char list_sql[] =
     "   AND ($7::bigint IS NULL"
     "        OR created_at < timestamptz 'epoch' + $7::bigint * interval '1 microsecond')"
     "   AND ($8::bigint IS NULL OR (p.created_at, p.id) <"
-    "        (timestamptz 'epoch' + $8::bigint * interval '1 microsecond', $9::uuid))"
+    "        (timestamptz 'epoch' + $8::bigint * interval '1 microsecond', $9::text))"
     /* The table's columns, not the text ones of the same names above. */
     " ORDER BY p.created_at DESC, p.id DESC LIMIT $10::int";
 
@@ -800,7 +800,7 @@ static void on_removed(uv_work_t *w, int status)
     /* Only a marked row, and never one a worker holds (none can: a marked
      * row is not claimed). */
     p->query = arc_pg_query(p->d->pool,
-                            "DELETE FROM ar_projects WHERE id = $1::uuid"
+                            "DELETE FROM ar_projects WHERE id = $1::text"
                             " AND deleting_at IS NOT NULL AND status <> 'processing'",
                             1, params, on_deleted, p);
 }
@@ -846,7 +846,7 @@ void arc_projects_on_delete(arc_http_req_t *req)
     p->query =
         arc_pg_query(p->d->pool,
                      "WITH t AS (SELECT id, status FROM ar_projects"
-                     "           WHERE id = $1::uuid AND ($2 = '' OR owner = $2) FOR UPDATE),"
+                     "           WHERE id = $1::text AND ($2 = '' OR owner = $2) FOR UPDATE),"
                      " u AS (UPDATE ar_projects p SET run_after = 'infinity',"
                      "   deleting_at = coalesce(p.deleting_at, now()) FROM t"
                      "   WHERE p.id = t.id AND t.status <> 'processing' RETURNING p.id)"

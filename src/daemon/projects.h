@@ -29,7 +29,7 @@
  * not expired, not being deleted (sql/003: deleting_at). Every route that
  * reads or changes one project (PATCH, re-run, a new video) uses it. */
 #define ARC_PROJECT_VISIBLE                                                                        \
-    "id = $1::uuid AND ($2 = '' OR owner = $2) AND (expires_at IS NULL OR expires_at > now())"     \
+    "id = $1::text AND ($2 = '' OR owner = $2) AND (expires_at IS NULL OR expires_at > now())"     \
     " AND deleting_at IS NULL"
 
 void arc_projects_on_list(arc_http_req_t *req);

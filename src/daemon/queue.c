@@ -74,6 +74,7 @@ enum {
     C_TARGETS,
     C_RESULT,
     C_REQUEST_ID,
+    C_LEGACY,
     C_N
 };
 static const char *const claim_cols[C_N] = {
@@ -81,6 +82,7 @@ static const char *const claim_cols[C_N] = {
     [C_FIT] = "fit_mode",    [C_SCALE_W] = "scale_width", [C_SCALE_H] = "scale_height",
     [C_CONFIG] = "config",   [C_ITEMS] = "items",         [C_KIND] = "job_kind",
     [C_TARGETS] = "targets", [C_RESULT] = "result",       [C_REQUEST_ID] = "request_id",
+    [C_LEGACY] = "legacy",
 };
 
 static const char *claim_sql =
@@ -99,7 +101,7 @@ static const char *claim_sql =
     "                    ORDER BY i.position)::text"
     "      FROM ar_project_items i WHERE i.project_id = p.id) AS items,"
     "   p.job_kind, array_to_json(p.video_targets)::text AS targets, p.result::text AS result,"
-    "   coalesce(p.request_id, '') AS request_id";
+    "   coalesce(p.request_id, '') AS request_id, p.legacy IS NOT NULL AS legacy";
 
 static void check_stopped(arc_queue_t *q);
 
@@ -193,7 +195,7 @@ static void send_progress(job_t *j)
     j->q->pending_ops++;
     arc_pg_query(j->q->d->pool,
                  "UPDATE ar_projects SET stage = $3, progress = $4::int, updated_at = now()"
-                 " WHERE id = $1::uuid AND lease_owner = $2 AND status = 'processing'",
+                 " WHERE id = $1::text AND lease_owner = $2 AND status = 'processing'",
                  4, params, on_progress_done, j);
 }
 
@@ -257,14 +259,14 @@ static void job_record(job_t *j, const arc_done_msg_t *done, const char *reason)
             "   photo_width = (x.e->'photo'->'print'->>'width')::int,"
             "   photo_height = (x.e->'photo'->'print'->>'height')::int, video_meta = x.e->'video'"
             "   FROM jsonb_array_elements($3::jsonb->'items') WITH ORDINALITY AS x(e, n)"
-            "   WHERE i.project_id = $1::uuid AND i.position = x.n - 1"
-            "     AND EXISTS (SELECT 1 FROM ar_projects WHERE id = $1::uuid AND lease_owner = $2))"
+            "   WHERE i.project_id = $1::text AND i.position = x.n - 1"
+            "     AND EXISTS (SELECT 1 FROM ar_projects WHERE id = $1::text AND lease_owner = $2))"
             " UPDATE ar_projects SET status = 'ready', stage = 'done', progress = 100,"
             " error_message = NULL, result = $3::jsonb, timings = $4::jsonb,"
             " video_meta = $5::jsonb, photo_width = $6::int, photo_height = $7::int,"
             " compilation_time_ms = $8::int, finished_at = now(), lease_owner = NULL,"
             " lease_expires_at = NULL, job_kind = 'full', video_targets = NULL, updated_at = now()"
-            " WHERE id = $1::uuid AND lease_owner = $2",
+            " WHERE id = $1::text AND lease_owner = $2",
             8, params);
         free(res_s);
         free(tim_s);
@@ -289,14 +291,14 @@ static void job_record(job_t *j, const arc_done_msg_t *done, const char *reason)
                    "UPDATE ar_projects SET status = 'error', stage = 'failed',"
                    " error_message = $3, finished_at = now(), lease_owner = NULL,"
                    " lease_expires_at = NULL, updated_at = now()"
-                   " WHERE id = $1::uuid AND lease_owner = $2",
+                   " WHERE id = $1::text AND lease_owner = $2",
                    3, params);
         else
             update(q,
                    "UPDATE ar_projects SET status = 'pending', stage = 'queued', progress = 0,"
                    " error_message = $3, run_after = now() + make_interval(secs => $4::int),"
                    " lease_owner = NULL, lease_expires_at = NULL, updated_at = now()"
-                   " WHERE id = $1::uuid AND lease_owner = $2",
+                   " WHERE id = $1::text AND lease_owner = $2",
                    4, params);
         job_log(j, ARC_LOG_ERROR, last ? "job failed" : "job failed, will retry",
                 json_pack("{s:s, s:s, s:b}", "stage", j->stage, "error", why, "final", last));
@@ -556,7 +558,7 @@ static void job_release(job_t *j)
            "UPDATE ar_projects SET status = 'pending', stage = 'queued', progress = 0,"
            " attempts = greatest(attempts - 1, 0), lease_owner = NULL,"
            " lease_expires_at = NULL, run_after = now(), updated_at = now()"
-           " WHERE id = $1::uuid AND lease_owner = $2",
+           " WHERE id = $1::text AND lease_owner = $2",
            2, params);
     ARC_ASSERT(j->state == J_RUNNING);
     j->state = J_DONE;
@@ -589,7 +591,7 @@ static void on_lease_timer(uv_timer_t *t)
     j->q->pending_ops++;
     arc_pg_query(j->q->d->pool,
                  "UPDATE ar_projects SET lease_expires_at = now() + make_interval(secs => $3::int)"
-                 " WHERE id = $1::uuid AND lease_owner = $2 RETURNING id",
+                 " WHERE id = $1::text AND lease_owner = $2 RETURNING id",
                  3, params, on_renewed, j->q);
 }
 
@@ -731,6 +733,47 @@ static int video_job(arc_job_msg_t *m, const json_t *result, const json_t *targe
     return 0;
 }
 
+/*
+ * An imported project (sql/004: legacy; arcd import-legacy) keeps the old
+ * system's marker.mind byte for byte, since the prints in customers' hands
+ * were made for it: no job of one runs the marker stage, nor the photo and
+ * border stages before it. Its first run (job_kind 'import') and a re-run
+ * make every pair's web video from its video (the old system's), the viewer
+ * and the QR code, with each print's geometry from the result the import
+ * wrote; a new video runs as any project's (video_job). Returns 0, or
+ * ARC_ECORRUPT when the result lacks what those stages need: the job then
+ * fails for good rather than run whole, which would compile a new marker
+ * that no print in a customer's hands matches.
+ */
+static int legacy_job(job_t *j, PGresult *res, const int *col, arc_err_t *err)
+{
+    arc_job_msg_t *m = &j->w.message;
+    const char *r = arc_pg_value(res, 0, col[C_RESULT]);
+    const char *t = arc_pg_value(res, 0, col[C_TARGETS]);
+    int video = strcmp(PQgetvalue(res, 0, col[C_KIND]), "video") == 0;
+    json_error_t jerr;
+    json_t *result = r ? json_loads(r, 0, &jerr) : NULL;
+    json_t *targets = video && t ? json_loads(t, 0, &jerr) : json_array();
+    int rc = 0;
+
+    for (size_t i = 0; !video && i < m->n_items; i++)
+        json_array_append_new(targets, json_integer((json_int_t)i));
+    if (video_job(m, result, targets) != 0) {
+        rc = arc_err_set(err, ARC_ECORRUPT,
+                         "the imported project's result lacks its prints' geometry, and its "
+                         "marker (the old system's) is never compiled again: delete it and "
+                         "import it again");
+        goto out;
+    }
+    if (!video)
+        m->stages |= ARC_STAGE_QR;
+    j->prev = json_incref(result);
+out:
+    json_decref(result);
+    json_decref(targets);
+    return rc;
+}
+
 static void on_claimed(int status, PGresult *res, void *arg)
 {
     arc_queue_t *q = arg;
@@ -771,8 +814,11 @@ static void on_claimed(int status, PGresult *res, void *arg)
     q->jobs = j;
 
     int rc = job_message(q, res, col, &j->w.message, &err);
-    if (rc == 0 && strcmp(PQgetvalue(res, 0, col[C_KIND]), "video") != 0 &&
-        arc_pg_value(res, 0, col[C_RESULT]) != NULL) {
+    if (rc == 0 && (strcmp(PQgetvalue(res, 0, col[C_LEGACY]), "t") == 0 ||
+                    strcmp(PQgetvalue(res, 0, col[C_KIND]), "import") == 0)) {
+        rc = legacy_job(j, res, col, &err);
+    } else if (rc == 0 && strcmp(PQgetvalue(res, 0, col[C_KIND]), "video") != 0 &&
+               arc_pg_value(res, 0, col[C_RESULT]) != NULL) {
         json_error_t jerr;
         json_t *last = json_loads(PQgetvalue(res, 0, col[C_RESULT]), 0, &jerr);
         j->last_files = json_incref(json_object_get(last, "files"));

@@ -35,7 +35,7 @@ static const char *const status_cols[C_N] = {
 /* A project being deleted (sql/003: deleting_at) is gone already. */
 static const char *status_sql =
     "SELECT d.doc, d.owner, coalesce(d.expired, false) AS expired, t.reason AS removed"
-    " FROM (SELECT $1::uuid AS id) k"
+    " FROM (SELECT $1::text AS id) k"
     " LEFT JOIN LATERAL (SELECT arcd_project_doc(p)::text AS doc, p.owner,"
     "                           p.expires_at <= now() AS expired"
     "                    FROM ar_projects p WHERE p.id = k.id AND p.deleting_at IS NULL) d ON true"
@@ -161,6 +161,7 @@ json_t *arc_status_doc_json(const arc_daemon_t *d, const json_t *doc)
     json_object_set_new(js, "notifyUrl", member(doc, "notify_url"));
     json_object_set_new(js, "notifyEmail", member(doc, "notify_email"));
     json_object_set_new(js, "notifiedAt", member(doc, "notified_at"));
+    json_object_set_new(js, "importedAt", member(doc, "imported_at"));
     return js;
 }
 
@@ -642,6 +643,67 @@ static void view_none(arc_watch_t *w, const row_t *r)
 
 static const watch_ops_t view_ops = {view_row, view_none, api_failed, 1};
 
+/* ---- the old system's file URLs: a redirect ----
+ * Its pages linked a project's files as /api/ar/storage/<id>/<file>; an
+ * imported project's are arcd's (arcd import-legacy), under the same id. */
+
+/* The old system's names and arcd's; NULL: the first pair's web video,
+ * whose name is the result's (a replaced video has a name of its own). */
+static const struct {
+    const char *old, *now;
+} legacy_names[] = {
+    {"index.html", "index.html"},
+    {"marker.mind", "marker.mind"},
+    {"qr-code.png", "qr-code.png"},
+    {"enhanced-photo.jpg", "enhanced-photo.jpg"},
+    {"video.mp4", NULL},
+};
+
+static void legacy_file_row(arc_watch_t *w, const row_t *r)
+{
+    const char *file = arc_http_param(w->req, "file");
+    json_t *result = json_object_get(r->doc, "result");
+    const char *now = NULL;
+    int known = 0;
+
+    for (size_t i = 0; i < sizeof(legacy_names) / sizeof(legacy_names[0]); i++) {
+        if (file == NULL || strcmp(file, legacy_names[i].old) != 0)
+            continue;
+        known = 1;
+        now = legacy_names[i].now;
+        if (now == NULL)
+            now = json_string_value(
+                json_object_get(json_array_get(json_object_get(result, "items"), 0), "videoFile"));
+    }
+    /* Only a file the project has now (a project still being prepared has
+     * no viewer yet). */
+    json_t *url = known && now != NULL
+                      ? file_url(w->s->d, w->id, json_object_get(result, "files"), now)
+                      : json_null();
+    if (json_is_null(url)) {
+        arc_http_error(w->req, 404, "not_found", NULL, "no such file");
+    } else {
+        char loc[320];
+        /* Five minutes, as the files themselves: the web video's name
+         * changes when it is replaced. */
+        snprintf(loc, sizeof(loc),
+                 "Location: /objects/ar-storage/%s/%s\r\nCache-Control: public, max-age=300\r\n",
+                 w->id, now);
+        arc_http_respond(w->req, 301, "text/plain; charset=utf-8", loc, "", 0);
+    }
+    json_decref(url);
+    watch_free(w);
+}
+
+static void legacy_file_none(arc_watch_t *w, const row_t *r)
+{
+    (void)r;
+    arc_http_error(w->req, 404, "not_found", NULL, "no such file");
+    watch_free(w);
+}
+
+static const watch_ops_t legacy_file_ops = {legacy_file_row, legacy_file_none, api_failed, 0};
+
 /* ---- routes ---- */
 
 static void on_poll_deadline(uv_timer_t *t)
@@ -779,6 +841,17 @@ void arc_status_on_view(arc_http_req_t *req)
         return;
     }
     watch_start(req, &view_ops, id, 0);
+}
+
+void arc_status_on_legacy_file(arc_http_req_t *req)
+{
+    const char *id = arc_http_param(req, "id");
+
+    if (!arc_daemon_valid_id(id)) {
+        arc_http_error(req, 404, "not_found", NULL, "no such file");
+        return;
+    }
+    watch_start(req, &legacy_file_ops, id, 0);
 }
 
 /* ---- changes ---- */

@@ -1,12 +1,14 @@
 /*
- * status.h: what clients learn about a project. Three routes read one
+ * status.h: what clients learn about a project. Four routes read one
  * status row and answer by their kind:
  *   - GET /api/ar/status/:id[?wait=N]: the status JSON now, or held (a long
  *     poll) until the status or stage changes or N seconds pass;
  *   - GET /api/ar/events/:id: the same changes as Server-Sent Events, ending
  *     at ready or error;
  *   - GET /ar/view/:id: 302 to the viewer when ready, else a page (pending,
- *     error, gone, not found; src/daemon/pages.h).
+ *     error, gone, not found; src/daemon/pages.h);
+ *   - GET /api/ar/storage/:id/:file: the old system's file URLs (an imported
+ *     project's, arcd import-legacy), 301 to the file's URL in arcd.
  * A request waiting for changes is a watcher; a change (NOTIFY arcd_status
  * from whichever daemon made it) wakes the watchers of that project. Plain
  * reads of a project are answered from a short-lived cache that the same
@@ -28,6 +30,10 @@ void arc_status_free(arc_status_t *s);
 void arc_status_on_status(arc_http_req_t *req);
 void arc_status_on_events(arc_http_req_t *req);
 void arc_status_on_view(arc_http_req_t *req);
+/* GET /api/ar/storage/:id/:file, the old system's file URLs (public): 301 to
+ * the project's file under /objects/ar-storage/ (video.mp4: its web
+ * video); 404 for an unknown project or file. */
+void arc_status_on_legacy_file(arc_http_req_t *req);
 
 /* A project's status changed (NOTIFY arcd_status, or this daemon's own
  * update): drops its cached answer and wakes its watchers. */

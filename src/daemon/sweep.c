@@ -141,7 +141,7 @@ static void on_removed(uv_work_t *w, int status)
                             /* The removal's reason, for its tombstone and its
                              * notifications (sql/002_back_office.sql). */
                             "WITH r AS (SELECT set_config('arcd.removal', 'expired', true))"
-                            " DELETE FROM ar_projects WHERE id = ANY($1::uuid[])"
+                            " DELETE FROM ar_projects WHERE id = ANY($1::text[])"
                             " AND " SWEPT " AND EXISTS (SELECT 1 FROM r)",
                             1, params, on_deleted, j);
 }

@@ -825,7 +825,7 @@ static void insert(upload_t *u)
         "   scale_height, config, photo_format, photo_bytes, video_format, video_bytes,"
         "   max_attempts, owner, title, order_ref, customer_name, customer_email,"
         "   notification_url, notification_email, metadata, request_id)"
-        " VALUES ($1::uuid, $2::boolean, CASE WHEN $2::boolean"
+        " VALUES ($1::text, $2::boolean, CASE WHEN $2::boolean"
         "   THEN now() + make_interval(secs => $3::float8) END, $4, $5::int, $6::int,"
         "   $7::jsonb, $8, $9::bigint, $10, $11::bigint, $12::int, $14, $15, $16, $17, $18,"
         "   $19, $20, $21::jsonb, nullif($22, ''))"
@@ -1068,7 +1068,7 @@ static void video_swap(upload_t *u)
          * while this waits for t's lock leaves the project pending, which
          * this one's u then refuses. */
         " o AS (SELECT video_file FROM ar_project_items"
-        "       WHERE project_id = $1::uuid AND position = $3::int),"
+        "       WHERE project_id = $1::text AND position = $3::int),"
         " k AS (SELECT CASE WHEN t.result ? 'files' THEN 'video'"
         "              ELSE 'full' END AS kind FROM t),"
         " u AS (UPDATE ar_projects p SET status = 'pending', stage = 'queued', progress = 0,"
@@ -1083,7 +1083,7 @@ static void video_swap(upload_t *u)
         "   request_id = nullif($10, '')"
         "   FROM t, k WHERE p.id = t.id AND t.status IN ('ready', 'error') RETURNING p.id),"
         " i AS (UPDATE ar_project_items SET video_file = $4"
-        "   WHERE project_id = $1::uuid AND position = $3::int AND EXISTS (SELECT 1 FROM u)"
+        "   WHERE project_id = $1::text AND position = $3::int AND EXISTS (SELECT 1 FROM u)"
         "   RETURNING position)"
         " SELECT t.status, EXISTS (SELECT 1 FROM u) AND EXISTS (SELECT 1 FROM i) AS queued,"
         "   k.kind AS job_kind, (SELECT video_file FROM o) AS old_video FROM t, k",

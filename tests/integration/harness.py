@@ -82,10 +82,11 @@ ADMIN_TOKEN = "test-admin-token-0123456789"
 
 
 class Daemon:
-    def __init__(self, storage=None, admin_token=ADMIN_TOKEN, env=None, pass_fds=(), **config):
+    def __init__(self, storage=None, admin_token=ADMIN_TOKEN, env=None, pass_fds=(), port=None, **config):
         """env: variables added to the daemon's environment; pass_fds:
-        descriptors it inherits (as from a careless parent)."""
-        self.port = free_port()
+        descriptors it inherits (as from a careless parent); port: the one
+        to listen on (a free one by default)."""
+        self.port = port or free_port()
         self.admin_token = admin_token
         self.extra_env = dict(env or {})
         self.pass_fds = tuple(pass_fds)

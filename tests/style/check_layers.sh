@@ -19,6 +19,7 @@ cd "$root" || exit 2
 declare -A layer_of=(
   [error.h]=util [file.h]=util [clock.h]=util [buf.h]=util [sniff.h]=util [tpl.h]=util
   [assert.h]=util [limits.h]=util [net.h]=util [addrmap.h]=util [compress.h]=util [log.h]=util
+  [id.h]=util
   [config.h]=config [proto.h]=proto [image.h]=image [mind.h]=mind [compiler.h]=compiler
   [http.h]=http [router.h]=http [multipart.h]=http [pg.h]=db [db.h]=db
   [daemon.h]=daemon [check.h]=daemon [worker.h]=pipeline [cli.h]=cli

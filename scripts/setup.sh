@@ -18,6 +18,7 @@ packages=(
   zbar-tools chromium strace python3-aiosmtpd
   caddy nginx openssl
   postgresql postgresql-common
+  dpkg-dev systemd # the .deb (cpack, dpkg-shlibdeps) and its units (systemd-analyze verify)
 )
 
 missing=()

@@ -11,8 +11,11 @@
 # once, on the Release build: under the sanitizers they test Chromium's time,
 # not arcd's memory, and CI must stay under 30 minutes. For the same reason
 # ARCD_TEST_SANITIZED=1 tells the print sheet's test to lay out two papers
-# there, not all five, and the colour test to tone-map HLG and PQ 10-bit, not
-# also PQ 12-bit and Dolby Vision (each is a whole job on the same code path).
+# there, not all five, the colour test to tone-map HLG and PQ 10-bit, not
+# also PQ 12-bit and Dolby Vision (each is a whole job on the same code path),
+# the queue test to run 8 concurrent jobs, not 20, and 98_install to leave
+# the .deb to the Release pass. Integration tests run two at a time, but for
+# the browser and timing ones (tests/CMakeLists.txt).
 # This is what .ci/run calls. ARCD_TEST_QUICK=1 skips the sanitizer and fuzzing
 # passes; ARCD_FUZZ_SECONDS sets the time per harness (default 20).
 set -euo pipefail

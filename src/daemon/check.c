@@ -19,6 +19,7 @@
 #include "arcd/db.h"
 #include "arcd/file.h"
 #include "arcd/log.h"
+#include "notify.h"
 #include "pages.h"
 
 static arc_check_t *begin(arc_check_report_t *r, const char *name, int fatal)
@@ -427,15 +428,7 @@ static void check_smtp(arc_check_report_t *r, const arc_config_t *cfg, unsigned 
         fail(c, "", "libcurl could not start");
         return;
     }
-    curl_easy_setopt(e, CURLOPT_URL, cfg->notify.smtp_url);
-    curl_easy_setopt(e, CURLOPT_PROTOCOLS_STR, "smtp,smtps");
-    curl_easy_setopt(e, CURLOPT_USE_SSL,
-                     cfg->notify.smtp_user[0] != '\0' ? (long)CURLUSESSL_ALL
-                                                      : (long)CURLUSESSL_TRY);
-    if (cfg->notify.smtp_user[0] != '\0') {
-        curl_easy_setopt(e, CURLOPT_USERNAME, cfg->notify.smtp_user);
-        curl_easy_setopt(e, CURLOPT_PASSWORD, cfg->notify.smtp_password);
-    }
+    arc_notify_smtp_options(e, cfg);
     /* The greeting, EHLO, STARTTLS and the login, then a NOOP: no mail. */
     curl_easy_setopt(e, CURLOPT_CUSTOMREQUEST, "NOOP");
     curl_easy_setopt(e, CURLOPT_NOBODY, 1L);

@@ -1156,17 +1156,7 @@ static void email_send(delivery_t *dl)
     const char *attach_h[] = {"Content-Disposition: attachment; filename=\"qr-code.png\"", NULL};
     mime_add(mixed, dl->png, dl->png_len, "image/png", "base64", attach_h);
 
-    curl_easy_setopt(e, CURLOPT_URL, cfg->notify.smtp_url);
-    curl_easy_setopt(e, CURLOPT_PROTOCOLS_STR, "smtp,smtps");
-    /* STARTTLS when the server offers it; with a user and password, only
-     * over TLS: a man in the middle who strips the offer must not read them. */
-    curl_easy_setopt(e, CURLOPT_USE_SSL,
-                     cfg->notify.smtp_user[0] != '\0' ? (long)CURLUSESSL_ALL
-                                                      : (long)CURLUSESSL_TRY);
-    if (cfg->notify.smtp_user[0] != '\0') {
-        curl_easy_setopt(e, CURLOPT_USERNAME, cfg->notify.smtp_user);
-        curl_easy_setopt(e, CURLOPT_PASSWORD, cfg->notify.smtp_password);
-    }
+    arc_notify_smtp_options(e, cfg);
     snprintf(line, sizeof(line), "<%s>", n->from_addr);
     curl_easy_setopt(e, CURLOPT_MAIL_FROM, line); /* copied */
     curl_easy_setopt(e, CURLOPT_MAIL_RCPT, dl->rcpt);
@@ -1407,6 +1397,21 @@ static void on_timer(uv_timer_t *t)
 }
 
 /* ---- life cycle ---- */
+
+void arc_notify_smtp_options(CURL *e, const arc_config_t *cfg)
+{
+    curl_easy_setopt(e, CURLOPT_URL, cfg->notify.smtp_url);
+    curl_easy_setopt(e, CURLOPT_PROTOCOLS_STR, "smtp,smtps");
+    /* STARTTLS when the server offers it; with a user and password, only
+     * over TLS: a man in the middle who strips the offer must not read them. */
+    curl_easy_setopt(e, CURLOPT_USE_SSL,
+                     cfg->notify.smtp_user[0] != '\0' ? (long)CURLUSESSL_ALL
+                                                      : (long)CURLUSESSL_TRY);
+    if (cfg->notify.smtp_user[0] != '\0') {
+        curl_easy_setopt(e, CURLOPT_USERNAME, cfg->notify.smtp_user);
+        curl_easy_setopt(e, CURLOPT_PASSWORD, cfg->notify.smtp_password);
+    }
+}
 
 int arc_notify_create(arc_daemon_t *d, arc_notify_t **out, arc_err_t *err)
 {

@@ -36,6 +36,8 @@
 
 #include <stdint.h>
 
+#include <curl/curl.h>
+
 #include "core.h"
 
 /*
@@ -48,6 +50,10 @@
  * d->template_path. Returns 0 and *out (free with arc_notify_free()), or
  * ARC_EINVAL / ARC_EIO with every problem in err.
  */
+/* The SMTP server's options on a libcurl handle: URL, protocols, STARTTLS
+ * (required with a login), the login (notify.smtp.*). Also `arcd check`'s. */
+void arc_notify_smtp_options(CURL *e, const arc_config_t *cfg);
+
 int arc_notify_create(arc_daemon_t *d, arc_notify_t **out, arc_err_t *err);
 
 /* On the loop, with d->loop and d->pool set: writes the settings, starts

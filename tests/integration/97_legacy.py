@@ -179,7 +179,8 @@ check("skipped: error in the old system: compilation timed out" in line_of(dry, 
 check("NOT IMPORTED" in line_of(dry, NOMARK) and "marker.mind is missing" in line_of(dry, NOMARK),
       f"dry run: the project without its marker is reported ({line_of(dry, NOMARK)})")
 check("NOT IMPORTED: not an id arcd can keep" in line_of(dry, BADID), f"dry run: the bad id is reported")
-check("would migrate it to 4 first" in dry.stdout, "dry run: the schema's migration is announced, not made")
+check(re.search(r"would migrate it to \d+ first", dry.stdout) is not None,
+      "dry run: the schema's migration is announced, not made")
 check("dry run, nothing changed: 2 would be imported, 0 already imported, 1 expired" in dry.stdout,
       "dry run: the summary")
 after = psql("SELECT (SELECT count(*) FROM ar_projects) || '/' || (SELECT count(*) FROM ar_tombstones)"
@@ -190,7 +191,7 @@ check(os.listdir(storage) == [], f"the dry run wrote nothing in the storage ({os
 # ---- arcd serve migrates 003 to 004: the projects made before keep their ids ----
 d = Daemon(storage=storage, port=port, notify={"webhookUrl": "http://192.0.2.1/hook"})
 try:
-    check(psql("SELECT max(version) FROM arcd_migrations") == "4", "the daemon migrated the database to 004")
+    check(int(psql("SELECT max(version) FROM arcd_migrations")) >= 4, "the daemon migrated the database past 004")
     check(psql("SELECT data_type FROM information_schema.columns WHERE table_name = 'ar_projects'"
                " AND column_name = 'id'") == "text", "ar_projects.id is text after 004")
     st, _, js = d.json("GET", f"/api/ar/projects/{UUID_OLD}")

@@ -12,9 +12,9 @@
  *              root, the workers' user (workers.user) can reach it
  *   space      it has more than storage.minFreeMb free (not fatal: the
  *              customers' viewers keep working)
- *   viewer     the viewer template, the pages, the mail templates, the web
- *              app and, when served by arcd, the viewer's scripts (with
- *              their brotli and gzip forms)
+ *   viewer     the viewer template, the pages, the mail templates and,
+ *              when served by arcd, the viewer's scripts
+ *   compressed the scripts' brotli and gzip forms (not fatal: slower pages)
  *   publicUrl  absolute http(s) with a host; https unless it is this machine
  *              (phones open the camera only in a secure context); not a
  *              loopback address while listening on a public one
@@ -50,7 +50,7 @@ typedef struct arc_check_s {
     char fix[512];     /* how to mend a failure ("" when it passed) */
 } arc_check_t;
 
-#define ARC_CHECK_MAX 10
+#define ARC_CHECK_MAX 12
 
 typedef struct arc_check_report_s {
     arc_check_t items[ARC_CHECK_MAX];

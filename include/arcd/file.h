@@ -25,4 +25,8 @@ int arc_file_write_atomic(const char *path, const void *data, size_t len, arc_er
  * or ARC_EIO with errno's reason. */
 int arc_file_mkdirs(const char *path, arc_err_t *err);
 
+/* The same with the mode of the folders it makes (0711: others may pass
+ * through, as a root daemon's workers must to reach the storage). */
+int arc_file_mkdirs_mode(const char *path, unsigned mode, arc_err_t *err);
+
 #endif

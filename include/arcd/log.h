@@ -8,8 +8,11 @@
  * Nothing secret is ever a field: no token, no password, no header, no
  * query string (tests/integration/96_logs.py looks for them).
  *
- * Process-wide state, set before threads start; a line is written with one
- * write(2), so lines of several processes sharing stderr do not interleave.
+ * Process-wide state, set before threads start. A line is written with one
+ * write(2): lines up to PIPE_BUF (4 KB) of several processes sharing a pipe
+ * do not interleave. The write is synchronous (journald's stream or a
+ * terminal take a line at once). Text that is not UTF-8 (a request's path,
+ * FFmpeg's messages) has its bad bytes replaced, never drops the line.
  */
 #ifndef ARCD_LOG_H
 #define ARCD_LOG_H
@@ -35,6 +38,9 @@ int arc_log_enabled(arc_log_level_t level);
 /* Fields added to every line of this process from now on (a worker's job);
  * ctx is stolen, NULL clears them. */
 void arc_log_context(json_t *ctx);
+
+/* Replaces the bytes of s that are not well-formed UTF-8 by '?', in place. */
+void arc_log_utf8(char *s);
 
 /* A line with msg and the fields of fields (an object, stolen; NULL: none). */
 void arc_log_event(arc_log_level_t level, const char *msg, json_t *fields);

@@ -146,28 +146,50 @@ static int mkdir_like(const char *src, const char *dst, arc_err_t *err)
     return 0;
 }
 
-/* Removes a folder and everything in it. */
-static void remove_tree(const char *path)
+/* Removes a folder and everything in it; a symbolic link is removed, never
+ * followed (lstat, not d_type: some file systems do not fill it in).
+ * Returns 0, or -1 when something could not be removed. */
+static int remove_tree(const char *path)
 {
-    DIR *d = opendir(path);
+    struct stat st;
+    DIR *d;
     struct dirent *e;
+    int rc = 0;
 
-    if (d == NULL) {
-        unlink(path);
-        return;
-    }
+    if (lstat(path, &st) != 0)
+        return errno == ENOENT ? 0 : -1;
+    if (!S_ISDIR(st.st_mode))
+        return unlink(path) == 0 ? 0 : -1;
+    if ((d = opendir(path)) == NULL)
+        return -1;
     while ((e = readdir(d)) != NULL) {
         char sub[PATH_MAX];
         if (strcmp(e->d_name, ".") == 0 || strcmp(e->d_name, "..") == 0)
             continue;
-        snprintf(sub, sizeof(sub), "%s/%s", path, e->d_name);
-        if (e->d_type == DT_DIR)
-            remove_tree(sub);
-        else
-            unlink(sub);
+        if ((size_t)snprintf(sub, sizeof(sub), "%s/%s", path, e->d_name) >= sizeof(sub) ||
+            remove_tree(sub) != 0)
+            rc = -1;
     }
     closedir(d);
-    rmdir(path);
+    return rmdir(path) == 0 ? rc : -1;
+}
+
+/* A file being written under a temporary name (arc_file_write_atomic's
+ * NAME.tmp.PID, the QR stage's NAME.tmp, or a dot file): not yet the
+ * project's, and still changing. */
+static int temporary(const char *name)
+{
+    const char *t = strstr(name, ".tmp");
+
+    if (name[0] == '.')
+        return 1;
+    while (t != NULL) {
+        if (t[4] == '\0' ||
+            (t[4] == '.' && t[5] != '\0' && strspn(t + 5, "0123456789") == strlen(t + 5)))
+            return 1;
+        t = strstr(t + 1, ".tmp");
+    }
+    return 0;
 }
 
 /*
@@ -191,8 +213,7 @@ static int put_tree(walk_t *w, const char *src, const char *dst, const char *rel
         struct stat st;
         if (strcmp(e->d_name, ".") == 0 || strcmp(e->d_name, "..") == 0)
             continue;
-        /* A file being written has a temporary name: not yet the project's. */
-        if (e->d_name[0] == '.')
+        if (temporary(e->d_name))
             continue;
         if ((size_t)snprintf(s, sizeof(s), "%s/%s", src, e->d_name) >= sizeof(s) ||
             (size_t)snprintf(t, sizeof(t), "%s/%s", dst, e->d_name) >= sizeof(t) ||
@@ -290,9 +311,12 @@ static int run_pg(const char *conninfo, char *const argv[], arc_err_t *err)
                          argv[0], strerror(spawn_rc));
         goto out;
     }
-    while (waitpid(pid, &status, 0) < 0 && errno == EINTR)
+    pid_t got;
+    while ((got = waitpid(pid, &status, 0)) < 0 && errno == EINTR)
         ;
-    if (!WIFEXITED(status) || WEXITSTATUS(status) != 0)
+    if (got < 0)
+        rc = arc_err_set(err, ARC_EIO, "%s: waitpid: %s", argv[0], strerror(errno));
+    else if (!WIFEXITED(status) || WEXITSTATUS(status) != 0)
         rc = arc_err_set(err, ARC_EIO, "%s failed (exit %d)", argv[0],
                          WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status));
 out:
@@ -333,15 +357,21 @@ static void prune(const char *dir, int keep_days, time_t now)
         time_t when;
         struct stat st;
         snprintf(path, sizeof(path), "%s/%s", dir, e->d_name);
+        /* Folders only: a link or a file of that name is not a backup. */
+        if (lstat(path, &st) != 0 || !S_ISDIR(st.st_mode))
+            continue;
         if (backup_stamp(e->d_name, &when) == 0) {
             if (now - when > (time_t)keep_days * 86400) {
-                remove_tree(path);
-                printf("arcd backup: removed %s (older than %d days)\n", path, keep_days);
+                if (remove_tree(path) == 0)
+                    printf("arcd backup: removed %s (older than %d days)\n", path, keep_days);
+                else
+                    fprintf(stderr, "arcd backup: cannot remove all of %s: %s\n", path,
+                            strerror(errno));
             }
         } else if (strncmp(e->d_name, "." PREFIX, strlen(PREFIX) + 1) == 0 &&
-                   stat(path, &st) == 0 && now - st.st_mtime > 86400) {
-            remove_tree(path);
-            printf("arcd backup: removed %s (a backup cut short)\n", path);
+                   now - st.st_mtime > 86400) {
+            if (remove_tree(path) == 0)
+                printf("arcd backup: removed %s (a backup cut short)\n", path);
         }
     }
     closedir(d);
@@ -378,10 +408,10 @@ int arc_cli_backup(int argc, char **argv)
     arc_config_t cfg;
     arc_err_t err = {{0}};
     walk_t w = {.manifest = ARC_BUF_INIT};
-    char stamp[STAMP_LEN + 1], part[PATH_MAX], final[PATH_MAX], path[PATH_MAX + 64], hex[65];
+    char stamp[STAMP_LEN + 1], part[PATH_MAX] = "", final[PATH_MAX], path[PATH_MAX + 64], hex[65];
     time_t now = time(NULL);
     struct tm tm;
-    int loaded = 0;
+    int loaded = 0, made = 0; /* made: part is ours to remove on a failure */
 
     if (arc_opts_parse(argc, argv, options, 2, &dir, 1, &n_pos) != 0 || n_pos != 1) {
         fprintf(stderr, "usage: arcd backup DIR [--keep-days N] [--config FILE]\n");
@@ -407,10 +437,12 @@ int arc_cli_backup(int argc, char **argv)
     }
     remove_tree(part);
     if (mkdir(part, 0750) != 0) {
+        part[0] = '\0';
         fprintf(stderr, "arcd backup: %s: %s\n", part, strerror(errno));
         status = 1;
         goto out;
     }
+    made = 1;
 
     /* 1. The database. */
     snprintf(path, sizeof(path), "%s/database.dump", part);
@@ -480,7 +512,7 @@ int arc_cli_backup(int argc, char **argv)
            final, dump_bytes, w.projects, w.files, w.bytes, w.linked, w.files - w.linked);
     prune(dir, keep_days, now);
 out:
-    if (status != 0)
+    if (status != 0 && made)
         remove_tree(part);
     arc_buf_dispose(&w.manifest);
     if (loaded)
@@ -490,37 +522,115 @@ out:
 
 /* ---- arcd restore ---- */
 
-/* Checks every line of the backup's manifest; returns 0 or ARC_EINVAL. */
-static int verify(const char *backup, long long *files, arc_err_t *err)
-{
-    char path[PATH_MAX], line[PATH_MAX + 80];
-    int rc = 0;
+/* The files a backup's manifest names, each checked. */
+typedef struct listed_s {
+    char **names; /* relative to the backup: "database.dump", "storage/ar-storage/..." */
+    size_t n;
+} listed_t;
 
+static void listed_free(listed_t *l)
+{
+    for (size_t i = 0; i < l->n; i++)
+        free(l->names[i]);
+    free(l->names);
+    l->names = NULL;
+    l->n = 0;
+}
+
+/* A manifest's name: database.dump, or a path under storage/ar-storage/
+ * with no empty, "." or ".." part. */
+static int name_ok(const char *name)
+{
+    static const char store[] = "storage/ar-storage/";
+
+    if (strcmp(name, "database.dump") == 0)
+        return 1;
+    if (strncmp(name, store, sizeof(store) - 1) != 0)
+        return 0;
+    for (const char *p = name + sizeof(store) - 1; *p;) {
+        size_t n = strcspn(p, "/");
+        if (n == 0 || (n == 1 && p[0] == '.') || (n == 2 && p[0] == '.' && p[1] == '.'))
+            return 0;
+        p += n;
+        if (*p == '/' && *++p == '\0')
+            return 0;
+    }
+    return 1;
+}
+
+/*
+ * Checks the backup against its manifest: every line names a file of the
+ * backup itself (no link leading out of it) whose SHA-256 is the manifest's,
+ * and the database's dump is there. Returns 0 with the names in out, or
+ * ARC_EINVAL.
+ */
+static int verify(const char *backup, listed_t *out, arc_err_t *err)
+{
+    char path[PATH_MAX + 32], line[PATH_MAX + 80], root[PATH_MAX];
+    int rc = 0, dump = 0;
+
+    memset(out, 0, sizeof(*out));
     snprintf(path, sizeof(path), "%s/MANIFEST.sha256", backup);
     FILE *f = fopen(path, "re");
-    if (f == NULL)
-        return arc_err_set(err, ARC_EINVAL, "%s: %s (not an arcd backup?)", path, strerror(errno));
-    *files = 0;
+    if (f == NULL || realpath(backup, root) == NULL) {
+        rc = arc_err_set(err, ARC_EINVAL, "%s: %s (not an arcd backup?)", path, strerror(errno));
+        goto out;
+    }
     while (fgets(line, sizeof(line), f) != NULL) {
-        char hex[65], file[PATH_MAX + 16];
+        char hex[65], file[PATH_MAX + 16], real[PATH_MAX];
         line[strcspn(line, "\n")] = '\0';
-        if (strlen(line) < 67 || line[64] != ' ' || line[65] != ' ' || strstr(line, "..") != NULL) {
+        if (strlen(line) < 67 || line[64] != ' ' || line[65] != ' ' || !name_ok(line + 66)) {
             rc = arc_err_set(err, ARC_EINVAL, "%s: a damaged line: %.80s", path, line);
-            break;
+            goto out;
         }
         snprintf(file, sizeof(file), "%s/%s", backup, line + 66);
-        if (sha256_file(file, hex, err) != 0) {
-            rc = ARC_EINVAL;
-            break;
+        size_t rn = strlen(root);
+        if (realpath(file, real) == NULL || strncmp(real, root, rn) != 0 || real[rn] != '/') {
+            rc = arc_err_set(err, ARC_EINVAL, "%s: missing, or a link out of the backup", file);
+            goto out;
         }
-        if (strncmp(hex, line, 64) != 0) {
+        if (sha256_file(file, hex, err) != 0 || strncmp(hex, line, 64) != 0) {
             rc = arc_err_set(err, ARC_EINVAL, "%s: its SHA-256 differs from the manifest's", file);
-            break;
+            goto out;
         }
-        (*files)++;
+        dump |= strcmp(line + 66, "database.dump") == 0;
+        out->names = arc_xrealloc(out->names, out->n + 1, sizeof(char *));
+        out->names[out->n++] = arc_xstrdup(line + 66);
     }
-    fclose(f);
+    if (!dump)
+        rc = arc_err_set(err, ARC_EINVAL, "%s: names no database.dump (not a whole backup)", path);
+out:
+    if (f != NULL)
+        fclose(f);
+    if (rc != 0)
+        listed_free(out);
     return rc;
+}
+
+/* Copies the backup's file name (a manifest's "storage/ar-storage/...") into
+ * the storage folder, its folders made like the backup's. */
+static int restore_file(walk_t *w, const char *backup, const char *storage, const char *name,
+                        arc_err_t *err)
+{
+    const char *rel = name + strlen("storage/");
+    char src[PATH_MAX + 16], dst[PATH_MAX + 16];
+    struct stat st;
+    int rc;
+
+    for (const char *slash = strchr(rel, '/'); slash != NULL; slash = strchr(slash + 1, '/')) {
+        snprintf(src, sizeof(src), "%s/storage/%.*s", backup, (int)(slash - rel), rel);
+        snprintf(dst, sizeof(dst), "%s/%.*s", storage, (int)(slash - rel), rel);
+        if ((rc = mkdir_like(src, dst, err)) != 0)
+            return rc;
+    }
+    snprintf(src, sizeof(src), "%s/%s", backup, name);
+    snprintf(dst, sizeof(dst), "%s/%s", storage, rel);
+    if ((rc = copy_file(src, dst, err)) != 0)
+        return rc;
+    if (stat(dst, &st) == 0)
+        w->bytes += st.st_size;
+    w->files++;
+    return 0;
 }
 
 static int folder_empty(const char *path)
@@ -545,7 +655,7 @@ int arc_cli_restore(int argc, char **argv)
     arc_config_t cfg;
     arc_err_t err = {{0}};
     walk_t w = {.manifest = ARC_BUF_INIT};
-    long long files = 0;
+    listed_t listed = {0};
     int n_pos = 0, status;
 
     if (arc_opts_parse(argc, argv, options, 1, &backup, 1, &n_pos) != 0 || n_pos != 1) {
@@ -555,7 +665,7 @@ int arc_cli_restore(int argc, char **argv)
     if ((status = arc_cli_load_config(config_path, "restore", &cfg)) != 0)
         return status;
     /* 1. The backup is whole. */
-    if (verify(backup, &files, &err) != 0) {
+    if (verify(backup, &listed, &err) != 0) {
         fprintf(stderr, "arcd restore: %s\n", err.msg);
         status = 1;
         goto out;
@@ -581,7 +691,7 @@ int arc_cli_restore(int argc, char **argv)
         status = 1;
         goto out;
     }
-    char src[PATH_MAX + 32], dst[PATH_MAX + 16];
+    char dst[PATH_MAX + 16];
     snprintf(dst, sizeof(dst), "%s/ar-storage", cfg.storage.dir);
     if (!folder_empty(dst)) {
         fprintf(stderr, "arcd restore: %s is not empty: restore into an empty storage.dir\n", dst);
@@ -605,23 +715,31 @@ int arc_cli_restore(int argc, char **argv)
         status = 4;
         goto out;
     }
-    /* 4. The files, copied (a restore owes nothing to the backup's disk). */
-    if (arc_file_mkdirs(cfg.storage.dir, &err) != 0) {
+    /* 4. The files the manifest names, copied (a restore owes nothing to
+     * the backup's disk). The database is in by now: a failure here leaves
+     * it restored and the storage partial (said so). */
+    if (arc_file_mkdirs(dst, &err) != 0) {
         fprintf(stderr, "arcd restore: %s\n", err.msg);
         status = 1;
         goto out;
     }
-    rmdir(dst);
-    snprintf(src, sizeof(src), "%s/storage/ar-storage", backup);
-    if (access(src, F_OK) == 0 && put_tree(&w, src, dst, "storage/ar-storage", 0, &err) != 0) {
-        fprintf(stderr, "arcd restore: the storage: %s\n", err.msg);
-        status = 1;
-        goto out;
+    for (size_t i = 0; i < listed.n; i++) {
+        if (strcmp(listed.names[i], "database.dump") == 0)
+            continue;
+        if (restore_file(&w, backup, cfg.storage.dir, listed.names[i], &err) != 0) {
+            fprintf(stderr,
+                    "arcd restore: the storage: %s (the database is restored, the storage "
+                    "partly: empty both to try again)\n",
+                    err.msg);
+            status = 1;
+            goto out;
+        }
     }
     printf("arcd restore: %s: the database and %lld files (%lld bytes) restored, every file's "
-           "SHA-256 checked (%lld)\n",
-           backup, w.files, w.bytes, files);
+           "SHA-256 checked (%zu)\n",
+           backup, w.files, w.bytes, listed.n);
 out:
+    listed_free(&listed);
     arc_buf_dispose(&w.manifest);
     arc_config_dispose(&cfg);
     return status;

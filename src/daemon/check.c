@@ -12,7 +12,9 @@
 #include <sys/statvfs.h>
 #include <unistd.h>
 
+#include <arpa/inet.h>
 #include <curl/curl.h>
+#include <netinet/in.h>
 #include <libpq-fe.h>
 
 #include "arcd/check.h"
@@ -116,8 +118,10 @@ static void check_database(arc_check_report_t *r, const arc_config_t *cfg, long 
         db_count(db, "SELECT count(*) FROM pg_tables WHERE tablename = 'arcd_migrations'", &ok);
     long long have = 0, top = 0;
     if (ok && exists > 0) {
+        int ok2;
         have = db_count(db, "SELECT count(*) FROM arcd_migrations", &ok);
-        top = db_count(db, "SELECT coalesce(max(version), 0) FROM arcd_migrations", &ok);
+        top = db_count(db, "SELECT coalesce(max(version), 0) FROM arcd_migrations", &ok2);
+        ok = ok && ok2;
     }
     if (!ok) {
         fail(c, "grant the database's user access to it", "cannot read the schema: %s",
@@ -146,43 +150,21 @@ out:
 
 /* ---- storage ---- */
 
-/* Makes path's missing folders; run as root (whose workers run as another
- * user), traversable but not listable (0711) as the daemon keeps the
- * storage, else 0750. */
-static int make_missing(const char *path, arc_err_t *err)
-{
-    char part[PATH_MAX];
-    mode_t mode = geteuid() == 0 ? 0711 : 0750;
-    size_t n = strlen(path);
-
-    if (n >= sizeof(part))
-        return arc_err_set(err, ARC_EIO, "%s: path too long", path);
-    memcpy(part, path, n + 1);
-    for (char *p = part + 1;; p++) {
-        if (*p != '/' && *p != '\0')
-            continue;
-        char c = *p;
-        *p = '\0';
-        if (mkdir(part, mode) == 0)
-            chmod(part, mode); /* past the umask */
-        else if (errno != EEXIST)
-            return arc_err_set(err, ARC_EIO, "%s: cannot create: %s", part, strerror(errno));
-        *p = c;
-        if (c == '\0')
-            return 0;
-    }
-}
-
 /* A daemon started as root runs its workers as workers.user: every folder
  * above the storage must let that user through, or every job fails with
  * "Permission denied" (a storage under /root, or under a 0700 folder). */
-static int workers_cannot_reach(arc_check_t *c, const arc_config_t *cfg)
+static int workers_cannot_reach(arc_check_t *c, const arc_config_t *cfg, const char *existing,
+                                int self)
 {
     struct passwd *pw = getpwnam(cfg->workers.user);
-    char path[PATH_MAX];
+    char path[PATH_MAX + 2];
 
-    if (pw == NULL || pw->pw_uid == 0 || realpath(cfg->storage.dir, path) == NULL)
+    if (pw == NULL || pw->pw_uid == 0 || realpath(existing, path) == NULL)
         return 0; /* the daemon itself says so, or runs its workers as root */
+    /* existing itself too when the storage is still to be made below it
+     * (the daemon opens the storage folder itself to its workers). */
+    if (self)
+        memcpy(path + strlen(path), "/.", 3);
     for (char *slash = strrchr(path, '/'); slash != NULL; slash = strrchr(path, '/')) {
         struct stat st;
         if (slash == path)
@@ -191,9 +173,11 @@ static int workers_cannot_reach(arc_check_t *c, const arc_config_t *cfg)
             *slash = '\0';
         if (stat(path, &st) != 0)
             break;
-        int through = (st.st_mode & S_IXOTH) ||
-                      (st.st_uid == pw->pw_uid && (st.st_mode & S_IXUSR)) ||
-                      (st.st_gid == pw->pw_gid && (st.st_mode & S_IXGRP));
+        /* The kernel's rule: the owner's bits for the owner, else the
+         * group's for the group, else the others'. */
+        int through = st.st_uid == pw->pw_uid   ? (st.st_mode & S_IXUSR) != 0
+                      : st.st_gid == pw->pw_gid ? (st.st_mode & S_IXGRP) != 0
+                                                : (st.st_mode & S_IXOTH) != 0;
         if (!through) {
             fail(c, "chmod o+x that folder, or put the storage elsewhere (storage.dir)",
                  "the workers' user %s cannot pass through %s (mode %03o) to reach the storage: "
@@ -212,33 +196,49 @@ static void check_storage(arc_check_report_t *r, const arc_config_t *cfg)
     arc_check_t *c = begin(r, "storage", 1);
     const char *dir = cfg->storage.dir;
     char probe[PATH_MAX + 64];
-    arc_err_t err = {{0}};
     struct statvfs vfs;
 
-    snprintf(probe, sizeof(probe), "%s/tmp", dir);
-    if (make_missing(probe, &err) != 0) {
-        fail(c, "create it for the daemon's user, or set storage.dir / ARCD_STORAGE_DIR",
-             "%s cannot be made: %s", dir, err.msg);
-        return;
+    /* Nothing is made here (a check run as root would leave root's
+     * folders where the service's user must write): a missing storage
+     * is made by arcd serve, if its nearest existing folder lets it. */
+    char existing[PATH_MAX];
+    struct stat st;
+    snprintf(existing, sizeof(existing), "%s", dir);
+    while (stat(existing, &st) != 0) {
+        char *slash = strrchr(existing, '/');
+        if (slash == NULL || slash == existing) {
+            snprintf(existing, sizeof(existing), "%s", slash == existing ? "/" : ".");
+            break;
+        }
+        *slash = '\0';
     }
-    snprintf(probe, sizeof(probe), "%s/tmp/.arcd-check-%d", dir, (int)getpid());
-    int fd = open(probe, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
-    if (fd < 0 || write(fd, "x", 1) != 1) {
-        fail(c, "give the daemon's user write access to it (chown), or set storage.dir",
-             "%s is not writable: %s", dir, strerror(errno));
-        if (fd >= 0)
-            close(fd);
+    if (strcmp(existing, dir) != 0) {
+        if (access(existing, W_OK) != 0) {
+            fail(c, "create it for the daemon's user, or set storage.dir / ARCD_STORAGE_DIR",
+                 "%s does not exist and %s is not writable: %s", dir, existing, strerror(errno));
+            return;
+        }
+        note(c, "%s will be made by arcd serve (in %s)", dir, existing);
+    } else {
+        snprintf(probe, sizeof(probe), "%s/.arcd-check-%d", dir, (int)getpid());
+        int fd = open(probe, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+        if (fd < 0 || write(fd, "x", 1) != 1) {
+            fail(c, "give the daemon's user write access to it (chown), or set storage.dir",
+                 "%s is not writable: %s", dir, strerror(errno));
+            if (fd >= 0)
+                close(fd);
+            unlink(probe);
+            return;
+        }
+        close(fd);
         unlink(probe);
-        return;
+        note(c, "%s writable", dir);
     }
-    close(fd);
-    unlink(probe);
-    note(c, "%s writable", dir);
-    if (geteuid() == 0 && workers_cannot_reach(c, cfg))
+    if (geteuid() == 0 && workers_cannot_reach(c, cfg, existing, strcmp(existing, dir) != 0))
         return;
     /* Low space is not fatal: the customers' viewers keep working. */
     c = begin(r, "space", 0);
-    if (statvfs(dir, &vfs) != 0) {
+    if (statvfs(existing, &vfs) != 0) {
         fail(c, "", "cannot read the free space of %s: %s", dir, strerror(errno));
     } else {
         unsigned long long free_mb =
@@ -325,12 +325,18 @@ static void check_viewer(arc_check_report_t *r, const arc_config_t *cfg)
              "the viewer's scripts (A-Frame, mind-ar) are not in %s: every viewer page would "
              "fail",
              cfg->viewer.vendor_dir);
+    else
+        note(c, "scripts %s", cfg->viewer.vendor_dir);
+    /* Without their compressed forms pages still work, only slower. */
+    c = begin(r, "compressed", 0);
+    if (!plain)
+        c->state = ARC_CHECK_SKIP;
     else if (!packed)
         fail(c, "scripts/vendor.sh DIR makes the .br and .gz forms beside them",
              "the viewer's scripts in %s have no brotli or gzip form: 3.1 MB to every phone",
              cfg->viewer.vendor_dir);
     else
-        note(c, "scripts %s (brotli, gzip)", cfg->viewer.vendor_dir);
+        note(c, "the viewer's scripts in brotli and gzip");
 }
 
 static void check_app(arc_check_report_t *r, const arc_config_t *cfg)
@@ -346,21 +352,49 @@ static void check_app(arc_check_report_t *r, const arc_config_t *cfg)
 
 /* ---- the public URL ---- */
 
-/* Whether host (no port; IPv6 in brackets) is this machine. */
+/* Whether host (n bytes, no port; IPv6 in brackets) is this machine:
+ * localhost, 127.0.0.0/8, ::1 or ::ffff:127.x.x.x, read as addresses. */
 static int loopback(const char *host, size_t n)
 {
-    return (n == 9 && strncasecmp(host, "localhost", 9) == 0) ||
-           (n >= 4 && strncmp(host, "127.", 4) == 0) || (n == 5 && strncmp(host, "[::1]", 5) == 0);
+    char h[64];
+    unsigned char a[16];
+
+    if (n == 9 && strncasecmp(host, "localhost", 9) == 0)
+        return 1;
+    if (n >= sizeof(h))
+        return 0;
+    if (n >= 2 && host[0] == '[' && host[n - 1] == ']') {
+        memcpy(h, host + 1, n - 2);
+        h[n - 2] = '\0';
+        if (inet_pton(AF_INET6, h, a) != 1)
+            return 0;
+        static const unsigned char mapped[12] = {0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff};
+        return IN6_IS_ADDR_LOOPBACK((struct in6_addr *)a) ||
+               (memcmp(a, mapped, 12) == 0 && a[12] == 127);
+    }
+    memcpy(h, host, n);
+    h[n] = '\0';
+    return inet_pton(AF_INET, h, a) == 1 && a[0] == 127;
 }
 
-/* The host part of "host:port" or "[v6]:port" or a URL's authority. */
-static size_t host_len(const char *s)
+/* The host of "host:port", "[v6]:port" or a URL's authority (after any
+ * user@): *start and its length. */
+static size_t host_of(const char *s, const char **start)
 {
-    if (s[0] == '[') {
-        const char *end = strchr(s, ']');
-        return end != NULL ? (size_t)(end - s) + 1 : strlen(s);
+    size_t auth = strcspn(s, "/?#");
+    const char *at = memrchr(s, '@', auth);
+
+    if (at != NULL) {
+        auth -= (size_t)(at + 1 - s);
+        s = at + 1;
     }
-    return strcspn(s, ":/?#");
+    *start = s;
+    if (s[0] == '[') {
+        const char *end = memchr(s, ']', auth);
+        return end != NULL ? (size_t)(end - s) + 1 : auth;
+    }
+    size_t n = strcspn(s, ":/?#");
+    return n < auth ? n : auth;
 }
 
 static void check_public_url(arc_check_report_t *r, const arc_config_t *cfg)
@@ -377,19 +411,21 @@ static void check_public_url(arc_check_report_t *r, const arc_config_t *cfg)
         fail(c, fix, "server.publicUrl is not set: every QR code and link is made from it");
         return;
     }
-    size_t hn = host != NULL ? host_len(host) : 0;
+    int plain = host == u + 7;
+    size_t hn = host != NULL ? host_of(host, &host) : 0;
     if (host == NULL || hn == 0) {
         fail(c, fix, "'%s' is not an absolute http(s) URL with a host", u);
         return;
     }
     int local = loopback(host, hn);
-    if (!local && host == u + 7) {
+    if (!local && plain) {
         fail(c, fix, "'%s' is plain http: phones open the camera only over https (or on localhost)",
              u);
         return;
     }
-    const char *l = cfg->server.listen;
-    if (local && !loopback(l, host_len(l))) {
+    const char *l = cfg->server.listen, *lh;
+    size_t ln = host_of(l, &lh);
+    if (local && !loopback(lh, ln)) {
         fail(c, fix,
              "'%s' points at this machine while arcd listens on %s: phones would get links "
              "to themselves",
@@ -516,8 +552,13 @@ void arc_check_log(const arc_check_report_t *r)
         const arc_check_t *c = &r->items[i];
         if (c->state != ARC_CHECK_FAIL)
             continue;
+        char detail[sizeof(c->detail)], fix[sizeof(c->fix)];
+        snprintf(detail, sizeof(detail), "%s", c->detail);
+        snprintf(fix, sizeof(fix), "%s", c->fix);
+        arc_log_utf8(detail); /* a cut may split a character */
+        arc_log_utf8(fix);
         arc_log_event(c->fatal ? ARC_LOG_ERROR : ARC_LOG_WARN, "check failed",
-                      json_pack("{s:s, s:s, s:s, s:b}", "check", c->name, "detail", c->detail,
-                                "fix", c->fix, "fatal", c->fatal));
+                      json_pack("{s:s, s:s, s:s, s:b}", "check", c->name, "detail", detail, "fix",
+                                fix, "fatal", c->fatal));
     }
 }

@@ -346,7 +346,8 @@ static int prepare_files(arc_daemon_t *d)
         return 70;
     }
     d->exe = arc_xstrdup(path);
-    if (arc_file_mkdirs(cfg->storage.dir, &err) != 0 || realpath(cfg->storage.dir, path) == NULL) {
+    if (arc_file_mkdirs_mode(cfg->storage.dir, geteuid() == 0 ? 0711 : 0750, &err) != 0 ||
+        realpath(cfg->storage.dir, path) == NULL) {
         arc_log_msg(ARC_LOG_ERROR, "storage.dir '%s': %s", cfg->storage.dir,
                     err.msg[0] ? err.msg : strerror(errno));
         return 2;

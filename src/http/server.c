@@ -220,12 +220,24 @@ static void log_request(req_priv_t *r)
 
     if (q->status == 0 || !arc_log_enabled(ARC_LOG_INFO))
         return;
+    /* The path as the client sent it, bytes that are not printable ASCII
+     * percent-encoded (a line must stay one line of valid JSON, whole). */
+    char path[512];
+    size_t o = 0;
+    for (const unsigned char *p = (const unsigned char *)(q->path ? q->path : "-");
+         *p && o + 4 < sizeof(path); p++) {
+        if (*p >= 0x20 && *p < 0x7f)
+            path[o++] = (char)*p;
+        else
+            o += (size_t)snprintf(path + o, sizeof(path) - o, "%%%02X", *p);
+    }
+    path[o] = '\0';
     /* The path only: a query string may carry what is not ours to log. */
     arc_log_event(ARC_LOG_INFO, "request",
                   json_pack("{s:s, s:s, s:s, s:s, s:i, s:I, s:f, s:s, s:s}", "requestId",
                             q->request_id, "method", q->method ? q->method : "-", "route",
-                            q->route ? q->route : "unmatched", "path", q->path ? q->path : "-",
-                            "status", q->status, "bytes", (json_int_t)r->sent, "durationMs",
+                            q->route ? q->route : "unmatched", "path", path, "status", q->status,
+                            "bytes", (json_int_t)r->sent, "durationMs",
                             (double)(long long)((arc_now_ms() - q->start_ms) * 100.0) / 100.0,
                             "client", q->client, "proto", q->https ? "https" : "http"));
 }

@@ -110,21 +110,28 @@ out:
     return rc;
 }
 
-int arc_file_mkdirs(const char *path, arc_err_t *err)
+int arc_file_mkdirs_mode(const char *path, unsigned mode, arc_err_t *err)
 {
     char tmp[PATH_MAX];
 
     if (snprintf(tmp, sizeof(tmp), "%s", path) >= (int)sizeof(tmp))
         return arc_err_set(err, ARC_EIO, "%s: the path is too long", path);
-    for (char *p = tmp + 1; *p; p++) {
-        if (*p != '/')
+    for (char *p = tmp + 1;; p++) {
+        if (*p != '/' && *p != '\0')
             continue;
+        char c = *p;
         *p = '\0';
-        if (mkdir(tmp, 0750) != 0 && errno != EEXIST)
+        if (mkdir(tmp, (mode_t)mode) == 0)
+            chmod(tmp, (mode_t)mode); /* the mode asked, whatever the umask */
+        else if (errno != EEXIST)
             return arc_err_set(err, ARC_EIO, "%s: cannot create: %s", tmp, strerror(errno));
-        *p = '/';
+        if (c == '\0')
+            return 0;
+        *p = c;
     }
-    if (mkdir(tmp, 0750) != 0 && errno != EEXIST)
-        return arc_err_set(err, ARC_EIO, "%s: cannot create: %s", tmp, strerror(errno));
-    return 0;
+}
+
+int arc_file_mkdirs(const char *path, arc_err_t *err)
+{
+    return arc_file_mkdirs_mode(path, 0750, err);
 }

@@ -1,4 +1,5 @@
 /* arcd's log lines (include/arcd/log.h). */
+#include <errno.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -45,8 +46,37 @@ void arc_log_context(json_t *ctx)
     context = ctx;
 }
 
+void arc_log_utf8(char *s)
+{
+    unsigned char *p = (unsigned char *)s;
+
+    while (*p) {
+        unsigned c = *p;
+        size_t n = c < 0x80             ? 1
+                   : (c & 0xe0) == 0xc0 ? 2
+                   : (c & 0xf0) == 0xe0 ? 3
+                   : (c & 0xf8) == 0xf0 ? 4
+                                        : 0;
+        unsigned cp = n == 2 ? c & 0x1f : n == 3 ? c & 0x0f : c & 0x07;
+        size_t i = 1;
+        for (; i < n && (p[i] & 0xc0) == 0x80; i++)
+            cp = cp << 6 | (p[i] & 0x3f);
+        /* Whole, shortest form, not a surrogate, at most U+10FFFF. */
+        int ok = n == 1 || (n > 1 && i == n && !(n == 2 && cp < 0x80) &&
+                            !(n == 3 && (cp < 0x800 || (cp >= 0xd800 && cp <= 0xdfff))) &&
+                            !(n == 4 && (cp < 0x10000 || cp > 0x10ffff)));
+        if (!ok) {
+            *p++ = '?';
+            continue;
+        }
+        p += n;
+    }
+}
+
 void arc_log_event(arc_log_level_t level, const char *msg, json_t *fields)
 {
+    char clean[2048];
+
     struct timespec ts;
     struct tm tm;
     char when[40];
@@ -61,6 +91,11 @@ void arc_log_event(arc_log_level_t level, const char *msg, json_t *fields)
     snprintf(when + n, sizeof(when) - n, ".%03ldZ", ts.tv_nsec / 1000000);
     /* The fixed fields first, in order, then the context's, then the line's. */
     json_t *line = json_pack("{s:s, s:s, s:s}", "time", when, "level", names[level], "msg", msg);
+    if (line == NULL) { /* not UTF-8: the line goes out with its bad bytes replaced */
+        snprintf(clean, sizeof(clean), "%s", msg);
+        arc_log_utf8(clean);
+        line = json_pack("{s:s, s:s, s:s}", "time", when, "level", names[level], "msg", clean);
+    }
     if (line == NULL) {
         json_decref(fields);
         return;
@@ -71,7 +106,8 @@ void arc_log_event(arc_log_level_t level, const char *msg, json_t *fields)
         json_object_update_missing(line, fields);
         json_decref(fields);
     }
-    char *text = json_dumps(line, JSON_COMPACT | JSON_PRESERVE_ORDER | JSON_ENSURE_ASCII);
+    char *text = json_dumps(line, JSON_COMPACT | JSON_PRESERVE_ORDER | JSON_ENSURE_ASCII |
+                                      JSON_REAL_PRECISION(10));
     json_decref(line);
     if (text == NULL)
         return;
@@ -79,6 +115,8 @@ void arc_log_event(arc_log_level_t level, const char *msg, json_t *fields)
     text[len] = '\n'; /* over the NUL: the line is written whole, once */
     for (size_t off = 0; off <= len;) {
         ssize_t w = write(STDERR_FILENO, text + off, len + 1 - off);
+        if (w < 0 && errno == EINTR)
+            continue;
         if (w <= 0)
             break;
         off += (size_t)w;
@@ -96,5 +134,6 @@ void arc_log_msg(arc_log_level_t level, const char *fmt, ...)
     va_start(ap, fmt);
     vsnprintf(msg, sizeof(msg), fmt, ap);
     va_end(ap);
+    arc_log_utf8(msg); /* a cut may split a character; FFmpeg's text may be anything */
     arc_log_event(level, msg, NULL);
 }

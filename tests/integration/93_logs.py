@@ -11,6 +11,7 @@ usage (inside pg_virtualenv): 93_logs.py ARCD MKIMAGE"""
 import json
 import os
 import re
+import socket
 
 from harness import ADMIN_TOKEN, Daemon, check, fake_mp4, finish, photo_bytes, sample_mp4
 
@@ -46,6 +47,12 @@ try:
           f"a malformed one is replaced ({h.get('x-request-id')})")
     st, h, _ = d.request("GET", "/no/such/route")
     check(st == 404 and "x-request-id" in h, "a 404 has one too")
+    # A path that is not UTF-8 (review: its request line was dropped, which
+    # let a client hide its requests from the log).
+    with socket.create_connection(("127.0.0.1", d.port), timeout=10) as s:
+        s.sendall(b"GET /x\xff\xfey HTTP/1.1\r\nHost: a\r\nX-Request-Id: bad-bytes\r\nConnection: close\r\n\r\n")
+        while s.recv(65536):
+            pass
 
     # An upload through a trusted proxy, with its request id.
     st, _, js = d.post_form("/api/ar/create-demo", {"title": "log test"},
@@ -83,6 +90,9 @@ try:
           f"the client through a trusted proxy; the path without its query ({fwd})")
     check(any(x["status"] == 401 for x in reqs), "the refused token's request is logged (401)")
     check(any(x["status"] == 404 and x["path"] == "/no/such/route" for x in reqs), "the 404's line")
+    raw = next((x for x in reqs if x.get("requestId") == "bad-bytes"), None)
+    check(raw is not None and raw["path"] == "/x%FF%FEy" and raw["status"] == 404,
+          f"a path of bytes that are not UTF-8 is logged percent-encoded ({raw})")
 
     upload_id = up["requestId"] if up else "?"
     job = [x for x in lines if x.get("job") == ar]

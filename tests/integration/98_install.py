@@ -82,7 +82,7 @@ try:
     check(r.returncode == 1 and re.search(r"^ok    config     " + re.escape(etc), out, re.M)
           and re.search(r"^FAIL  publicUrl  server.publicUrl is not set", out, re.M)
           and "fix: set server.publicUrl" in out
-          and f"scripts {share}/vendor (brotli, gzip)" in out and f"template {share}/viewer.html" in out
+          and f"scripts {share}/vendor" in out and "ok    compressed" in out and f"template {share}/viewer.html" in out
           and re.search(r"^ok    storage    " + re.escape(prefix + "/var/lib/arcd/storage"), out, re.M),
           f"arcd check from /: the prefix's settings and files; no public URL is a failure with its fix\n{out}")
     port = free_port()
@@ -166,6 +166,17 @@ try:
         check(r.returncode == 2 and f"cannot pass through {closed} (mode 700)"
               in failed_checks(r.stderr).get("storage", {}).get("detail", ""),
               f"a storage the workers' user cannot reach: exit 2 ({r.stderr.strip()[:300]})")
+    # The public URL's host is read as an address, after any user@ part
+    # (review: "http://127.0.0.1@evil.com" passed as this machine).
+    for url, listen, bad in (("http://127.0.0.1@evil.example", f"127.0.0.1:{port}", "plain http"),
+                             ("http://127.evil.example", f"127.0.0.1:{port}", "plain http"),
+                             ("https://127.0.0.1@evil.example", f"0.0.0.0:{port}", None),
+                             ("https://[::ffff:127.0.0.1]:8443", f"0.0.0.0:{port}", "points at this machine"),
+                             ("http://[::1]:8080", f"[::1]:{port}", None)):
+        r = run([arcd, "check"], env={**env, "ARCD_PUBLIC_URL": url, "ARCD_LISTEN": listen})
+        line = next((x for x in r.stdout.splitlines() if "publicUrl" in x), "")
+        check((bad is None and line.startswith("ok")) or (bad is not None and line.startswith("FAIL") and bad in line),
+              f"publicUrl {url} listening on {listen}: {line.strip()}")
     # Low space is reported but not fatal.
     r = run([arcd, "check", "--config", etc], env=env)
     with open(os.path.join(work, "low.json"), "w") as f:

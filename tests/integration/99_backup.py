@@ -89,6 +89,18 @@ try:
     os.utime(os.path.join(backups, ".arcd-20200101T000000Z.partial"), (1e9, 1e9))
     os.makedirs(os.path.join(backups, "notes"))
 
+    # A file being written (arc_file_write_atomic's NAME.tmp.PID, the QR
+    # stage's NAME.tmp) is not backed up: it is still changing.
+    for name in ("index.html.tmp.4242", "qr-code.png.tmp"):
+        with open(os.path.join(storage, "ar-storage", ids[0], name), "wb") as f:
+            f.write(b"half-written")
+    # Only folders named like a backup are pruned: a link of that name is not followed.
+    keep = os.path.join(work, "precious")
+    os.makedirs(keep)
+    with open(os.path.join(keep, "file"), "w") as f:
+        f.write("keep me")
+    os.symlink(keep, os.path.join(backups, "arcd-20190101T000000Z"))
+
     r = cli("backup", backups, "--keep-days", "30")
     check(r.returncode == 0 and "2 projects" in r.stdout and "hard links" in r.stdout,
           f"arcd backup: exit 0 ({r.stdout.strip()} {r.stderr.strip()[-300:]})")
@@ -96,6 +108,7 @@ try:
     made = sorted(n for n in os.listdir(backups) if re.fullmatch(r"arcd-\d{8}T\d{6}Z", n))
     check(made != [] and made[-1] != "arcd-20200101T000000Z" and "arcd-20200101T000000Z" not in made,
           f"a dated backup; the one from 2020 removed by --keep-days 30 ({sorted(os.listdir(backups))})")
+    check(os.path.exists(os.path.join(keep, "file")), "a link named like an old backup is left, its target untouched")
     check(not os.path.exists(os.path.join(backups, ".arcd-20200101T000000Z.partial"))
           and os.path.isdir(os.path.join(backups, "notes")),
           "an old cut-short backup removed; other folders left alone")
@@ -105,7 +118,7 @@ try:
     with open(os.path.join(b, "MANIFEST.sha256")) as f:
         listed = {line[66:].strip() for line in f}
     check(listed == {"database.dump"} | {"storage/" + k for k in before_files},
-          "the manifest lists the dump and every project file")
+          "the manifest lists the dump and every project file, no temporary one")
     with open(os.path.join(b, "backup.json")) as f:
         meta = json.load(f)
     check(meta["projects"] == 2 and meta["files"] == len(before_files) and meta["linked"] == len(before_files)
@@ -131,6 +144,18 @@ try:
         f.write(bytes([byte[0] ^ 1]))
     r = cli("restore", bad)
     check(r.returncode == 1 and "SHA-256 differs" in r.stderr, f"a damaged backup is refused ({r.stderr.strip()})")
+    # A manifest without the dump, or naming a file outside the backup: refused.
+    for what, edit in (("no database.dump", lambda t: "".join(l for l in t.splitlines(True) if "database.dump" not in l)),
+                       ("a path out of it", lambda t: t + "0" * 64 + "  storage/ar-storage/../../etc/passwd\n")):
+        odd = os.path.join(work, "odd")
+        shutil.rmtree(odd, ignore_errors=True)
+        shutil.copytree(b, odd)
+        with open(os.path.join(odd, "MANIFEST.sha256")) as f:
+            text = f.read()
+        with open(os.path.join(odd, "MANIFEST.sha256"), "w") as f:
+            f.write(edit(text))
+        r = cli("restore", odd)
+        check(r.returncode == 1, f"a manifest with {what} is refused ({r.stderr.strip()})")
     # Into a database that is not empty: refused, nothing touched.
     r = cli("restore", b)
     check(r.returncode == 1 and "not empty" in r.stderr, f"a restore over live data is refused ({r.stderr.strip()})")

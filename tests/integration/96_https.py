@@ -420,6 +420,20 @@ try:
         with open(errlog, errors="replace") as f:
             spooled = [line for line in f if "buffered to a temporary file" in line]
         check(spooled == [], f"nginx passed every upload on as it came, never spooling one to disk ({spooled[:2]})")
+    # arcd's request lines (include/arcd/log.h): through either proxy, the
+    # client as X-Forwarded-For gave it and the scheme as X-Forwarded-Proto did.
+    lines = []
+    for line in d.logs().splitlines():
+        try:
+            lines.append(json.loads(line))
+        except ValueError:
+            pass
+    proxied = [x for x in lines if x.get("msg") == "request" and x.get("proto") == "https"]
+    check(proxied and any(x["client"] == "127.0.0.2" for x in proxied),
+          f"arcd logs the proxied requests as https, with the client's own address "
+          f"({len(proxied)} lines, clients {sorted({x['client'] for x in proxied})[:4]})")
+    direct = [x for x in lines if x.get("msg") == "request" and x.get("proto") == "http"]
+    check(len(direct) > 0, f"the requests sent straight to arcd are logged as http ({len(direct)})")
 finally:
     release_workers()
     for proc in servers:

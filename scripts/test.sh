@@ -6,10 +6,12 @@
 # Then each libFuzzer harness of tests/fuzz/ for a bounded time (clang).
 # The browser tests (30_viewer, 40_phone, 45_customer_page: Chromium driving
 # the customer's pages; 96_https: Caddy and nginx in front, Chromium behind
-# them; and 92_app's walk through the operator's app, whose HTTP checks do
-# run there) run
-# once, on the Release build: under the sanitizers they test Chromium's time,
-# not arcd's memory, and CI must stay under 30 minutes. For the same reason
+# them; 92_app: the operator's app), the fault test (70_faults: a full disk,
+# PostgreSQL stopped) and the install test (98_install: cmake --install and
+# the .deb; arcd check's code runs at every sanitized daemon's start anyway)
+# run once, on the Release build: under the sanitizers they test Chromium's
+# and the machine's time more than arcd's memory, and CI must stay near 30
+# minutes. For the same reason
 # ARCD_TEST_SANITIZED=1 tells the print sheet's test to lay out two papers
 # there, not all five, the colour test to tone-map HLG and PQ 10-bit, not
 # also PQ 12-bit and Dolby Vision (each is a whole job on the same code path),
@@ -33,7 +35,7 @@ if [ "${ARCD_TEST_QUICK:-}" != "1" ]; then
   (cd "$root/build-asan" && ARCD_TEST_SANITIZED=1 ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 \
      UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1 \
      ctest --output-on-failure --timeout 900 -j"$(nproc)" \
-       -E '^style\.|^integration\.(30_viewer|40_phone|45_customer_page|96_https)$')
+       -E '^style\.|^integration\.(30_viewer|40_phone|45_customer_page|70_faults|92_app|96_https|98_install)$')
 fi
 
 if [ "${ARCD_TEST_QUICK:-}" != "1" ]; then

@@ -140,6 +140,13 @@ int arc_cli_parse_u64(const char *s, uint64_t min, uint64_t max, uint64_t *out);
 struct arc_config_s;
 int arc_cli_load_config(const char *path, const char *who, struct arc_config_s *cfg);
 
+/* Runs sql (libpq, synchronously: commands, not the daemon); returns its
+ * result, or NULL after printing "arcd CMD: WHAT: <PostgreSQL's reason>". */
+struct pg_conn;
+struct pg_result;
+struct pg_result *arc_cli_sql(struct pg_conn *c, const char *cmd, const char *what, const char *sql,
+                              int n, const char *const *params);
+
 /* Peak resident set size of this process, in KiB. */
 long arc_cli_peak_rss_kb(void);
 

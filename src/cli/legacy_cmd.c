@@ -216,15 +216,7 @@ static const char *field(const json_t *row, const char *key, char *buf, size_t s
 static PGresult *run_sql(PGconn *c, const char *what, const char *sql, int n,
                          const char *const *params)
 {
-    PGresult *r = PQexecParams(c, sql, n, NULL, params, NULL, NULL, 0);
-    ExecStatusType st = PQresultStatus(r);
-
-    if (st != PGRES_TUPLES_OK && st != PGRES_COMMAND_OK) {
-        fprintf(stderr, "arcd import-legacy: %s: %s", what, PQresultErrorMessage(r));
-        PQclear(r);
-        return NULL;
-    }
-    return r;
+    return arc_cli_sql(c, "import-legacy", what, sql, n, params);
 }
 
 /* ---- files ---- */
@@ -347,6 +339,20 @@ static int find_file(const run_t *run, const project_t *p, const char *own, cons
 
 /* The print: a JPEG, PNG, WebP, HEIC or AVIF arcd decodes, its upright size,
  * and (for the first) the thumbnail. */
+/* The first bytes of a file, for sniffing its type: how many were read
+ * (0 or less when it cannot be read). */
+static ssize_t read_head(const char *path, uint8_t head[ARC_SNIFF_BYTES])
+{
+    ssize_t n = 0;
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+
+    if (fd >= 0) {
+        n = read(fd, head, ARC_SNIFF_BYTES);
+        close(fd);
+    }
+    return n;
+}
+
 static int check_print(project_t *p, size_t i)
 {
     pair_t *pr = &p->pairs[i];
@@ -354,13 +360,7 @@ static int check_print(project_t *p, size_t i)
     arc_photo_t small = {0};
     arc_err_t err = {{0}};
     uint8_t head[ARC_SNIFF_BYTES];
-    ssize_t n = 0;
-    int fd = open(pr->print, O_RDONLY | O_CLOEXEC);
-
-    if (fd >= 0) {
-        n = read(fd, head, sizeof(head));
-        close(fd);
-    }
+    ssize_t n = read_head(pr->print, head);
     arc_image_format_t fmt = n > 0 ? arc_image_sniff(head, (size_t)n) : ARC_IMAGE_UNKNOWN;
     if (fmt == ARC_IMAGE_UNKNOWN || fmt == ARC_IMAGE_PGM) {
         set_why(p, "the print %s is not an image arcd reads", pr->print);
@@ -397,13 +397,7 @@ static int check_video(project_t *p, size_t i)
 {
     pair_t *pr = &p->pairs[i];
     uint8_t head[ARC_SNIFF_BYTES];
-    ssize_t n = 0;
-    int fd = open(pr->video, O_RDONLY | O_CLOEXEC);
-
-    if (fd >= 0) {
-        n = read(fd, head, sizeof(head));
-        close(fd);
-    }
+    ssize_t n = read_head(pr->video, head);
     const char *ext = n > 0 ? arc_video_sniff(head, (size_t)n) : NULL;
     if (ext == NULL) {
         set_why(p, "the video %s is not MP4, MOV or WebM", pr->video);

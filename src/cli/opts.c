@@ -6,6 +6,8 @@
 #include <string.h>
 #include <sys/resource.h>
 
+#include <libpq-fe.h>
+
 #include "arcd/cli.h"
 #include "arcd/config.h"
 
@@ -103,6 +105,20 @@ int arc_cli_load_config(const char *path, const char *who, arc_config_t *cfg)
         return 2;
     }
     return 0;
+}
+
+PGresult *arc_cli_sql(PGconn *c, const char *cmd, const char *what, const char *sql, int n,
+                      const char *const *params)
+{
+    PGresult *r = PQexecParams(c, sql, n, NULL, params, NULL, NULL, 0);
+    ExecStatusType st = PQresultStatus(r);
+
+    if (st != PGRES_TUPLES_OK && st != PGRES_COMMAND_OK) {
+        fprintf(stderr, "arcd %s: %s: %s", cmd, what, PQresultErrorMessage(r));
+        PQclear(r);
+        return NULL;
+    }
+    return r;
 }
 
 long arc_cli_peak_rss_kb(void)

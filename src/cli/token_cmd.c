@@ -132,18 +132,9 @@ static int open_db(const char *config_path, const char *who, arc_config_t *cfg, 
     return 0;
 }
 
-/* Runs sql; returns its result, or NULL after saying why. */
 static PGresult *run(PGconn *c, const char *who, const char *sql, int n, const char *const *params)
 {
-    PGresult *r = PQexecParams(c, sql, n, NULL, params, NULL, NULL, 0);
-    ExecStatusType st = PQresultStatus(r);
-
-    if (st != PGRES_TUPLES_OK && st != PGRES_COMMAND_OK) {
-        fprintf(stderr, "arcd %s: database: %s", who, PQresultErrorMessage(r));
-        PQclear(r);
-        return NULL;
-    }
-    return r;
+    return arc_cli_sql(c, who, "database", sql, n, params);
 }
 
 /* ---- create ---- */

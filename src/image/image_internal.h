@@ -38,9 +38,9 @@ int arc__image_exif_orientation(const uint8_t *exif, size_t len);
 
 /* ---- colour management (icc.c) ----
  * A photo's embedded profile (Display P3 from iPhones, Adobe RGB from
- * cameras) converted to sRGB with lcms2, row by row as the decoders go, so
- * that the print, the marker and the thumbnails see the colours meant, as a
- * browser's canvas does. */
+ * cameras) converted to sRGB row by row as the decoders go, so that the
+ * print, the marker and the thumbnails see the colours meant: matrix/TRC
+ * profiles as Skia (a browser's canvas) converts them, others with lcms2. */
 typedef struct arc__icc_s arc__icc_t;
 
 /* A transform from the ICC profile (borrowed bytes) to sRGB for rows of

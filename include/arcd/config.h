@@ -213,6 +213,12 @@ int arc_config_load_all(const char *path, arc_config_t *cfg, arc_err_t *err);
 /* The file arc_config_load_all(path) reads, or NULL for the defaults alone. */
 const char *arc_config_choose(const char *path);
 
+/* A folder that lives beside the viewer template unless set (viewer.pagesDir:
+ * "pages", notify.templatesDir: "mail"): setting when not "", else NAME in
+ * template_path's folder. */
+void arc_config_beside_template(const char *setting, const char *template_path, const char *name,
+                                char *out, size_t size);
+
 /* The photo and video settings a job carries (include/arcd/proto.h). */
 void arc_config_job_media(const arc_config_t *cfg, arc_job_media_t *out);
 /* The print sheet's settings a job carries, the shop's defaults. */

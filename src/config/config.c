@@ -745,6 +745,19 @@ const char *arc_config_choose(const char *path)
     return path != NULL && path[0] != '\0' ? path : NULL;
 }
 
+void arc_config_beside_template(const char *setting, const char *template_path, const char *name,
+                                char *out, size_t size)
+{
+    const char *slash = strrchr(template_path, '/');
+
+    if (setting[0] != '\0')
+        snprintf(out, size, "%s", setting);
+    else if (slash == NULL)
+        snprintf(out, size, "./%s", name);
+    else
+        snprintf(out, size, "%.*s/%s", (int)(slash - template_path), template_path, name);
+}
+
 int arc_config_load_all(const char *path, arc_config_t *cfg, arc_err_t *err)
 {
     int rc = 0;

@@ -268,9 +268,6 @@ static void check_viewer(arc_check_report_t *r, const arc_config_t *cfg)
     char dir[PATH_MAX];
     arc_err_t err = {{0}};
     arc_pages_t *pages = NULL;
-    const char *slash = strrchr(cfg->viewer.template_path, '/');
-    int beside = slash != NULL ? (int)(slash - cfg->viewer.template_path) : 1;
-    const char *base = slash != NULL ? cfg->viewer.template_path : ".";
 
     if (access(cfg->viewer.template_path, R_OK) != 0)
         fail(c, "install arcd's share/arcd files, or set viewer.template",
@@ -278,30 +275,19 @@ static void check_viewer(arc_check_report_t *r, const arc_config_t *cfg)
     else
         note(c, "template %s", cfg->viewer.template_path);
 
-    if (cfg->viewer.pages_dir[0] != '\0')
-        snprintf(dir, sizeof(dir), "%s", cfg->viewer.pages_dir);
-    else
-        snprintf(dir, sizeof(dir), "%.*s/pages", beside, base);
+    arc_config_beside_template(cfg->viewer.pages_dir, cfg->viewer.template_path, "pages", dir,
+                               sizeof(dir));
     if (arc_pages_load(dir, &pages, &err) != 0)
         fail(c, "install arcd's share/arcd files, or set viewer.pagesDir", "pages: %s", err.msg);
     else
         note(c, "pages %s", dir);
     arc_pages_free(pages);
 
-    if (cfg->notify.templates_dir[0] != '\0')
-        snprintf(dir, sizeof(dir), "%s", cfg->notify.templates_dir);
-    else
-        snprintf(dir, sizeof(dir), "%.*s/mail", beside, base);
-    static const char *const exts[] = {"subject", "txt", "html"};
-    for (size_t i = 0; i < 3; i++) {
-        char name[64];
-        snprintf(name, sizeof(name), "ready.%s.%s", cfg->notify.language, exts[i]);
-        if (!readable(dir, name)) {
-            fail(c, "install arcd's share/arcd files, or set notify.templatesDir",
-                 "the mail template %s/%s is missing", dir, name);
-            break;
-        }
-    }
+    /* The mail templates as the notifier reads them (every field known). */
+    arc_config_beside_template(cfg->notify.templates_dir, cfg->viewer.template_path, "mail", dir,
+                               sizeof(dir));
+    if (arc_notify_check_templates(dir, cfg->notify.language, &err) != 0)
+        fail(c, "install arcd's share/arcd files, or set notify.templatesDir", "mail: %s", err.msg);
 
     /* Scripts arcd serves itself (vendorUrl "/vendor"); a CDN's are its own. */
     if (cfg->viewer.vendor_url[0] != '/') {

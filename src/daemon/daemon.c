@@ -390,12 +390,7 @@ static int prepare_files(arc_daemon_t *d)
     } else {
         d->vendor_url = arc_xstrdup(cfg->viewer.vendor_url);
     }
-    /* The pages live beside the viewer template unless told otherwise. */
-    if (cfg->viewer.pages_dir[0] != '\0')
-        snprintf(sub, sizeof(sub), "%s", cfg->viewer.pages_dir);
-    else
-        snprintf(sub, sizeof(sub), "%.*s/pages",
-                 (int)(strrchr(d->template_path, '/') - d->template_path), d->template_path);
+    arc_config_beside_template(cfg->viewer.pages_dir, d->template_path, "pages", sub, sizeof(sub));
     if (arc_pages_load(sub, &d->pages, &err) != 0) {
         arc_log_msg(ARC_LOG_ERROR, "viewer.pagesDir: %s", err.msg);
         return 2;

@@ -345,6 +345,34 @@ static int load_template(const char *dir, const char *lang, const char *ext, cha
     return 0;
 }
 
+/* The "ready" email's subject, txt and html templates into out[0..2] (the
+ * caller's to free, NULL after an error), or only checked when out is NULL. */
+static int load_templates(const char *dir, const char *lang, char *out[3], arc_err_t *err)
+{
+    static const char *const exts[3] = {"subject", "txt", "html"};
+    int rc = 0;
+
+    for (int i = 0; i < 3 && rc == 0; i++) {
+        char *tpl = NULL;
+        rc = load_template(dir, lang, exts[i], &tpl, err);
+        if (out != NULL)
+            out[i] = tpl;
+        else
+            free(tpl);
+    }
+    if (rc != 0 && out != NULL)
+        for (int i = 0; i < 3; i++) {
+            free(out[i]);
+            out[i] = NULL;
+        }
+    return rc;
+}
+
+int arc_notify_check_templates(const char *dir, const char *lang, arc_err_t *err)
+{
+    return load_templates(dir, lang, NULL, err);
+}
+
 /* ---- libcurl on the loop ---- */
 
 static void on_sock_closed(uv_handle_t *h)
@@ -1464,18 +1492,17 @@ int arc_notify_create(arc_daemon_t *d, arc_notify_t **out, arc_err_t *err)
     }
     if (bad.len == 0 && n->email_on) {
         char dir[4200];
-        if (cfg->notify.templates_dir[0] != '\0')
-            snprintf(dir, sizeof(dir), "%s", cfg->notify.templates_dir);
-        else
-            snprintf(dir, sizeof(dir), "%.*s/mail",
-                     (int)(strrchr(d->template_path, '/') - d->template_path), d->template_path);
+        arc_config_beside_template(cfg->notify.templates_dir, d->template_path, "mail", dir,
+                                   sizeof(dir));
         arc_err_t terr;
-        if (load_template(dir, lang, "subject", &n->tpl_subject, &terr) != 0 ||
-            load_template(dir, lang, "txt", &n->tpl_txt, &terr) != 0 ||
-            load_template(dir, lang, "html", &n->tpl_html, &terr) != 0) {
+        char *tpl[3] = {NULL, NULL, NULL};
+        if (load_templates(dir, lang, tpl, &terr) != 0) {
             arc_buf_printf(&bad, "notify.templatesDir: %s\n", terr.msg);
             rc = ARC_EIO;
         }
+        n->tpl_subject = tpl[0];
+        n->tpl_txt = tpl[1];
+        n->tpl_html = tpl[2];
     }
     /* libcurl's CA bundle, read now rather than by each TLS connection on
      * the loop. Without one, libcurl finds its certificates its own way. */

@@ -40,6 +40,16 @@
 
 #include "core.h"
 
+/* The SMTP server's options on a libcurl handle: URL, protocols, STARTTLS
+ * (required with a login), the login (notify.smtp.*). Also `arcd check`'s. */
+void arc_notify_smtp_options(CURL *e, const arc_config_t *cfg);
+
+/* Reads and checks the "ready" email's templates for language in dir
+ * (ready.<language>.subject, .txt, .html): ARC_EIO for a missing or
+ * unreadable file, ARC_EINVAL for an unknown {{field}}, with the file in
+ * err. Blocking. Also `arcd check`'s. */
+int arc_notify_check_templates(const char *dir, const char *language, arc_err_t *err);
+
 /*
  * Checks the notify settings (webhookUrl an http(s) URL or empty, smtp.url
  * smtp:// or smtps:// or empty, smtp.from an address when email is on) and,
@@ -50,10 +60,6 @@
  * d->template_path. Returns 0 and *out (free with arc_notify_free()), or
  * ARC_EINVAL / ARC_EIO with every problem in err.
  */
-/* The SMTP server's options on a libcurl handle: URL, protocols, STARTTLS
- * (required with a login), the login (notify.smtp.*). Also `arcd check`'s. */
-void arc_notify_smtp_options(CURL *e, const arc_config_t *cfg);
-
 int arc_notify_create(arc_daemon_t *d, arc_notify_t **out, arc_err_t *err);
 
 /* On the loop, with d->loop and d->pool set: writes the settings, starts

@@ -184,6 +184,18 @@ try:
     r = run([arcd, "check", "--config", os.path.join(work, "low.json")], env=env)
     check(r.returncode == 1 and "FAIL  space" in r.stdout and "(not fatal" in r.stdout,
           f"free space below storage.minFreeMb: a failure, not fatal ({r.stdout[-300:]})")
+    # A mail template with a field the notifier does not know fails the check
+    # as it would fail serve with email on (the check only looked for the files).
+    mail = os.path.join(work, "mail")
+    shutil.copytree(os.path.join(prefix, "share", "arcd", "mail"), mail)
+    with open(os.path.join(mail, "ready.ru.txt"), "a") as f:
+        f.write("{{no_such_field}}\n")
+    with open(os.path.join(work, "mail.json"), "w") as f:
+        f.write(shipped.replace('"templatesDir": ""', json.dumps("templatesDir") + ": " + json.dumps(mail)))
+    r = run([arcd, "check", "--config", os.path.join(work, "mail.json")], env=env)
+    line = next((x for x in r.stdout.splitlines() if x.startswith("FAIL  viewer")), "")
+    check(r.returncode == 1 and "no_such_field" in r.stdout and "ready.ru.txt" in r.stdout,
+          f"a mail template with an unknown field fails the viewer check ({line or r.stdout[-300:]})")
 
     # ---- the Debian package ----
     if SANITIZED:

@@ -53,7 +53,6 @@ typedef struct run_s {
     unsigned ticks;
     int pending_parts; /* parts still stopping before the pool may close */
     int pool_closing;
-    arc_check_report_t checks; /* start-up's */
 } run_t;
 
 /* Uploads that were in flight when a daemon died have no row: their temporary
@@ -446,13 +445,16 @@ int arc_daemon_run(const arc_config_t *cfg)
                     strerror(errno));
     /* The fatal checks first (include/arcd/check.h): a daemon that cannot
      * work refuses to start, saying what to mend; the others warn. */
-    arc_check_run(cfg, NULL, ARC_CHECK_FOR_SERVE, &run->checks);
-    arc_check_log(&run->checks);
-    if (run->checks.fatal_failed > 0) {
+    arc_check_report_t *checks = arc_xcalloc(1, sizeof(*checks));
+    arc_check_run(cfg, NULL, ARC_CHECK_FOR_SERVE, checks);
+    arc_check_log(checks);
+    int fatal = checks->fatal_failed, db_failed = checks->db_failed;
+    free(checks);
+    if (fatal > 0) {
         arc_log_msg(ARC_LOG_ERROR,
                     "refusing to start: %d check%s failed (arcd check runs them all, with fixes)",
-                    run->checks.fatal_failed, run->checks.fatal_failed == 1 ? "" : "s");
-        status = run->checks.db_failed ? 4 : 2;
+                    fatal, fatal == 1 ? "" : "s");
+        status = db_failed ? 4 : 2;
         goto out;
     }
     if ((status = prepare_files(d)) != 0)

@@ -15,6 +15,7 @@
 #include "arcd/buf.h"
 #include "arcd/compress.h"
 #include "arcd/file.h"
+#include "arcd/tpl.h"
 #include "app.h"
 #include "core.h"
 
@@ -74,28 +75,35 @@ static int name_ok(const char *name)
     return strspn(name, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789._-") == n;
 }
 
-/* Every occurrence of "{{base}}" in f's text replaced by base. */
-static void fill_base(app_file_t *f, const char *base)
+/* index.html's one field: where the other files are, /app/<version>. */
+static int base_field(void *arg, const char *name, arc_buf_t *out)
 {
-    static const char mark[] = "{{base}}";
-    arc_buf_t out = ARC_BUF_INIT;
-    const char *p = (const char *)f->body[ENC_IDENTITY], *end = p + f->len[ENC_IDENTITY];
+    if (strcmp(name, "base") != 0)
+        return -1;
+    arc_buf_puts(out, arg);
+    return 0;
+}
 
-    while (p < end) {
-        const char *hit = memmem(p, (size_t)(end - p), mark, sizeof(mark) - 1);
-        if (hit == NULL) {
-            arc_buf_append(&out, p, (size_t)(end - p));
-            break;
-        }
-        arc_buf_append(&out, p, (size_t)(hit - p));
-        arc_buf_puts(&out, base);
-        p = hit + sizeof(mark) - 1;
+/* f (index.html) rendered as a template (include/arcd/tpl.h) with base:
+ * a field other than {{base}} is refused at start-up, as the viewer's and
+ * the daemon's pages are. Returns 0 or ARC_EINVAL. */
+static int fill_base(app_file_t *f, const char *base, arc_err_t *err)
+{
+    arc_buf_t out = ARC_BUF_INIT;
+    arc_err_t why;
+
+    f->body[ENC_IDENTITY][f->len[ENC_IDENTITY]] = '\0';
+    if (arc_tpl_render((const char *)f->body[ENC_IDENTITY], base_field, (void *)base, &out, &why) !=
+        0) {
+        arc_buf_dispose(&out);
+        return arc_err_set(err, ARC_EINVAL, "app.dir's index.html: %s", why.msg);
     }
     free(f->body[ENC_IDENTITY]);
     f->len[ENC_IDENTITY] = out.len;
     f->body[ENC_IDENTITY] = (uint8_t *)arc_buf_detach(&out);
     if (f->body[ENC_IDENTITY] == NULL)
         f->body[ENC_IDENTITY] = (uint8_t *)arc_xstrdup("");
+    return 0;
 }
 
 static void compress_forms(app_file_t *f)
@@ -209,15 +217,15 @@ int arc_app_load(const char *dir, const char *public_url, arc_app_t **out, arc_e
         snprintf(a->version + 2 * i, 3, "%02x", sum[i]);
     char base[64];
     snprintf(base, sizeof(base), "/app/%s", a->version);
-    for (size_t i = 0; i < a->n_files; i++) {
+    for (size_t i = 0; i < a->n_files && rc == 0; i++) {
         app_file_t *f = &a->files[i];
         if (strcmp(f->name, "index.html") == 0) {
-            fill_base(f, base);
+            rc = fill_base(f, base, err);
             a->index = f;
         }
         compress_forms(f);
     }
-    if (a->index == NULL)
+    if (rc == 0 && a->index == NULL)
         rc = arc_err_set(err, ARC_EIO, "app.dir %s has no index.html", dir);
 out:
     if (d != NULL)

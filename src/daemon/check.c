@@ -21,6 +21,7 @@
 #include "arcd/db.h"
 #include "arcd/file.h"
 #include "arcd/log.h"
+#include "app.h"
 #include "notify.h"
 #include "pages.h"
 
@@ -325,15 +326,28 @@ static void check_viewer(arc_check_report_t *r, const arc_config_t *cfg)
         note(c, "the viewer's scripts in brotli and gzip");
 }
 
+/* The web app as serve reads it: missing, it is a warning (the API works);
+ * there but unservable (an unknown file type, a mistyped {{field}} in
+ * index.html), serve refuses to start. */
 static void check_app(arc_check_report_t *r, const arc_config_t *cfg)
 {
     arc_check_t *c = begin(r, "app", 0);
+    arc_app_t *app = NULL;
+    arc_err_t err = {{0}};
 
-    if (!readable(cfg->app.dir, "index.html") || !readable(cfg->app.dir, "app.js"))
+    int rc = arc_app_load(cfg->app.dir, cfg->server.public_url, &app, &err);
+    if (rc == 0 && !readable(cfg->app.dir, "app.js"))
+        rc = ARC_EIO;
+    if (rc == ARC_EIO) {
         fail(c, "install arcd's share/arcd files, or set app.dir",
              "the web app is not in %s: / would answer 404 (the API works)", cfg->app.dir);
-    else
+    } else if (rc != 0) {
+        c->fatal = 1;
+        fail(c, "mend the file, or install arcd's share/arcd files", "%s", err.msg);
+    } else {
         note(c, "%s", cfg->app.dir);
+    }
+    arc_app_free(app);
 }
 
 /* ---- the public URL ---- */

@@ -196,6 +196,22 @@ try:
     line = next((x for x in r.stdout.splitlines() if x.startswith("FAIL  viewer")), "")
     check(r.returncode == 1 and "no_such_field" in r.stdout and "ready.ru.txt" in r.stdout,
           f"a mail template with an unknown field fails the viewer check ({line or r.stdout[-300:]})")
+    # So does a mistyped field in the web app's index.html, and serve refuses
+    # to start on it (the page was served with the field left in).
+    app = os.path.join(work, "app")
+    shutil.copytree(os.path.join(prefix, "share", "arcd", "app"), app)
+    with open(os.path.join(app, "index.html")) as f:
+        page = f.read()
+    with open(os.path.join(app, "index.html"), "w") as f:
+        f.write(page.replace("{{base}}/app.css", "{{bse}}/app.css"))
+    with open(os.path.join(work, "app.json"), "w") as f:
+        f.write(shipped.replace('"print": {', '"app": {"dir": ' + json.dumps(app) + '},\n  "print": {', 1))
+    r = run([arcd, "check", "--config", os.path.join(work, "app.json")], env=env)
+    line = next((x for x in r.stdout.splitlines() if x.startswith("FAIL  app")), "")
+    check(r.returncode == 1 and "bse" in line, f"a mistyped field in index.html fails the app check ({line or r.stdout[-300:]})")
+    r = run([arcd, "serve", "--config", os.path.join(work, "app.json")], env=env, timeout=60)
+    check(r.returncode == 2 and "bse" in failed_checks(r.stderr).get("app", {}).get("detail", ""),
+          f"serve refuses to start on it ({r.returncode} {r.stderr.strip()[-300:]})")
 
     # ---- the Debian package ----
     if SANITIZED:

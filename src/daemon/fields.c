@@ -2,6 +2,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "arcd/proto.h"
 #include "fields.h"
 
 const arc_field_t arc_fields[] = {
@@ -124,6 +125,44 @@ int arc_field_check(const arc_field_t *f, const char *value, char *why, size_t s
         snprintf(why, size, "%s must be a JSON object of at most %zu bytes", f->name, f->max);
         return -1;
     }
+    }
+    return -1;
+}
+
+/* ---- the print options ---- */
+
+/* The smallest photo a print sheet takes, in millimetres: below it a phone
+ * hardly finds the marker. (The largest is the paper's: the worker says
+ * when a photo does not fit.) */
+#define PRINT_MIN_MM 20
+
+int arc_print_option_known(const char *name)
+{
+    return strcmp(name, "printSize") == 0 || strcmp(name, "printPhotoMm") == 0 ||
+           strcmp(name, "printLanguage") == 0;
+}
+
+int arc_print_option_check(const char *name, const json_t *v, char *why, size_t size)
+{
+    if (strcmp(name, "printSize") == 0) {
+        if (arc_paper_find(json_string_value(v)) != NULL)
+            return 0;
+        snprintf(why, size, "printSize must be a paper size: %s", arc_paper_names());
+    } else if (strcmp(name, "printPhotoMm") == 0) {
+        if (json_is_number(v) &&
+            (json_number_value(v) == 0 ||
+             (json_number_value(v) >= PRINT_MIN_MM && json_number_value(v) <= 1000)))
+            return 0;
+        snprintf(why, size,
+                 "printPhotoMm must be the photo's long side in millimetres, from %d to 1000, "
+                 "border included (0: the largest that fits)",
+                 PRINT_MIN_MM);
+    } else if (strcmp(name, "printLanguage") == 0) {
+        if (arc_sheet_language_known(json_string_value(v)))
+            return 0;
+        snprintf(why, size, "printLanguage must be ru or en");
+    } else {
+        snprintf(why, size, "%s is not a print option", name);
     }
     return -1;
 }

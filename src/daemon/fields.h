@@ -3,7 +3,8 @@
  * form or a PATCH's JSON) and as the database keeps them: title, orderRef,
  * customerName, customerEmail, notifyUrl, notifyEmail, metadata. One table
  * says, for each, its column, its limit and its check, so that the upload
- * and PATCH refuse the same things with the same words. Pure computation.
+ * and PATCH refuse the same things with the same words; and the print
+ * options' checks, the upload's and the queue's. Pure computation.
  */
 #ifndef ARCD_DAEMON_FIELDS_H
 #define ARCD_DAEMON_FIELDS_H
@@ -49,5 +50,16 @@ int arc_field_email_ok(const char *s);
 /* 1 when s is valid UTF-8 without control characters (tab excepted) and at
  * most max characters. */
 int arc_field_text_ok(const char *s, size_t max);
+
+/* ---- the print sheet's options: printSize, printPhotoMm, printLanguage ----
+ * Given on an upload (form fields, or inside its config) and kept in the
+ * project's config, which the queue reads when it builds the job. */
+
+/* 1 when name is a print option. */
+int arc_print_option_known(const char *name);
+
+/* Checks the value of print option name (a JSON value: a config's, or a
+ * form field's text made one). Returns 0, or -1 with why filled. */
+int arc_print_option_check(const char *name, const json_t *v, char *why, size_t size);
 
 #endif

@@ -17,6 +17,7 @@
 
 #include "arcd/assert.h"
 #include "arcd/log.h"
+#include "fields.h"
 #include "metrics.h"
 #include "queue.h"
 #include "workers.h"
@@ -634,18 +635,20 @@ static int job_message(arc_queue_t *q, PGresult *res, const int *col, arc_job_ms
     if (json_is_boolean(smart))
         m->media.video_smart_crop = json_is_true(smart);
     /* The print sheet: the shop's defaults, the upload's choices (checked
-     * when it was taken: upload.c). */
+     * when it was taken, and again here with the same check, for a config
+     * written to the database by other hands). */
     arc_config_job_sheet(cfg, &m->sheet);
-    const arc_paper_t *paper =
-        arc_paper_find(json_string_value(json_object_get(config, "printSize")));
-    if (paper != NULL)
-        snprintf(m->sheet.paper, sizeof(m->sheet.paper), "%s", paper->name);
-    json_t *mm = json_object_get(config, "printPhotoMm");
-    if (json_is_number(mm) && json_number_value(mm) >= 0 && json_number_value(mm) <= 1000)
-        m->sheet.photo_mm = json_number_value(mm);
-    const char *lang = json_string_value(json_object_get(config, "printLanguage"));
-    if (arc_sheet_language_known(lang))
-        snprintf(m->sheet.language, sizeof(m->sheet.language), "%s", lang);
+    char why[200];
+    json_t *opt = json_object_get(config, "printSize");
+    if (opt != NULL && arc_print_option_check("printSize", opt, why, sizeof(why)) == 0)
+        snprintf(m->sheet.paper, sizeof(m->sheet.paper), "%s",
+                 arc_paper_find(json_string_value(opt))->name);
+    opt = json_object_get(config, "printPhotoMm");
+    if (opt != NULL && arc_print_option_check("printPhotoMm", opt, why, sizeof(why)) == 0)
+        m->sheet.photo_mm = json_number_value(opt);
+    opt = json_object_get(config, "printLanguage");
+    if (opt != NULL && arc_print_option_check("printLanguage", opt, why, sizeof(why)) == 0)
+        snprintf(m->sheet.language, sizeof(m->sheet.language), "%s", json_string_value(opt));
     json_decref(config);
     m->viewer.template_path = arc_xstrdup(d->template_path);
     m->viewer.vendor_url = arc_xstrdup(d->vendor_url);

@@ -454,43 +454,7 @@ static int check_magic(upload_t *u, ufile_t *f, int at_end)
     return 0;
 }
 
-/* ---- the print sheet's options: printSize, printPhotoMm, printLanguage ---- */
-
-/* The smallest photo a print sheet takes, in millimetres: below it a phone
- * hardly finds the marker. (The largest is the paper's: the worker says
- * when a photo does not fit.) */
-#define PRINT_MIN_MM 20
-
-static int print_option(const char *name)
-{
-    return strcmp(name, "printSize") == 0 || strcmp(name, "printPhotoMm") == 0 ||
-           strcmp(name, "printLanguage") == 0;
-}
-
-/* Checks the value of print option name (a JSON value from the config
- * field or the form's text made one); returns 0, or -1 with the reason. */
-static int print_value_ok(const char *name, const json_t *v, char *why, size_t size)
-{
-    if (strcmp(name, "printSize") == 0) {
-        if (arc_paper_find(json_string_value(v)) != NULL)
-            return 0;
-        snprintf(why, size, "printSize must be a paper size: %s", arc_paper_names());
-    } else if (strcmp(name, "printPhotoMm") == 0) {
-        if (json_is_number(v) &&
-            (json_number_value(v) == 0 ||
-             (json_number_value(v) >= PRINT_MIN_MM && json_number_value(v) <= 1000)))
-            return 0;
-        snprintf(why, size,
-                 "printPhotoMm must be the photo's long side in millimetres, from %d to 1000, "
-                 "border included (0: the largest that fits)",
-                 PRINT_MIN_MM);
-    } else {
-        if (arc_sheet_language_known(json_string_value(v)))
-            return 0;
-        snprintf(why, size, "printLanguage must be ru or en");
-    }
-    return -1;
-}
+/* ---- the print sheet's options (fields.h) ---- */
 
 /* A print option given as a form field: kept for the project's config. */
 static int print_field(upload_t *u, const char *v)
@@ -504,7 +468,7 @@ static int print_field(upload_t *u, const char *v)
     } else {
         value = json_string(v);
     }
-    if (print_value_ok(u->field, value, why, sizeof(why)) != 0) {
+    if (arc_print_option_check(u->field, value, why, sizeof(why)) != 0) {
         json_decref(value);
         return fail(u, 400, "bad_field", "%s", why);
     }
@@ -522,7 +486,7 @@ static int print_config_ok(upload_t *u)
 
     for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++) {
         json_t *v = json_object_get(u->config, names[i]);
-        if (v != NULL && print_value_ok(names[i], v, why, sizeof(why)) != 0)
+        if (v != NULL && arc_print_option_check(names[i], v, why, sizeof(why)) != 0)
             return fail(u, 400, "bad_field", "config: %s", why);
     }
     return 0;
@@ -564,7 +528,7 @@ static int on_part(void *arg, const char *name, const char *filename, const char
         known = known || strcmp(name, "target") == 0;
     else
         known = known || strcmp(name, "config") == 0 || strcmp(name, "useSmartCrop") == 0 ||
-                print_option(name) || arc_field_find(name) != NULL;
+                arc_print_option_known(name) || arc_field_find(name) != NULL;
     if (!known) {
         char shown[64];
         snprintf(shown, sizeof(shown), "%s", name);
@@ -578,7 +542,7 @@ static int on_part(void *arg, const char *name, const char *filename, const char
                           "notifyUrl, notifyEmail, metadata");
     }
     if ((arc_field_find(name) != NULL && json_object_get(u->fields, name) != NULL) ||
-        (print_option(name) && json_object_get(u->print, name) != NULL))
+        (arc_print_option_known(name) && json_object_get(u->print, name) != NULL))
         return fail(u, 400, "duplicate_part", "the form has more than one '%s'", name);
     u->part = PART_FIELD;
     snprintf(u->field, sizeof(u->field), "%s", name);
@@ -664,7 +628,7 @@ static int on_part_end(void *arg)
             return fail(u, 400, "bad_field", "config must be a JSON object");
         if (print_config_ok(u) != 0)
             return -1;
-    } else if (print_option(u->field)) {
+    } else if (arc_print_option_known(u->field)) {
         if (print_field(u, v) != 0)
             return -1;
     } else if (strcmp(u->field, "useSmartCrop") == 0) {

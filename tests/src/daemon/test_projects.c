@@ -83,6 +83,38 @@ static int64_t t(const char *s)
     return arc_projects_time_parse(s, &us) == 0 ? us : -1;
 }
 
+/* The print options: one check for the upload and the queue. (The queue
+ * took a printPhotoMm of 1-19 mm from a config the upload would refuse.) */
+static int print_ok(const char *name, json_t *v)
+{
+    char why[200] = "";
+    int rc = arc_print_option_check(name, v, why, sizeof(why));
+
+    CHECK_MSG(rc == 0 || why[0] != '\0', "%s refused without a reason", name);
+    json_decref(v);
+    return rc;
+}
+
+TEST(test_print_options_accept_and_refuse)
+{
+    CHECK(arc_print_option_known("printSize") && arc_print_option_known("printPhotoMm") &&
+          arc_print_option_known("printLanguage") && !arc_print_option_known("title"));
+    CHECK(print_ok("printSize", json_string("A5")) == 0);
+    CHECK(print_ok("printSize", json_string("10x15")) == 0);
+    CHECK(print_ok("printSize", json_string("B5")) != 0);
+    CHECK(print_ok("printSize", json_integer(4)) != 0);
+    CHECK(print_ok("printPhotoMm", json_integer(0)) == 0);
+    CHECK(print_ok("printPhotoMm", json_real(20.0)) == 0);
+    CHECK(print_ok("printPhotoMm", json_integer(1000)) == 0);
+    CHECK(print_ok("printPhotoMm", json_integer(10)) != 0);
+    CHECK(print_ok("printPhotoMm", json_integer(1001)) != 0);
+    CHECK(print_ok("printPhotoMm", json_integer(-5)) != 0);
+    CHECK(print_ok("printPhotoMm", json_string("100")) != 0);
+    CHECK(print_ok("printLanguage", json_string("en")) == 0);
+    CHECK(print_ok("printLanguage", json_string("de")) != 0);
+    CHECK(print_ok("title", json_string("x")) != 0);
+}
+
 TEST(test_times)
 {
     CHECK_EQ_INT(t("1970-01-01T00:00:00Z"), 0);

@@ -371,19 +371,11 @@ $('copy-link').addEventListener('click', async () => {
   }
 });
 
-$('retry').addEventListener('click', async () => {
+const rerun = (id) => api.json('POST', `/api/ar/projects/${encodeURIComponent(id)}/rerun`);
+
+$('retry').addEventListener('click', () => {
   const id = current.arId;
-  try {
-    await api.json('POST', `/api/ar/projects/${encodeURIComponent(id)}/rerun`);
-    current = { arId: id, status: 'pending', progress: 0, stage: 'queued' };
-    show('result', false);
-    show('progress');
-    resetStages();
-    setUpload(100, 1, 1, true);
-    await watch(id);
-  } catch (err) {
-    $('result-error').textContent = t('failed', { reason: err.message });
-  }
+  follow(id, () => rerun(id), 'result-error', 'failed');
 });
 
 // ---- managing a project ----
@@ -411,15 +403,8 @@ $('extend').addEventListener('click', () => {
          (js) => t('extended', { date: when(js.expiresAt) }));
 });
 
-// A new job on the project (a re-run, a new video): its progress, then the result.
-async function follow(id, start) {
-  try {
-    await start();
-  } catch (err) {
-    $('manage-message').textContent = t('actionFailed', { reason: err.message });
-    return;
-  }
-  current = { arId: id, status: 'pending', progress: 0, stage: 'queued' };
+// The stages afresh (the upload done), then job id followed to its result.
+async function watchAgain(id) {
   show('result', false);
   show('progress');
   resetStages();
@@ -427,9 +412,22 @@ async function follow(id, start) {
   await watch(id);
 }
 
+// A new job on the project (a re-run, a new video) started by start(): its
+// progress, then the result; a refusal or a lost connection is said in the
+// element box.
+async function follow(id, start, box = 'manage-message', key = 'actionFailed') {
+  try {
+    await start();
+    current = { arId: id, status: 'pending', progress: 0, stage: 'queued' };
+    await watchAgain(id);
+  } catch (err) {
+    $(box).textContent = t(key, { reason: err.message });
+  }
+}
+
 $('rerun').addEventListener('click', () => {
   const id = current.arId;
-  follow(id, () => api.json('POST', `/api/ar/projects/${encodeURIComponent(id)}/rerun`));
+  follow(id, () => rerun(id));
 });
 
 $('replace-form').addEventListener('submit', (e) => {
@@ -550,13 +548,8 @@ function projectItem(p) {
   open.addEventListener('click', async () => {
     current = await api.json('GET', `/api/ar/status/${encodeURIComponent(p.arId)}`);
     openTab('create');
-    if (!['ready', 'error'].includes(current.status)) {
-      resetStages();
-      setUpload(100, 1, 1, true);
-      watch(p.arId);
-    } else {
-      showResult(current);
-    }
+    if (!['ready', 'error'].includes(current.status)) watchAgain(p.arId);
+    else showResult(current);
   });
   text.append(title, line);
   li.append(img, text, open);

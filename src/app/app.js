@@ -347,7 +347,11 @@ function showResult(st) {
   link('dl-qr-svg', ok && st.qrCodeUrl && st.qrCodeUrl.replace(/\.png$/, '.svg'));
   link('open-viewer', ok && st.viewUrl);
   show('copy-link', ok);
+  // A failed job has no print to show, and Retry is its one way on (Manage's
+  // Run again would say the same).
+  show('print-figure', ok);
   show('retry', !ok);
+  show('rerun', ok);
   $('copied').textContent = '';
   $('manage-message').textContent = '';
   show('manage', Boolean(st.arId));

@@ -18,58 +18,26 @@ through `arcd process`, on clips made here from an SDR original:
 usage: test_media_colour.py ARCD ROOT"""
 import json
 import os
-import re
 import struct
 import subprocess
-import sys
 import tempfile
 
-ARCD, ROOT = sys.argv[1], sys.argv[2]
-PHOTO = os.path.join(ROOT, "tests", "data", "pictarize.jpg")
-failures = 0
+import helpers
+from helpers import PHOTO, check, ffmpeg, psnr, stream
+
 work = tempfile.mkdtemp(prefix="arcd-colour-")
 clip = lambda name: os.path.join(work, name)
 
 
-def check(cond, what):
-    global failures
-    print(("ok   " if cond else "FAIL ") + what, flush=True)
-    if not cond:
-        failures += 1
-
-
-def ffmpeg(*args):
-    subprocess.run(["ffmpeg", "-v", "error", "-y", *args], check=True)
-
-
-def stream(path):
-    out = subprocess.run(["ffprobe", "-v", "error", "-select_streams", "v:0", "-show_streams", "-of", "json", path],
-                         capture_output=True, text=True, check=True).stdout
-    return json.loads(out)["streams"][0]
-
-
-def psnr(a, b):
-    """Average PSNR of a against b (a scaled to b's size if it differs)."""
-    r = subprocess.run(["ffmpeg", "-i", a, "-i", b, "-lavfi", "[0][1]scale2ref=flags=bicubic[x][y];[x][y]psnr",
-                        "-f", "null", "-"], capture_output=True, text=True)
-    m = re.search(r"PSNR .*average:([0-9.]+|inf)", r.stderr)
-    return float(m.group(1)) if m else 0.0
-
-
 def process(name, video, *opts, crf=None):
     out = clip("out-" + name)
-    cmd = [ARCD, "process", "--photo", PHOTO, "--video", video, "-o", out, *opts]
+    cfg = None
     if crf is not None:
         cfg = clip(f"crf{crf}.json")
         with open(cfg, "w") as f:
             json.dump({"video": {"crf": crf}}, f)
-        cmd += ["--config", cfg]
-    r = subprocess.run(cmd, capture_output=True, text=True, cwd=ROOT)
-    try:
-        js = json.loads(r.stdout)
-    except ValueError:
-        js = {"ok": False, "error": r.stderr}
-    return r.returncode, js, os.path.join(out, "ar-video.mp4")
+    rc, js, _ = helpers.process(out, [PHOTO], [video], *opts, config=cfg)
+    return rc, js, os.path.join(out, "ar-video.mp4")
 
 
 def tagged_709(path, what):
@@ -272,5 +240,4 @@ rc, js, out = process("person-centre", clip("person.mp4"), "--fit", "cover", "--
 crop = js.get("video", {}).get("output", {}).get("crop", {}) if rc == 0 else {}
 check(crop.get("placedBy") == "centre" and crop.get("x") == 140, f"--smart-crop off: centred ({crop})")
 
-print(f"{failures} failure(s)")
-sys.exit(1 if failures else 0)
+helpers.finish("{} failure(s)")

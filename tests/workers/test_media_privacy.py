@@ -23,39 +23,19 @@ import subprocess
 import sys
 import tempfile
 
-ARCD, MKIMAGE, ROOT = sys.argv[1], sys.argv[2], sys.argv[3]
-PHOTO = os.path.join(ROOT, "tests", "data", "pictarize.jpg")
-failures = 0
+import helpers
+from helpers import PHOTO, check, ffmpeg, probe, slices_md5
 
-
-def check(cond, what):
-    global failures
-    print(("ok   " if cond else "FAIL ") + what, flush=True)
-    if not cond:
-        failures += 1
+MKIMAGE = sys.argv[2]
 
 
 def run(*args):
     subprocess.run(args, check=True)
 
 
-def ffmpeg(*args):
-    run("ffmpeg", "-v", "error", "-y", *args)
-
-
-def probe(path, *extra):
-    out = subprocess.run(["ffprobe", "-v", "error", "-show_format", "-show_streams", *extra, "-of", "json", path],
-                         capture_output=True, text=True, check=True).stdout
-    return json.loads(out)
-
-
 def process(out, photo, video):
-    r = subprocess.run([ARCD, "process", "--photo", photo, "--video", video, "-o", out],
-                       capture_output=True, text=True, cwd=ROOT)
-    try:
-        return r.returncode, json.loads(r.stdout)
-    except ValueError:
-        return r.returncode, {"error": r.stderr}
+    rc, js, _ = helpers.process(out, [photo], [video])
+    return rc, js
 
 
 # What the uploads carry; the EXIF values are tests/tools/mkimage.c's TAG_*.
@@ -160,13 +140,6 @@ def sei_types(path):
     r = subprocess.run(["ffmpeg", "-hide_banner", "-v", "info", "-i", path, "-map", "0:v", "-c", "copy",
                         "-bsf:v", "trace_headers", "-f", "null", "-"], capture_output=True, text=True)
     return [int(t) for t in re.findall(r"last_payload_type_byte\s+[01]+\s*=\s*(\d+)", r.stderr)]
-
-
-def slices_md5(path):
-    """MD5 of the H.264 stream without its SEI NAL units."""
-    return subprocess.run(["ffmpeg", "-v", "error", "-i", path, "-map", "0:v", "-c", "copy", "-bsf:v",
-                           "filter_units=remove_types=6", "-f", "md5", "-"],
-                          capture_output=True, text=True, check=True).stdout
 
 
 def tags_of(info):
@@ -288,5 +261,4 @@ if rc == 0:
     check_video(at("out-mov"), "re-encoded MOV", in_mov)
 
 subprocess.run(["rm", "-rf", work])
-print("all passed" if failures == 0 else f"{failures} failed")
-sys.exit(1 if failures else 0)
+helpers.finish()

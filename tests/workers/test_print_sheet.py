@@ -11,36 +11,22 @@ import json
 import os
 import re
 import subprocess
-import sys
 import tempfile
 
-ARCD, ROOT = sys.argv[1], sys.argv[2]
-PORTRAIT = os.path.join(ROOT, "tests", "data", "pictarize.jpg")  # square, 1080 px
+import helpers
+from helpers import check, ffmpeg
+
+PORTRAIT = helpers.PHOTO  # square, 1080 px
 MM_PER_PT = 25.4 / 72
 DPI = 150
 PX_PER_MM = DPI / 25.4
 PAPERS = {"10x15": (102, 152), "13x18": (127, 178), "15x21": (152, 216), "A5": (148, 210),
           "A4": (210, 297)}
-failures = 0
-
-
-def check(cond, what):
-    global failures
-    print(("ok   " if cond else "FAIL ") + what, flush=True)
-    if not cond:
-        failures += 1
-
-
-def ffmpeg(*args):
-    subprocess.run(["ffmpeg", "-v", "error", "-y", *args], check=True)
 
 
 def process(out, photos, *opts):
-    args = [ARCD, "process", "-o", out, *opts]
-    for p in photos:
-        args += ["--photo", p]
-    r = subprocess.run(args, capture_output=True, text=True, cwd=ROOT)
-    return r.returncode, (json.loads(r.stdout) if r.returncode == 0 else None), r.stderr
+    rc, js, err = helpers.process(out, photos, [], *opts)
+    return rc, (js if rc == 0 else None), err
 
 
 def page_sizes(pdf):
@@ -292,5 +278,4 @@ with tempfile.TemporaryDirectory() as tmp:
         rc, _, err = process(os.path.join(tmp, "bad"), [landscape], *bad)
         check(rc == 2 and bad[0] in err, f"{' '.join(bad)}: refused ({err.strip()})")
 
-print(f"{failures} failed" if failures else "all passed")
-sys.exit(1 if failures else 0)
+helpers.finish()

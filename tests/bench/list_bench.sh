@@ -11,4 +11,4 @@ root="$(cd "$here/../.." && pwd)"
 "$root/scripts/setup.sh" >/dev/null
 command -v wrk >/dev/null || { apt-get update -qq && apt-get install -y -qq wrk >/dev/null; }
 "$root/scripts/build.sh" >/dev/null
-exec pg_virtualenv -o "shared_preload_libraries=auto_explain" bash "$here/list_bench_run.sh" "$root" "${1:-10}"
+exec pg_virtualenv -t -o "shared_preload_libraries=auto_explain" bash "$here/list_bench_run.sh" "$root" "${1:-10}"

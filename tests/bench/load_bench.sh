@@ -14,5 +14,5 @@ root="$(cd "$here/../.." && pwd)"
 command -v wrk >/dev/null || { apt-get update -qq && apt-get install -y -qq wrk >/dev/null; }
 "$root/scripts/build.sh" >/dev/null
 export PYTHONPATH="$root/tests/integration" PYTHONUNBUFFERED=1
-exec pg_virtualenv -o "max_connections=60" python3 "$here/load_bench_run.py" "$root/build/arcd" \
+exec pg_virtualenv -t -o "max_connections=60" python3 "$here/load_bench_run.py" "$root/build/arcd" \
   "$root/build/tests/mkimage" "${1:-10}"

@@ -10,4 +10,4 @@ root="$(cd "$here/../.." && pwd)"
 "$root/scripts/setup.sh" >/dev/null
 command -v wrk >/dev/null || { apt-get update -qq && apt-get install -y -qq wrk >/dev/null; }
 "$root/scripts/build.sh" >/dev/null
-exec pg_virtualenv bash "$here/status_bench_run.sh" "$root" "${1:-15}"
+exec pg_virtualenv -t bash "$here/status_bench_run.sh" "$root" "${1:-15}"

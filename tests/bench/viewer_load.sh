@@ -22,4 +22,4 @@ if [ ! -x "$base/build/arcd" ]; then
   cmake -S "$base" -B "$base/build" -DCMAKE_BUILD_TYPE=Release >/dev/null
   make -C "$base/build" -j"$(nproc)" arcd >/dev/null
 fi
-exec pg_virtualenv python3 "$here/viewer_load_run.py" "$root" "$base" "$rev"
+exec pg_virtualenv -t python3 "$here/viewer_load_run.py" "$root" "$base" "$rev"

@@ -101,7 +101,10 @@ class Daemon:
             "app": {"dir": os.path.join(ROOT, "src", "app")},
         }
         for section, values in config.items():
-            cfg.setdefault(section, {}).update(values)
+            if values is None:  # a section left out (an older arcd's config)
+                cfg.pop(section, None)
+            else:
+                cfg.setdefault(section, {}).update(values)
         fd, self.config = tempfile.mkstemp(suffix=".json")
         with os.fdopen(fd, "w") as f:
             json.dump(cfg, f)

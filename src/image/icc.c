@@ -10,27 +10,33 @@
 #include "image_internal.h"
 
 /* Matrix/TRC profiles (Display P3 from phones, Adobe RGB from cameras,
- * a Mac's display profile: nearly every photo's) are converted as Skia
- * converts them: Skia is the colour engine of Chrome's canvas, where MindAR's
- * compiler normally runs, and of the node canvas its reference compiler reads
- * pixels through, so the marker arcd compiles from such a photo is the one
- * MindAR would compile from it. Skia's choices, followed here step by step:
- * the profile's tone curves become one skcms transfer function (an exact
- * parametric one, or sRGB's when tables come within 1/512 of it) snapped to
- * sRGB, 2.2 or linear when within 0.001 of them; the profile is sRGB (nothing
- * to do) when that function is sRGB's and its colorants are within 0.01 of
- * sRGB's; the raster pipeline then linearises, multiplies by the gamut matrix
- * and encodes with sRGB's inverse in float, with fused multiply-adds and its
- * own approximations of log2 and exp2, and rounds half to even. That gives
- * Skia's bytes for all 16.7 million 8-bit colours with each profile in
- * tests/data/icc (tests/src/image/test_icc.c). It takes 0.06 s per megapixel
- * and serves photos up to EXACT_MAX_PIXELS (markers); larger ones (prints)
- * take lcms2's optimised table, 0.03 s per megapixel, off by one level on a
- * few pixels in a thousand, which no print can show. Profiles Skia cannot
- * reduce to a matrix and one curve (lookup tables, tables far from sRGB's)
+ * a Mac's display profile: nearly every photo's) are handled as Skia
+ * handles them. Skia is the colour engine of Chrome's canvas, where MindAR's
+ * compiler normally runs, and of the node canvas its reference compiler
+ * reads pixels through, so the marker arcd compiles from such a photo is the
+ * one MindAR would compile. Skia's steps, followed here (skia_path()):
+ * skcms reads the tags (a malformed curve: the profile is ignored and the
+ * pixels taken as sRGB); SkColorSpace::Make() reduces the curves to one
+ * transfer function (a parametric one as it is, tables as sRGB's when
+ * within 1/512 of it) and snaps it to sRGB, 2.2 or linear within 0.001, and
+ * near-sRGB colorants (within 0.01) to sRGB's with sRGB's or the linear
+ * curve; the decoder converts with skcms when the profile and that colour
+ * space differ by more than a level, which lcms2 stands in for here (within
+ * a level of skcms); otherwise the canvas converts while drawing, unless the
+ * colour space is sRGB. That drawing is repeated exactly: the raster
+ * pipeline linearises, multiplies by the gamut matrix and encodes with
+ * sRGB's inverse in float, with fused multiply-adds and its own
+ * approximations of log2 and exp2 (its build for processors with AVX2 and
+ * FMA, which every x86 machine of the last ten years runs), and rounds half
+ * to even. tests/src/image/test_icc.c holds arcd to Skia's bytes for all
+ * 16.7 million 8-bit colours with nine such profiles, to Skia's "as it is"
+ * for three, and within a level for four where Skia's decoder converts.
+ * The drawing takes 0.04-0.07 s per megapixel and serves photos up to
+ * EXACT_MAX_PIXELS (markers); larger ones (prints) take lcms2's optimised
+ * table from the same colour space, 0.01 s per megapixel and within a level
+ * of Skia (5-10% of the colours a level off). Profiles with lookup tables
  * take lcms2's full-precision pipeline up to EXACT_MAX_PIXELS (0.3 s per
- * megapixel; within a level of Skia's own skcms there) and its optimised
- * table above. */
+ * megapixel) and its optimised table above. */
 #define EXACT_MAX_PIXELS 2000000u
 
 /* A transfer function in skcms's form: y = (a x + b)^g + e for x >= d,
@@ -49,6 +55,10 @@ struct arc__icc_s {
     float m[9];
     int gamut; /* 0 when the profile's colorants are sRGB's: no matrix */
     tf_t encode;
+    /* The colour space Skia made of the profile (a large photo's lcms2
+     * transform starts from it). */
+    tf_t cs_tf;
+    float cs[3][3];
 };
 
 /* sRGB as Skia names it: its transfer function, and its colorants adapted to
@@ -78,7 +88,7 @@ static int32_t float_bits(float f)
 /* ---- skcms's scalar arithmetic (building the transform) ---- */
 
 /* log2 and exp2 as skcms approximates them (its powf_). */
-static float skcms_log2(float x)
+static float scalar_log2(float x)
 {
     int32_t bits = float_bits(x);
     float e = (float)bits * (1.0f / (1 << 23));
@@ -87,7 +97,7 @@ static float skcms_log2(float x)
     return e - 124.225514990f - 1.498030302f * m - 1.725879990f / (0.3520887068f + m);
 }
 
-static float skcms_exp2(float x)
+static float scalar_exp2(float x)
 {
     if (x > 128.0f)
         return INFINITY;
@@ -103,9 +113,9 @@ static float skcms_exp2(float x)
     return bits_float((int32_t)fbits);
 }
 
-static float skcms_pow(float x, float y)
+static float scalar_pow(float x, float y)
 {
-    return x == 0 || x == 1 ? x : skcms_exp2(skcms_log2(x) * y);
+    return x == 0 || x == 1 ? x : scalar_exp2(scalar_log2(x) * y);
 }
 
 static float tf_eval(const tf_t *tf, float x)
@@ -113,7 +123,7 @@ static float tf_eval(const tf_t *tf, float x)
     float sign = x < 0 ? -1.0f : 1.0f;
 
     x *= sign;
-    return sign * (x < tf->d ? tf->c * x + tf->f : skcms_pow(tf->a * x + tf->b, tf->g) + tf->e);
+    return sign * (x < tf->d ? tf->c * x + tf->f : scalar_pow(tf->a * x + tf->b, tf->g) + tf->e);
 }
 
 /* 1 when skcms takes tf as a usable (sRGB-like) function. */
@@ -128,7 +138,7 @@ static int tf_invert(const tf_t *src, tf_t *inv)
 {
     memset(inv, 0, sizeof(*inv));
     float d_l = src->c * src->d + src->f;
-    float d_r = skcms_pow(src->a * src->d + src->b, src->g) + src->e;
+    float d_r = scalar_pow(src->a * src->d + src->b, src->g) + src->e;
     if (fabsf(d_l - d_r) > 1 / 512.0f)
         return -1;
     inv->d = d_l;
@@ -136,7 +146,7 @@ static int tf_invert(const tf_t *src, tf_t *inv)
         inv->c = 1.0f / src->c;
         inv->f = -src->f / src->c;
     }
-    float k = skcms_pow(src->a, -src->g);
+    float k = scalar_pow(src->a, -src->g);
     inv->g = 1.0f / src->g;
     inv->a = k;
     inv->b = -k * src->e;
@@ -156,7 +166,7 @@ static int tf_invert(const tf_t *src, tf_t *inv)
     if (s < inv->d)
         inv->f = 1.0f - sign * inv->c * s;
     else
-        inv->e = 1.0f - sign * skcms_pow(inv->a * s + inv->b, inv->g);
+        inv->e = 1.0f - sign * scalar_pow(inv->a * s + inv->b, inv->g);
     return tf_valid(inv) ? 0 : -1;
 }
 
@@ -199,9 +209,14 @@ static int matrix_invert(const float a[3][3], float inv[3][3])
 
 /* ---- the raster pipeline's arithmetic (per pixel) ---- */
 
-/* The pipeline's log2 and exp2; the compiler fuses the multiply and the
- * subtraction that follows it, as fmaf() writes here. */
-static float pipe_log2(float x)
+/* Inlined into each of skia_row()'s two builds, so that the FMA one runs
+ * them with FMA instructions too. */
+#define PIPE_INLINE static inline __attribute__((always_inline))
+
+/* The pipeline's log2 and exp2. Its FMA build fuses the multiply and the
+ * subtraction that follows it (clang contracts them), as fmaf() writes here;
+ * its mad() is a fused multiply-add outright. */
+PIPE_INLINE float pipe_log2(float x)
 {
     int32_t bits = float_bits(x);
     float e = (float)(uint32_t)bits * (1.0f / (1 << 23));
@@ -210,24 +225,25 @@ static float pipe_log2(float x)
     return fmaf(-1.498030302f, m, e - 124.225514990f) - 1.725879990f / (0.3520887068f + m);
 }
 
-static float pipe_exp2(float x)
+PIPE_INLINE float pipe_exp2(float x)
 {
     float f = x - floorf(x);
     float approx = fmaf(-f, 1.490129070f, x + 121.274057500f);
 
     approx += 27.728023300f / (4.84252568f - f);
     approx *= 1.0f * (1 << 23);
-    approx = fminf(fmaxf(approx, 0.0f), (float)0x7f800000);
+    approx = approx > 0.0f ? approx : 0.0f;
+    approx = approx < (float)0x7f800000 ? approx : (float)0x7f800000;
     return bits_float((int32_t)lrintf(approx));
 }
 
-static float pipe_pow(float x, float y)
+PIPE_INLINE float pipe_pow(float x, float y)
 {
     return x == 0 || x == 1 ? x : pipe_exp2(pipe_log2(x) * y);
 }
 
 /* The parametric (or, for a pure power, gamma) stage, on |v| with v's sign. */
-static float pipe_tf(const tf_t *tf, float v)
+PIPE_INLINE float pipe_tf(const tf_t *tf, float v)
 {
     float a = fabsf(v), r;
 
@@ -239,7 +255,7 @@ static float pipe_tf(const tf_t *tf, float v)
 }
 
 /* 0..1 to 8 bits: clamped, rounded half to even. */
-static uint8_t pipe_unorm(float v)
+PIPE_INLINE uint8_t pipe_unorm(float v)
 {
     if (!(v > 0.0f))
         return 0;
@@ -250,8 +266,8 @@ static uint8_t pipe_unorm(float v)
 
 /* ---- the profile as skcms reads it ---- */
 
-/* One tone curve: a parametric function, or a table of entries (16 bits,
- * big-endian, 0..65535) copied from the tag. */
+/* One tone curve: a parametric function, or a table of entries (0..65535,
+ * read from the tag's big-endian 16-bit values). */
 typedef struct {
     tf_t fn;
     uint32_t entries;
@@ -379,18 +395,59 @@ static tf_t tf_snap(const tf_t *tf)
     return *tf;
 }
 
-/* Builds Skia's path for a matrix/TRC profile into icc. Returns 1 when there
- * is nothing to convert (Skia takes the profile as sRGB), 0 when icc is
- * ready, -1 when Skia could not use the profile as a colour space. */
+/* What Skia does with a matrix/TRC profile (skia_path's answers). */
+enum {
+    SKIA_IGNORES = -2, /* skcms cannot read it: the pixels are taken as sRGB */
+    SKIA_DECODES = -1, /* its decoder converts with skcms: lcms2 stands in */
+    SKIA_DRAWS = 0,    /* its canvas converts while drawing: icc is ready */
+    SKIA_SRGB = 1      /* sRGB: nothing to convert */
+};
+
+/* skcms_ApproximatelyEqualProfiles() in spirit: the profile (curves,
+ * colorants) and the colour space Skia made of it (tf, cs) put a grid of
+ * colours (6 levels a channel) within one level of each other as 8-bit
+ * XYZ D50. (skcms tries 84 random colours; a profile within a level on
+ * this grid and not on those, or the reverse, converts within a level
+ * either way.) */
+static int same_colours(const curve_t curve[3], const float to_xyz[3][3], const tf_t *tf,
+                        const float cs[3][3])
+{
+    for (int i = 0; i < 216; i++) {
+        int v[3] = {i / 36 * 51, i / 6 % 6 * 51, i % 6 * 51};
+        float a[3], b[3];
+        for (int c = 0; c < 3; c++) {
+            a[c] = curve_eval(&curve[c], (float)v[c] * (1 / 255.0f));
+            b[c] = tf_eval(tf, (float)v[c] * (1 / 255.0f));
+        }
+        for (int r = 0; r < 3; r++) {
+            float x = to_xyz[r][0] * a[0] + to_xyz[r][1] * a[1] + to_xyz[r][2] * a[2];
+            float y = cs[r][0] * b[0] + cs[r][1] * b[1] + cs[r][2] * b[2];
+            x = fminf(fmaxf(x, 0.0f), 1.0f) * 255.0f;
+            y = fminf(fmaxf(y, 0.0f), 1.0f) * 255.0f;
+            if (fabsf(roundf(x) - roundf(y)) > 1.0f)
+                return 0;
+        }
+    }
+    return 1;
+}
+
+/* Follows Skia with a matrix/TRC profile: skcms reads the tags (a malformed
+ * curve: the profile is ignored); SkColorSpace::Make() reduces the curves
+ * to one transfer function (else no colour space: the decoder converts)
+ * and snaps it and near-sRGB colorants; the decoder converts with skcms
+ * unless the profile and that colour space agree within a level; what is
+ * left, the canvas converts while drawing, which icc is built to repeat.
+ * Returns one of SKIA_*. */
 static int skia_path(cmsHPROFILE in, arc__icc_t *icc)
 {
     static const cmsTagSignature trc[3] = {cmsSigRedTRCTag, cmsSigGreenTRCTag, cmsSigBlueTRCTag};
     static const cmsTagSignature xyz[3] = {cmsSigRedColorantTag, cmsSigGreenColorantTag,
                                            cmsSigBlueColorantTag};
+    const tf_t linear = {1, 1, 0, 0, 0, 0, 0};
     curve_t curve[3];
-    float to_xyz[3][3], inv[3][3], from_srgb[3][3];
+    float to_xyz[3][3], cs[3][3], unused[3][3], from_srgb[3][3];
     tf_t tf;
-    int rc = -1;
+    int rc = SKIA_IGNORES;
 
     memset(curve, 0, sizeof(curve));
     for (int c = 0; c < 3; c++) {
@@ -402,7 +459,8 @@ static int skia_path(cmsHPROFILE in, arc__icc_t *icc)
         to_xyz[1][c] = (float)col->Y;
         to_xyz[2][c] = (float)col->Z;
     }
-    if (matrix_invert(to_xyz, inv) != 0)
+    rc = SKIA_DECODES;
+    if (matrix_invert(to_xyz, unused) != 0) /* no colour space of a singular matrix */
         goto out;
     if (curve[0].entries == 0 && curve[1].entries == 0 && curve[2].entries == 0 &&
         memcmp(&curve[0].fn, &curve[1].fn, sizeof(tf_t)) == 0 &&
@@ -417,38 +475,51 @@ static int skia_path(cmsHPROFILE in, arc__icc_t *icc)
                 goto out;
         tf = srgb_tf;
     }
+    /* sRGB's and linear sRGB's colour spaces take sRGB's own colorants. */
+    int is_srgb_tf = memcmp(&tf, &srgb_tf, sizeof(tf)) == 0;
+    int is_linear = memcmp(&tf, &linear, sizeof(tf)) == 0;
     int srgb_gamut = 1;
     for (int r = 0; r < 3; r++)
         for (int c = 0; c < 3; c++)
             srgb_gamut &= almost(to_xyz[r][c], srgb_d50[r][c], 0.01f);
-    if (srgb_gamut && memcmp(&tf, &srgb_tf, sizeof(tf)) == 0) {
-        rc = 1;
+    if (srgb_gamut && (is_srgb_tf || is_linear))
+        memcpy(cs, srgb_d50, sizeof(cs));
+    else
+        memcpy(cs, to_xyz, sizeof(cs));
+    if (!same_colours(curve, to_xyz, &tf, cs))
+        goto out;
+    if (is_srgb_tf && memcmp(cs, srgb_d50, sizeof(cs)) == 0) {
+        rc = SKIA_SRGB;
         goto out;
     }
     if (matrix_invert(srgb_d50, from_srgb) != 0 || tf_invert(&srgb_tf, &icc->encode) != 0)
         goto out;
-    /* sRGB's from-XYZ times the profile's to-XYZ, in float (skcms's concat),
-     * stored column-major; none when the colorants are sRGB's exactly. */
-    icc->gamut = memcmp(to_xyz, srgb_d50, sizeof(to_xyz)) != 0;
+    icc->cs_tf = tf;
+    memcpy(icc->cs, cs, sizeof(cs));
+    /* sRGB's from-XYZ times the colour space's to-XYZ, in float (skcms's
+     * concat), stored column-major; none when the colorants are sRGB's. */
+    icc->gamut = memcmp(cs, srgb_d50, sizeof(cs)) != 0;
     for (int r = 0; r < 3; r++)
         for (int c = 0; c < 3; c++)
-            icc->m[c * 3 + r] = from_srgb[r][0] * to_xyz[0][c] + from_srgb[r][1] * to_xyz[1][c] +
-                                from_srgb[r][2] * to_xyz[2][c];
+            icc->m[c * 3 + r] = from_srgb[r][0] * cs[0][c] + from_srgb[r][1] * cs[1][c] +
+                                from_srgb[r][2] * cs[2][c];
     /* A linear function needs no stage at all. */
-    int linear = memcmp(&tf, &(tf_t){1, 1, 0, 0, 0, 0, 0}, sizeof(tf)) == 0;
     for (int c = 0; c < 3; c++)
         for (int v = 0; v < 256; v++) {
             float x = (float)v * (1 / 255.0f);
-            icc->linear[c][v] = linear ? x : pipe_tf(&tf, x);
+            icc->linear[c][v] = is_linear ? x : pipe_tf(&tf, x);
         }
-    rc = 0;
+    rc = SKIA_DRAWS;
 out:
     for (int c = 0; c < 3; c++)
         free(curve[c].table);
     return rc;
 }
 
-static void skia_row(const arc__icc_t *icc, uint8_t *row, int width)
+/* Compiled twice, and the one for processors with FMA chosen at load time
+ * (fmaf() is then one instruction, not a call): the bytes are the same. */
+__attribute__((target_clones("default", "arch=haswell"))) static void
+skia_row(const arc__icc_t *icc, uint8_t *row, int width)
 {
     const float *m = icc->m;
 
@@ -465,16 +536,6 @@ static void skia_row(const arc__icc_t *icc, uint8_t *row, int width)
         p[1] = pipe_unorm(pipe_tf(&icc->encode, G));
         p[2] = pipe_unorm(pipe_tf(&icc->encode, B));
     }
-}
-
-/* 1 when the profile is sRGB by its description, as cameras and editors
- * embed it: nothing to convert (and converting it would only add rounding). */
-static int is_srgb(cmsHPROFILE p)
-{
-    char desc[128] = "";
-
-    cmsGetProfileInfoASCII(p, cmsInfoDescription, "en", "US", desc, sizeof(desc));
-    return strncmp(desc, "sRGB", 4) == 0 && strstr(desc, "Linear") == NULL;
 }
 
 /* The largest profile taken: phones' and cameras' are a few kilobytes,
@@ -515,6 +576,39 @@ static int too_costly(cmsHPROFILE p)
     return 0;
 }
 
+/* An lcms2 profile of the colour space Skia made (tf, cs): its curve as
+ * lcms2's parametric type 5, which is skcms's form, and its colorants. */
+static cmsHPROFILE colour_space_profile(const tf_t *tf, const float cs[3][3])
+{
+    const double params[7] = {tf->g, tf->a, tf->b, tf->c, tf->d, tf->e, tf->f};
+    static const cmsTagSignature xyz[3] = {cmsSigRedColorantTag, cmsSigGreenColorantTag,
+                                           cmsSigBlueColorantTag};
+    cmsHPROFILE p = cmsCreateProfilePlaceholder(NULL);
+    cmsToneCurve *curve = cmsBuildParametricToneCurve(NULL, 5, params);
+    int ok = p != NULL && curve != NULL;
+
+    if (ok) {
+        cmsSetProfileVersion(p, 4.3);
+        cmsSetDeviceClass(p, cmsSigDisplayClass);
+        cmsSetColorSpace(p, cmsSigRgbData);
+        cmsSetPCS(p, cmsSigXYZData);
+        ok = cmsWriteTag(p, cmsSigMediaWhitePointTag, cmsD50_XYZ()) &&
+             cmsWriteTag(p, cmsSigRedTRCTag, curve) && cmsWriteTag(p, cmsSigGreenTRCTag, curve) &&
+             cmsWriteTag(p, cmsSigBlueTRCTag, curve);
+        for (int c = 0; c < 3 && ok; c++) {
+            cmsCIEXYZ col = {cs[0][c], cs[1][c], cs[2][c]};
+            ok = cmsWriteTag(p, xyz[c], &col);
+        }
+    }
+    if (curve != NULL)
+        cmsFreeToneCurve(curve);
+    if (!ok && p != NULL) {
+        cmsCloseProfile(p);
+        p = NULL;
+    }
+    return p;
+}
+
 arc__icc_t *arc__icc_new(const uint8_t *profile, size_t len, int channels, uint64_t pixels)
 {
     cmsHPROFILE in = NULL, out = NULL;
@@ -531,15 +625,20 @@ arc__icc_t *arc__icc_new(const uint8_t *profile, size_t len, int channels, uint6
         icc = arc_xcalloc(1, sizeof(*icc));
         icc->channels = channels;
         int rc = skia_path(in, icc);
-        if (rc == 0 && pixels <= EXACT_MAX_PIXELS)
+        if (rc == SKIA_DRAWS && pixels <= EXACT_MAX_PIXELS)
             goto out;
+        /* A large photo: lcms2's table, from Skia's colour space (its
+         * snapped curve and colorants) when Skia draws it. */
+        cmsHPROFILE cs = rc == SKIA_DRAWS ? colour_space_profile(&icc->cs_tf, icc->cs) : NULL;
+        if (cs != NULL) {
+            cmsCloseProfile(in);
+            in = cs;
+        }
         free(icc);
         icc = NULL;
-        if (rc == 1) /* sRGB to Skia: nothing to convert */
+        if (rc == SKIA_SRGB || rc == SKIA_IGNORES)
             goto out;
     }
-    if (is_srgb(in))
-        goto out;
     out = cmsCreate_sRGBProfile();
     if (out == NULL)
         goto out;

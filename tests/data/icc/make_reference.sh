@@ -1,11 +1,14 @@
 #!/usr/bin/env bash
-# Writes skia.sha256: for each profile here, the SHA-256 of the 16,777,216
-# 8-bit colours (r, g, b in index order r<<16|g<<8|b, 3 bytes each) as Skia
-# converts them to sRGB: a 4096x4096 PNG holding every colour once, tagged
-# with the profile (iCCP), loaded and drawn by @napi-rs/canvas (Skia, the
-# canvas MindAR's reference compiler reads pixels through) and read back with
-# getImageData. tests/src/image/test_icc.c converts the same colours with
-# arcd and compares the hash.
+# Writes skia.sha256 and NAME.skia-sample for each profile NAME.icc here:
+# the SHA-256 of the 16,777,216 8-bit colours (r, g, b in index order
+# r<<16|g<<8|b, 3 bytes each) as Skia converts them to sRGB, and 4,096 of
+# them (colour k * 4093 mod 2^24 for k = 0..4095, 3 bytes each): a
+# 4096x4096 PNG holding every colour once, tagged with the profile (iCCP),
+# loaded and drawn by @napi-rs/canvas (Skia, the canvas MindAR's reference
+# compiler reads pixels through) and read back with getImageData.
+# tests/src/image/test_icc.c converts the same colours with arcd and
+# compares the hash (the profiles arcd converts as Skia does) or the sample
+# (those it converts within a level).
 #   tests/data/icc/make_reference.sh [MINDAR_REF_DIR]
 # MINDAR_REF_DIR: the reference tool (../shared/tools/mindar-ref); its
 # node_modules cache is installed by its first run.
@@ -42,6 +45,12 @@ ctx.drawImage(img, 0, 0, img.width, img.height);
 const d = ctx.getImageData(0, 0, img.width, img.height).data;
 const rgb = Buffer.alloc(img.width * img.height * 3);
 for (let i = 0, j = 0; i < d.length; i += 4, j += 3) { rgb[j] = d[i]; rgb[j + 1] = d[i + 1]; rgb[j + 2] = d[i + 2]; }
+const sample = Buffer.alloc(4096 * 3);
+for (let k = 0; k < 4096; k++) {
+  const i = (k * 4093) % (1 << 24);
+  rgb.copy(sample, 3 * k, 3 * i, 3 * i + 3);
+}
+fs.writeFileSync(process.argv[3], sample);
 console.log(createHash('sha256').update(rgb).digest('hex'));
 JS
 
@@ -57,7 +66,7 @@ png += chunk(b'iCCP', b'probe\0\0' + zlib.compress(prof))
 png += chunk(b'IDAT', open(sys.argv[2], 'rb').read()) + chunk(b'IEND', b'')
 open(sys.argv[3], 'wb').write(png)
 PY
-  hash="$(cd "$cache" && node arcd-icc-probe.mjs "$work/probe.png")"
+  hash="$(cd "$cache" && node arcd-icc-probe.mjs "$work/probe.png" "${icc%.icc}.skia-sample")"
   echo "$hash  $(basename "$icc")" | tee -a "$out.new"
 done
 mv "$out.new" "$out"

@@ -34,7 +34,7 @@
  * The drawing takes 0.04-0.07 s per megapixel and serves photos up to
  * EXACT_MAX_PIXELS (markers); larger ones (prints) take lcms2's optimised
  * table from the same colour space, 0.01 s per megapixel and within a level
- * of Skia (5-10% of the colours a level off). Profiles with lookup tables
+ * of Skia (5-13% of the colours a level off). Profiles with lookup tables
  * take lcms2's full-precision pipeline up to EXACT_MAX_PIXELS (0.3 s per
  * megapixel) and its optimised table above. */
 #define EXACT_MAX_PIXELS 2000000u

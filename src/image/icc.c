@@ -460,18 +460,17 @@ static int skia_path(cmsHPROFILE in, arc__icc_t *icc)
         to_xyz[2][c] = (float)col->Z;
     }
     rc = SKIA_DECODES;
-    if (matrix_invert(to_xyz, unused) != 0) /* no colour space of a singular matrix */
+    /* sRGB's inverse: the encoding stage, and the test of tables. */
+    if (matrix_invert(to_xyz, unused) != 0 || /* no colour space of a singular matrix */
+        matrix_invert(srgb_d50, from_srgb) != 0 || tf_invert(&srgb_tf, &icc->encode) != 0)
         goto out;
     if (curve[0].entries == 0 && curve[1].entries == 0 && curve[2].entries == 0 &&
         memcmp(&curve[0].fn, &curve[1].fn, sizeof(tf_t)) == 0 &&
         memcmp(&curve[0].fn, &curve[2].fn, sizeof(tf_t)) == 0) {
         tf = tf_snap(&curve[0].fn);
     } else {
-        tf_t srgb_inv;
-        if (tf_invert(&srgb_tf, &srgb_inv) != 0)
-            goto out;
         for (int c = 0; c < 3; c++)
-            if (!curve_inverts(&curve[c], &srgb_inv))
+            if (!curve_inverts(&curve[c], &icc->encode))
                 goto out;
         tf = srgb_tf;
     }
@@ -492,8 +491,6 @@ static int skia_path(cmsHPROFILE in, arc__icc_t *icc)
         rc = SKIA_SRGB;
         goto out;
     }
-    if (matrix_invert(srgb_d50, from_srgb) != 0 || tf_invert(&srgb_tf, &icc->encode) != 0)
-        goto out;
     icc->cs_tf = tf;
     memcpy(icc->cs, cs, sizeof(cs));
     /* sRGB's from-XYZ times the colour space's to-XYZ, in float (skcms's

@@ -136,10 +136,14 @@ int arc_field_check(const arc_field_t *f, const char *value, char *why, size_t s
  * when a photo does not fit.) */
 #define PRINT_MIN_MM 20
 
+const char *const arc_print_options[] = {"printSize", "printPhotoMm", "printLanguage", NULL};
+
 int arc_print_option_known(const char *name)
 {
-    return strcmp(name, "printSize") == 0 || strcmp(name, "printPhotoMm") == 0 ||
-           strcmp(name, "printLanguage") == 0;
+    for (size_t i = 0; arc_print_options[i] != NULL; i++)
+        if (strcmp(name, arc_print_options[i]) == 0)
+            return 1;
+    return 0;
 }
 
 int arc_print_option_check(const char *name, const json_t *v, char *why, size_t size)

@@ -55,6 +55,9 @@ int arc_field_text_ok(const char *s, size_t max);
  * Given on an upload (form fields, or inside its config) and kept in the
  * project's config, which the queue reads when it builds the job. */
 
+/* The print options' names, ended by NULL. */
+extern const char *const arc_print_options[];
+
 /* 1 when name is a print option. */
 int arc_print_option_known(const char *name);
 

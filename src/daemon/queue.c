@@ -600,6 +600,21 @@ static void on_lease_timer(uv_timer_t *t)
 
 /* The job message of a claimed row: its files, the settings, the project's
  * own choices (the upload's form fields). Returns 0 or ARC_ECORRUPT. */
+/* The project's print option name from its config, or NULL when it has none
+ * or one the upload's check refuses (a config written by other hands: the
+ * shop's default is used, and said). */
+static const json_t *print_option(const json_t *config, const char *name, const char *id)
+{
+    const json_t *v = json_object_get(config, name);
+    char why[200];
+
+    if (v == NULL || arc_print_option_check(name, v, why, sizeof(why)) == 0)
+        return v;
+    arc_log_event(ARC_LOG_WARN, "print option ignored",
+                  json_pack("{s:s, s:s}", "job", id, "reason", why));
+    return NULL;
+}
+
 static int job_message(arc_queue_t *q, PGresult *res, const int *col, arc_job_msg_t *m,
                        arc_err_t *err)
 {
@@ -638,16 +653,13 @@ static int job_message(arc_queue_t *q, PGresult *res, const int *col, arc_job_ms
      * when it was taken, and again here with the same check, for a config
      * written to the database by other hands). */
     arc_config_job_sheet(cfg, &m->sheet);
-    char why[200];
-    json_t *opt = json_object_get(config, "printSize");
-    if (opt != NULL && arc_print_option_check("printSize", opt, why, sizeof(why)) == 0)
+    const json_t *opt = print_option(config, "printSize", m->id);
+    if (opt != NULL)
         snprintf(m->sheet.paper, sizeof(m->sheet.paper), "%s",
                  arc_paper_find(json_string_value(opt))->name);
-    opt = json_object_get(config, "printPhotoMm");
-    if (opt != NULL && arc_print_option_check("printPhotoMm", opt, why, sizeof(why)) == 0)
+    if ((opt = print_option(config, "printPhotoMm", m->id)) != NULL)
         m->sheet.photo_mm = json_number_value(opt);
-    opt = json_object_get(config, "printLanguage");
-    if (opt != NULL && arc_print_option_check("printLanguage", opt, why, sizeof(why)) == 0)
+    if ((opt = print_option(config, "printLanguage", m->id)) != NULL)
         snprintf(m->sheet.language, sizeof(m->sheet.language), "%s", json_string_value(opt));
     json_decref(config);
     m->viewer.template_path = arc_xstrdup(d->template_path);

@@ -481,12 +481,11 @@ static int print_field(upload_t *u, const char *v)
 /* The print options inside a config object, checked as the fields are. */
 static int print_config_ok(upload_t *u)
 {
-    const char *names[] = {"printSize", "printPhotoMm", "printLanguage"};
     char why[200];
 
-    for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++) {
-        json_t *v = json_object_get(u->config, names[i]);
-        if (v != NULL && arc_print_option_check(names[i], v, why, sizeof(why)) != 0)
+    for (size_t i = 0; arc_print_options[i] != NULL; i++) {
+        json_t *v = json_object_get(u->config, arc_print_options[i]);
+        if (v != NULL && arc_print_option_check(arc_print_options[i], v, why, sizeof(why)) != 0)
             return fail(u, 400, "bad_field", "config: %s", why);
     }
     return 0;

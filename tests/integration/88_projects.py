@@ -300,6 +300,10 @@ try:
 
     # ---- 6. re-run ----
     check(d.json("POST", f"/api/ar/projects/{lasting}/rerun", token=A)[0] == 404, "re-run of another's: 404")
+    # A print option the upload would refuse, written into the config by
+    # other hands: the queue uses the shop's default and says so (it took
+    # the 10 mm, and the sheet failed).
+    psql(f"update ar_projects set config = config || '{{\"printPhotoMm\": 10}}' where id = '{lasting}'")
     st, h, js = d.json("POST", f"/api/ar/projects/{lasting}/rerun", token=B)
     check(st == 202 and js["status"] == "pending" and h["location"].endswith(f"/api/ar/status/{lasting}"),
           f"re-run: 202, pending ({st} {js})")
@@ -308,6 +312,9 @@ try:
     final = d.wait_status(lasting, timeout=90)
     check(final["status"] == "ready" and set(final["timings"]) >= {"photo", "marker", "qr"},
           "the re-run runs the whole pipeline to ready, same id")
+    ignored = [x for x in d.logs().splitlines() if '"print option ignored"' in x]
+    check(final.get("printSheetUrl") and len(ignored) == 1 and lasting in ignored[0] and "printPhotoMm" in ignored[0],
+          f"a refused printPhotoMm in the config: the shop's default, a warning ({final.get('printSheetUrl')}, {ignored})")
     st, _, js = d.json("POST", f"/api/ar/projects/{demo}/rerun", token=A)
     final = d.wait_status(demo, timeout=90) if st == 202 else {}
     check(final.get("status") == "ready" and final["videoUrl"].endswith("/ar-video.mp4")

@@ -23,7 +23,9 @@
  *   tokens     at least one API token (settings, ARCD_ADMIN_TOKEN or made
  *              with `arcd token create`); not fatal: a token made later
  *              reaches a running daemon within a second
- *   app        the operator's web app is there; not fatal (the API works)
+ *   app        the operator's web app is there and servable; missing, not
+ *              fatal (the API works); there but unservable (an unknown file
+ *              type, a mistyped {{field}} in index.html), fatal
  *
  * Blocking (libpq, libcurl, the file system): for the CLI and the daemon's
  * start-up, before its loop runs. The report is plain data owned by the

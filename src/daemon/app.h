@@ -29,7 +29,8 @@ typedef struct arc_app_s arc_app_t;
  * server.publicUrl, whose origin the policy allows beside the app's own.
  * Returns 0 and *out (free with arc_app_free()); ARC_EIO when dir has no
  * index.html (*out is then an app that answers 404), ARC_EINVAL naming a
- * file that cannot be served (an unknown type, a sub-folder, too large). */
+ * file that cannot be served (an unknown type, a sub-folder, a mistyped
+ * {{field}} in index.html), ARC_ETOOBIG for a file too large. */
 int arc_app_load(const char *dir, const char *public_url, arc_app_t **out, arc_err_t *err);
 
 /* GET / : index.html. */

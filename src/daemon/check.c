@@ -337,10 +337,10 @@ static void check_app(arc_check_report_t *r, const arc_config_t *cfg)
 
     int rc = arc_app_load(cfg->app.dir, cfg->server.public_url, &app, &err);
     if (rc == 0 && !readable(cfg->app.dir, "app.js"))
-        rc = ARC_EIO;
+        rc = arc_err_set(&err, ARC_EIO, "%s has no app.js", cfg->app.dir);
     if (rc == ARC_EIO) {
         fail(c, "install arcd's share/arcd files, or set app.dir",
-             "the web app is not in %s: / would answer 404 (the API works)", cfg->app.dir);
+             "the web app is not whole (%s): / would answer 404 (the API works)", err.msg);
     } else if (rc != 0) {
         c->fatal = 1;
         fail(c, "mend the file, or install arcd's share/arcd files", "%s", err.msg);

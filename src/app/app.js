@@ -389,9 +389,10 @@ async function manage(action, said) {
   const id = current.arId;
   try {
     const js = await action(id);
-    $('manage-message').textContent = typeof said === 'function' ? said(js) : t(said);
     current = await api.json('GET', `/api/ar/status/${encodeURIComponent(id)}`);
     renderStatus(current);
+    // Said once the facts above show the change.
+    $('manage-message').textContent = typeof said === 'function' ? said(js) : t(said);
   } catch (err) {
     $('manage-message').textContent = t('actionFailed', { reason: err.message });
   }
@@ -425,6 +426,9 @@ async function follow(id, start, box = 'manage-message', key = 'actionFailed') {
     current = { arId: id, status: 'pending', progress: 0, stage: 'queued' };
     await watchAgain(id);
   } catch (err) {
+    // The box is in the result, which the progress may have replaced.
+    show('progress', false);
+    show('result');
     $(box).textContent = t(key, { reason: err.message });
   }
 }

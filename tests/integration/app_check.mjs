@@ -216,10 +216,18 @@ try {
     result.extendMessage = await page.locator('#manage-message').textContent();
     result.manageExtended = await page.locator('#manage-facts').textContent();
     await page.evaluate(() => { document.getElementById('manage-message').textContent = ''; });
+    // The status read after the change made slow: the message must still
+    // come only once the facts show the change (it came before: a race CI lost).
+    const slow = async (route) => {
+      await new Promise((r) => setTimeout(r, 700));
+      await route.continue().catch(() => route.fallback().catch(() => {})); // unrouted meanwhile
+    };
+    await page.route('**/api/ar/status/**', slow);
     await page.getByRole('button', { name: 'Make permanent' }).click();
     await page.waitForFunction(() => document.getElementById('manage-message').textContent.length > 0);
     result.permanentMessage = await page.locator('#manage-message').textContent();
     result.manageAfter = await page.locator('#manage-facts').textContent();
+    await page.unroute('**/api/ar/status/**', slow);
     result.deliveries = await page.locator('#deliveries li').allTextContents();
     await axe(page, 'manage');
     await shot(page, '8-manage');
